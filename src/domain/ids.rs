@@ -1,0 +1,113 @@
+//! Trace and span identifiers: fixed-size byte arrays parsed from OTLP bytes
+//! or hex (either case), always rendered as lower-case hex.
+
+use std::fmt;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("{what} must be {expected} bytes, got {actual}")]
+    Length { what: &'static str, expected: usize, actual: usize },
+    #[error("{what} is not valid hex")]
+    Hex { what: &'static str },
+    #[error("{what} must not be all zeros")]
+    Zero { what: &'static str },
+}
+
+fn from_bytes<const N: usize>(what: &'static str, bytes: &[u8]) -> Result<[u8; N], IdError> {
+    let id: [u8; N] = bytes.try_into().map_err(|_| IdError::Length { what, expected: N, actual: bytes.len() })?;
+    if id.iter().all(|b| *b == 0) {
+        return Err(IdError::Zero { what });
+    }
+    Ok(id)
+}
+
+fn from_hex<const N: usize>(what: &'static str, hex: &str) -> Result<[u8; N], IdError> {
+    if hex.len() != 2 * N {
+        return Err(IdError::Length { what, expected: N, actual: hex.len() / 2 });
+    }
+    let mut id = [0u8; N];
+    for (slot, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *slot = (nibble(pair[0]).ok_or(IdError::Hex { what })? << 4) | nibble(pair[1]).ok_or(IdError::Hex { what })?;
+    }
+    from_bytes(what, &id)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        buf[2 * i] = DIGITS[(b >> 4) as usize];
+        buf[2 * i + 1] = DIGITS[(b & 0xf) as usize];
+    }
+    f.write_str(std::str::from_utf8(&buf[..2 * bytes.len()]).map_err(|_| fmt::Error)?)
+}
+
+macro_rules! id_type {
+    ($name:ident, $len:expr, $what:expr) => {
+        #[doc = concat!("A ", $what, ": ", stringify!($len), " bytes, never all zeros.")]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name([u8; $len]);
+
+        impl $name {
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
+                from_bytes($what, bytes).map(Self)
+            }
+            pub fn from_hex(hex: &str) -> Result<Self, IdError> {
+                from_hex($what, hex).map(Self)
+            }
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_hex(f, &self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self)
+            }
+        }
+    };
+}
+
+id_type!(TraceId, 16, "trace id");
+id_type!(SpanId, 8, "span id");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_ids_parse_in_either_case_and_render_lower_case() {
+        let id = TraceId::from_hex("5B8EFFF798038103D269B633813FC60C").unwrap();
+        assert_eq!(id.to_string(), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(SpanId::from_hex("EEE19B7EC3C1B174").unwrap().to_string(), "eee19b7ec3c1b174");
+    }
+
+    #[test]
+    fn ids_of_the_wrong_length_are_refused_with_the_lengths() {
+        let err = SpanId::from_bytes(&[1, 2, 3]).unwrap_err();
+        assert_eq!(err.to_string(), "span id must be 8 bytes, got 3");
+        assert!(matches!(TraceId::from_hex("abcd"), Err(IdError::Length { .. })));
+    }
+
+    #[test]
+    fn all_zero_and_non_hex_ids_are_refused() {
+        assert_eq!(SpanId::from_bytes(&[0; 8]), Err(IdError::Zero { what: "span id" }));
+        assert_eq!(SpanId::from_hex("zzzzzzzzzzzzzzzz"), Err(IdError::Hex { what: "span id" }));
+    }
+}

@@ -1,0 +1,226 @@
+//! Analytics Engine data points: the column layout of each dataset (the one
+//! source for `docs/analytics-engine.md` and the SQL proxy's friendly names)
+//! and the mapping of spans onto it, within the platform's limits.
+
+use crate::domain::value::find;
+use crate::domain::{KeyValue, Span};
+
+/// Analytics Engine limits per data point and per invocation.
+pub const MAX_INDEX_BYTES: usize = 96;
+pub const MAX_BLOBS: usize = 20;
+pub const MAX_DOUBLES: usize = 20;
+pub const MAX_BLOB_BYTES_TOTAL: usize = 16 * 1024;
+pub const MAX_POINTS_PER_INVOCATION: usize = 250;
+
+/// A point that breaks an Analytics Engine limit (never built by the mappers).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataPointError {
+    #[error("index is {0} bytes, the limit is {MAX_INDEX_BYTES}")]
+    IndexTooLong(usize),
+    #[error("{0} blobs, the limit is {MAX_BLOBS}")]
+    TooManyBlobs(usize),
+    #[error("{0} doubles, the limit is {MAX_DOUBLES}")]
+    TooManyDoubles(usize),
+    #[error("blobs total {0} bytes, the limit is {MAX_BLOB_BYTES_TOTAL}")]
+    BlobsTooLarge(usize),
+}
+
+/// One Analytics Engine data point: exactly one index, blobs and doubles in layout order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPoint {
+    index: String,
+    blobs: Vec<String>,
+    doubles: Vec<f64>,
+}
+
+impl DataPoint {
+    pub fn new(index: String, blobs: Vec<String>, doubles: Vec<f64>) -> Result<Self, DataPointError> {
+        let blob_bytes: usize = blobs.iter().map(String::len).sum();
+        if index.len() > MAX_INDEX_BYTES {
+            Err(DataPointError::IndexTooLong(index.len()))
+        } else if blobs.len() > MAX_BLOBS {
+            Err(DataPointError::TooManyBlobs(blobs.len()))
+        } else if doubles.len() > MAX_DOUBLES {
+            Err(DataPointError::TooManyDoubles(doubles.len()))
+        } else if blob_bytes > MAX_BLOB_BYTES_TOTAL {
+            Err(DataPointError::BlobsTooLarge(blob_bytes))
+        } else {
+            Ok(Self { index, blobs, doubles })
+        }
+    }
+
+    pub fn index(&self) -> &str {
+        &self.index
+    }
+    pub fn blobs(&self) -> &[String] {
+        &self.blobs
+    }
+    pub fn doubles(&self) -> &[f64] {
+        &self.doubles
+    }
+}
+
+/// A named column of a dataset: `blobN` / `doubleN` by position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Longest value kept, in bytes (blobs only; longer values are cut at a character boundary).
+    pub max_bytes: usize,
+}
+
+/// The layout of one dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub dataset: &'static str,
+    pub index: Column,
+    pub blobs: &'static [Column],
+    pub doubles: &'static [Column],
+}
+
+const fn col(name: &'static str, max_bytes: usize, description: &'static str) -> Column {
+    Column { name, description, max_bytes }
+}
+
+/// `distributed_traces`: one point per span.
+pub const TRACES: Layout = Layout {
+    dataset: "distributed_traces",
+    index: col("service_name", MAX_INDEX_BYTES, "service.name of the span's resource (the sampling key)"),
+    blobs: &[
+        col("trace_id", 32, "trace id, 32 lower-case hex digits"),
+        col("span_id", 16, "span id, 16 lower-case hex digits"),
+        col("parent_span_id", 16, "parent span id, empty for a root span"),
+        col("service_name", 256, "service.name"),
+        col("operation", 512, "span name"),
+        col("span_kind", 16, "internal, server, client, producer, consumer or unspecified"),
+        col("status_code", 8, "unset, ok or error"),
+        col("status_message", 2048, "status message"),
+        col("service_version", 128, "service.version"),
+        col("environment", 128, "deployment.environment(.name)"),
+        col("http_method", 16, "http.request.method or http.method"),
+        col("http_route", 512, "http.route, else url.path / http.target"),
+        col("callee", 256, "uninstrumented callee of a client/producer span (peer.service, db, host)"),
+        col("db_system", 64, "db.system.name or db.system"),
+        col("exception_type", 256, "exception.type of the first exception event"),
+        col("scope_name", 256, "instrumentation scope name"),
+    ],
+    doubles: &[
+        col("duration_ms", 0, "span duration in milliseconds"),
+        col("start_time_ms", 0, "span start, unix milliseconds"),
+        col("is_error", 0, "1 when the status is error, else 0"),
+        col("http_status_code", 0, "http.response.status_code or http.status_code, 0 when absent"),
+        col("is_root", 0, "1 when the span has no parent"),
+        col("is_entry", 0, "1 for server/consumer spans and roots (requests into the service)"),
+        col("event_count", 0, "number of span events"),
+        col("link_count", 0, "number of span links"),
+        col("attribute_count", 0, "number of span attributes"),
+    ],
+};
+
+/// Cuts `s` to at most `max` bytes without splitting a character.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn text<'s>(attributes: &'s [KeyValue<'_>], keys: &[&str]) -> &'s str {
+    keys.iter().find_map(|k| find(attributes, k).and_then(|v| v.as_str())).unwrap_or("")
+}
+
+/// What the span mapping needs beyond the span itself.
+pub struct SpanContext<'s> {
+    pub service: &'s str,
+    pub service_version: &'s str,
+    pub environment: &'s str,
+    pub scope_name: &'s str,
+    pub callee: Option<&'s str>,
+}
+
+/// The `distributed_traces` point of one span.
+pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
+    let a = &span.attributes;
+    let (trace_id, span_id) = (span.trace_id.to_string(), span.span_id.to_string());
+    let parent = span.parent_span_id.map(|p| p.to_string()).unwrap_or_default();
+    let exception_type = span
+        .events
+        .iter()
+        .filter(|e| e.name == "exception")
+        .find_map(|e| find(&e.attributes, "exception.type").and_then(|v| v.as_str()))
+        .unwrap_or("");
+    let route = text(a, &["http.route", "url.path", "http.target"]);
+    let values: [&str; 16] = [
+        &trace_id,
+        &span_id,
+        &parent,
+        ctx.service,
+        &span.name,
+        span.kind.name(),
+        span.status_code.name(),
+        &span.status_message,
+        ctx.service_version,
+        ctx.environment,
+        text(a, &["http.request.method", "http.method"]),
+        route,
+        ctx.callee.unwrap_or(""),
+        text(a, &["db.system.name", "db.system"]),
+        exception_type,
+        ctx.scope_name,
+    ];
+    let blobs = values.iter().zip(TRACES.blobs).map(|(v, c)| truncate(v, c.max_bytes).to_string()).collect();
+    let http_status = ["http.response.status_code", "http.status_code"]
+        .iter()
+        .find_map(|k| find(a, k).and_then(|v| v.as_i64()))
+        .unwrap_or(0);
+    let is_root = span.parent_span_id.is_none();
+    let is_entry = is_root || matches!(span.kind, crate::domain::SpanKind::Server | crate::domain::SpanKind::Consumer);
+    let doubles = vec![
+        span.duration_nanos() as f64 / 1e6,
+        span.start_time_unix_nano as f64 / 1e6,
+        f64::from(u8::from(span.is_error())),
+        http_status as f64,
+        f64::from(u8::from(is_root)),
+        f64::from(u8::from(is_entry)),
+        span.events.len() as f64,
+        span.links.len() as f64,
+        span.attributes.len() as f64,
+    ];
+    DataPoint::new(truncate(ctx.service, TRACES.index.max_bytes).to_string(), blobs, doubles)
+        .expect("the traces layout is within the Analytics Engine limits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_traces_layout_fits_the_analytics_engine_limits() {
+        assert!(TRACES.blobs.len() <= MAX_BLOBS && TRACES.doubles.len() <= MAX_DOUBLES);
+        let blob_budget: usize = TRACES.blobs.iter().map(|c| c.max_bytes).sum();
+        assert!(blob_budget <= MAX_BLOB_BYTES_TOTAL, "{blob_budget}");
+        assert!(TRACES.index.max_bytes <= MAX_INDEX_BYTES);
+    }
+
+    #[test]
+    fn points_breaking_a_limit_cannot_be_built() {
+        assert_eq!(DataPoint::new("x".repeat(97), vec![], vec![]), Err(DataPointError::IndexTooLong(97)));
+        assert_eq!(DataPoint::new("x".into(), vec![String::new(); 21], vec![]), Err(DataPointError::TooManyBlobs(21)));
+        assert_eq!(DataPoint::new("x".into(), vec![], vec![0.0; 21]), Err(DataPointError::TooManyDoubles(21)));
+        assert_eq!(
+            DataPoint::new("x".into(), vec!["y".repeat(16 * 1024 + 1)], vec![]),
+            Err(DataPointError::BlobsTooLarge(16 * 1024 + 1))
+        );
+    }
+
+    #[test]
+    fn truncation_never_splits_a_character() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,232 @@
+//! Flattens a trace export into what storage writes: one JSON row per span
+//! (grouped into size-bounded JSON arrays that D1 expands with `json_each`,
+//! so a whole batch costs a handful of statements whatever its size), the
+//! services seen, and one Analytics Engine point per span.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::callee::callee_of;
+use super::data_points::{span_point, DataPoint, SpanContext};
+use crate::domain::value::Attributes;
+use crate::domain::{Event, Link, SpanId, TraceId};
+use crate::otlp::TraceExport;
+
+/// Bytes of row JSON per statement parameter (D1 allows 2 MB per value).
+pub const MAX_CHUNK_BYTES: usize = 512 * 1024;
+/// A single span row above this is refused rather than failing the whole batch in D1.
+pub const MAX_SPAN_ROW_BYTES: usize = 1024 * 1024;
+
+/// Nanosecond timestamps are stored as 20-digit zero-padded text: exact
+/// (beyond 2^53) and ordered correctly by plain text comparison.
+pub fn nanos_text(nanos: u64) -> String {
+    format!("{nanos:020}")
+}
+
+/// The stored form of one span, as one element of a `json_each` array.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpanRow<'s, 'a> {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    service: &'s str,
+    name: &'s str,
+    kind: u8,
+    start_ns: String,
+    end_ns: String,
+    start_ms: f64,
+    duration_ms: f64,
+    status_code: u8,
+    status_message: &'s str,
+    callee: Option<&'s str>,
+    attributes: Attributes<'s, 'a>,
+    events: Vec<EventRow<'s, 'a>>,
+    links: Vec<LinkRow<'s, 'a>>,
+    resource: Attributes<'s, 'a>,
+    scope_name: &'s str,
+    scope_version: &'s str,
+    trace_state: &'s str,
+    flags: u32,
+    dropped_attributes_count: u32,
+    dropped_events_count: u32,
+    dropped_links_count: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventRow<'s, 'a> {
+    time_ns: String,
+    name: &'s str,
+    attributes: Attributes<'s, 'a>,
+    dropped_attributes_count: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkRow<'s, 'a> {
+    trace_id: String,
+    span_id: String,
+    trace_state: &'s str,
+    attributes: Attributes<'s, 'a>,
+    dropped_attributes_count: u32,
+    flags: u32,
+}
+
+impl<'s, 'a> EventRow<'s, 'a> {
+    fn new(e: &'s Event<'a>) -> Self {
+        Self {
+            time_ns: nanos_text(e.time_unix_nano),
+            name: &e.name,
+            attributes: Attributes(&e.attributes),
+            dropped_attributes_count: e.dropped_attributes_count,
+        }
+    }
+}
+
+impl<'s, 'a> LinkRow<'s, 'a> {
+    fn new(l: &'s Link<'a>) -> Self {
+        Self {
+            trace_id: l.trace_id.to_string(),
+            span_id: l.span_id.to_string(),
+            trace_state: &l.trace_state,
+            attributes: Attributes(&l.attributes),
+            dropped_attributes_count: l.dropped_attributes_count,
+            flags: l.flags,
+        }
+    }
+}
+
+/// A service as seen in one batch (merged into `services` by the store).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSighting {
+    pub name: String,
+    pub version: Option<String>,
+    pub environment: Option<String>,
+    pub first_seen_ms: f64,
+    pub last_seen_ms: f64,
+}
+
+/// Everything one trace export writes.
+#[derive(Debug, Default)]
+pub struct SpanBatch {
+    /// JSON arrays of span rows, each at most `MAX_CHUNK_BYTES` (or one oversized-but-allowed row).
+    pub row_chunks: Vec<String>,
+    /// JSON array of `[traceId, spanId]` of every span in the batch.
+    pub keys: String,
+    /// JSON array of `ServiceSighting`.
+    pub services: String,
+    /// The Analytics Engine point of each span, by span.
+    pub points: Vec<((TraceId, SpanId), DataPoint)>,
+    pub span_count: usize,
+}
+
+/// Builds the batch; spans too large to store are refused into the export's rejections.
+pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
+    let mut batch = SpanBatch::default();
+    let mut services: BTreeMap<&str, ServiceSighting> = BTreeMap::new();
+    let mut keys = Vec::new();
+    let mut chunk = String::from("[");
+    let rejections = &mut export.rejections;
+    for rs in &export.resource_spans {
+        let service = rs.resource.service_name();
+        let version = rs.resource.service_version();
+        let environment = rs.resource.environment();
+        for ss in &rs.scope_spans {
+            for span in &ss.spans {
+                let callee = callee_of(span, service);
+                let row = SpanRow {
+                    trace_id: span.trace_id.to_string(),
+                    span_id: span.span_id.to_string(),
+                    parent_span_id: span.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+                    service,
+                    name: &span.name,
+                    kind: span.kind as u8,
+                    start_ns: nanos_text(span.start_time_unix_nano),
+                    end_ns: nanos_text(span.end_time_unix_nano),
+                    start_ms: span.start_time_unix_nano as f64 / 1e6,
+                    duration_ms: span.duration_nanos() as f64 / 1e6,
+                    status_code: span.status_code as u8,
+                    status_message: &span.status_message,
+                    callee: callee.as_deref(),
+                    attributes: Attributes(&span.attributes),
+                    events: span.events.iter().map(EventRow::new).collect(),
+                    links: span.links.iter().map(LinkRow::new).collect(),
+                    resource: Attributes(&rs.resource.attributes),
+                    scope_name: &ss.scope.name,
+                    scope_version: &ss.scope.version,
+                    trace_state: &span.trace_state,
+                    flags: span.flags,
+                    dropped_attributes_count: span.dropped_attributes_count,
+                    dropped_events_count: span.dropped_events_count,
+                    dropped_links_count: span.dropped_links_count,
+                };
+                let json = serde_json::to_string(&row).expect("span rows serialize");
+                if json.len() > MAX_SPAN_ROW_BYTES {
+                    rejections.reject(format!(
+                        "span {:?}: {} bytes stored, the limit is {MAX_SPAN_ROW_BYTES}",
+                        span.name,
+                        json.len()
+                    ));
+                    continue;
+                }
+                if chunk.len() > 1 && chunk.len() + json.len() + 1 > MAX_CHUNK_BYTES {
+                    chunk.push(']');
+                    batch.row_chunks.push(std::mem::replace(&mut chunk, String::from("[")));
+                }
+                if chunk.len() > 1 {
+                    chunk.push(',');
+                }
+                chunk.push_str(&json);
+                keys.push([row.trace_id, row.span_id]);
+                let ctx = SpanContext {
+                    service,
+                    service_version: version.unwrap_or(""),
+                    environment: environment.unwrap_or(""),
+                    scope_name: &ss.scope.name,
+                    callee: callee.as_deref(),
+                };
+                batch.points.push(((span.trace_id, span.span_id), span_point(span, &ctx)));
+                sight(&mut services, service, version, environment, span.start_time_unix_nano, span.end_time_unix_nano);
+            }
+        }
+    }
+    if chunk.len() > 1 {
+        chunk.push(']');
+        batch.row_chunks.push(chunk);
+    }
+    batch.span_count = keys.len();
+    batch.keys = serde_json::to_string(&keys).expect("keys serialize");
+    batch.services = serde_json::to_string(&services.into_values().collect::<Vec<_>>()).expect("services serialize");
+    batch
+}
+
+fn sight<'r>(
+    services: &mut BTreeMap<&'r str, ServiceSighting>,
+    name: &'r str,
+    version: Option<&str>,
+    environment: Option<&str>,
+    start_ns: u64,
+    end_ns: u64,
+) {
+    let (first, last) = (start_ns as f64 / 1e6, end_ns.max(start_ns) as f64 / 1e6);
+    let entry = services.entry(name).or_insert_with(|| ServiceSighting {
+        name: name.to_string(),
+        version: version.map(str::to_string),
+        environment: environment.map(str::to_string),
+        first_seen_ms: first,
+        last_seen_ms: last,
+    });
+    entry.first_seen_ms = entry.first_seen_ms.min(first);
+    if last >= entry.last_seen_ms {
+        entry.last_seen_ms = last;
+        if version.is_some() {
+            entry.version = version.map(str::to_string);
+        }
+        if environment.is_some() {
+            entry.environment = environment.map(str::to_string);
+        }
+    }
+}

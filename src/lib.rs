@@ -1,0 +1,26 @@
+//! An OpenTelemetry collector and observability backend for Cloudflare Workers.
+//!
+//! # Layout
+//! Data flows one way: request → adapter → pure domain → store adapter.
+//! - `domain`: the span model (ids, attribute values, spans), no I/O.
+//! - `otlp`: OTLP/HTTP bodies in (gzip, protobuf, JSON) and responses out.
+//! - `ingest`: decoded spans → stored rows, service sightings, Analytics Engine points.
+//! - `query`: REST query parameters and response shapes.
+//! - `api`: routing, auth, the error → HTTP status table; pure.
+//! - `http`, `store`, `entry` (wasm32 only): the Workers adapter — handlers,
+//!   D1/KV/Analytics Engine access and the `fetch`/`scheduled` entry points.
+//!
+//! Everything but the wasm32-only adapter compiles and is tested natively.
+
+pub mod api;
+pub mod domain;
+pub mod ingest;
+pub mod otlp;
+pub mod query;
+
+#[cfg(target_arch = "wasm32")]
+mod entry;
+#[cfg(target_arch = "wasm32")]
+mod http;
+#[cfg(target_arch = "wasm32")]
+mod store;

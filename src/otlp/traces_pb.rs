@@ -1,0 +1,258 @@
+//! `ExportTraceServiceRequest` from protobuf, straight into the span model,
+//! borrowing every string from the body (see `wire`).
+
+use std::borrow::Cow;
+
+use super::wire::{Reader, WireValue};
+use super::{DecodeError, Rejections};
+use crate::domain::{
+    AnyValue, Event, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode,
+    TraceId,
+};
+
+/// Decodes a protobuf `ExportTraceServiceRequest`; spans with invalid ids are
+/// counted in `rejections` and left out, anything structurally broken fails the request.
+pub fn decode<'a>(body: &'a [u8], rejections: &mut Rejections) -> Result<Vec<ResourceSpans<'a>>, DecodeError> {
+    let mut out = Vec::new();
+    let mut r = Reader::new(body);
+    while let Some((n, v)) = r.next_field()? {
+        if n == 1 {
+            out.push(resource_spans(v.bytes("resource_spans")?, rejections)?);
+        }
+    }
+    Ok(out)
+}
+
+fn resource_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<ResourceSpans<'a>, DecodeError> {
+    let mut rs = ResourceSpans::default();
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => rs.resource = resource(v.bytes("resource")?)?,
+            2 => rs.scope_spans.push(scope_spans(v.bytes("scope_spans")?, rejections)?),
+            _ => {}
+        }
+    }
+    Ok(rs)
+}
+
+fn resource(buf: &[u8]) -> Result<Resource<'_>, DecodeError> {
+    let mut res = Resource::default();
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => res.attributes.push(key_value(v.bytes("attributes")?)?),
+            2 => res.dropped_attributes_count = v.varint("dropped_attributes_count")? as u32,
+            _ => {}
+        }
+    }
+    Ok(res)
+}
+
+fn scope_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<ScopeSpans<'a>, DecodeError> {
+    let mut ss = ScopeSpans::default();
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => ss.scope = scope(v.bytes("scope")?)?,
+            2 => match span(v.bytes("spans")?)? {
+                Ok(s) => ss.spans.push(s),
+                Err(reason) => rejections.reject(reason),
+            },
+            _ => {}
+        }
+    }
+    Ok(ss)
+}
+
+fn scope(buf: &[u8]) -> Result<Scope<'_>, DecodeError> {
+    let mut scope = Scope::default();
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => scope.name = Cow::Borrowed(v.str("scope.name")?),
+            2 => scope.version = Cow::Borrowed(v.str("scope.version")?),
+            _ => {}
+        }
+    }
+    Ok(scope)
+}
+
+/// The outer `Result` is a broken message; the inner one a span we refuse (with why).
+fn span(buf: &[u8]) -> Result<Result<Span<'_>, String>, DecodeError> {
+    let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
+    let (mut trace_state, mut name, mut status_message) = ("", "", "");
+    let (mut kind, mut status_code, mut flags) = (SpanKind::Unspecified, StatusCode::Unset, 0);
+    let (mut start, mut end) = (0, 0);
+    let (mut attributes, mut events, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dropped_attributes, mut dropped_events, mut dropped_links) = (0, 0, 0);
+    let mut bad_link = None;
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => trace_id = v.bytes("trace_id")?,
+            2 => span_id = v.bytes("span_id")?,
+            3 => trace_state = v.str("trace_state")?,
+            4 => parent = v.bytes("parent_span_id")?,
+            5 => name = v.str("name")?,
+            6 => kind = SpanKind::from_i32(v.varint("kind")? as i64).unwrap_or_default(),
+            7 => start = v.fixed64("start_time_unix_nano")?,
+            8 => end = v.fixed64("end_time_unix_nano")?,
+            9 => attributes.push(key_value(v.bytes("attributes")?)?),
+            10 => dropped_attributes = v.varint("dropped_attributes_count")? as u32,
+            11 => events.push(event(v.bytes("events")?)?),
+            12 => dropped_events = v.varint("dropped_events_count")? as u32,
+            13 => match link(v.bytes("links")?)? {
+                Ok(l) => links.push(l),
+                Err(e) => bad_link = Some(e),
+            },
+            14 => dropped_links = v.varint("dropped_links_count")? as u32,
+            15 => (status_code, status_message) = status(v.bytes("status")?)?,
+            16 => flags = v.fixed32("flags")?,
+            _ => {}
+        }
+    }
+    let ids = (|| {
+        let ids = (TraceId::from_bytes(trace_id), SpanId::from_bytes(span_id));
+        let ids = (ids.0.map_err(|e| e.to_string())?, ids.1.map_err(|e| e.to_string())?);
+        let parent = parent_id(parent).map_err(|e| format!("parent {e}"))?;
+        match bad_link {
+            Some(e) => Err(format!("link {e}")),
+            None => Ok((ids, parent)),
+        }
+    })();
+    let ((trace_id, span_id), parent_span_id) = match ids {
+        Ok(ids) => ids,
+        Err(e) => return Ok(Err(format!("span {name:?}: {e}"))),
+    };
+    Ok(Ok(Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        trace_state: Cow::Borrowed(trace_state),
+        flags,
+        name: Cow::Borrowed(name),
+        kind,
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
+        attributes,
+        dropped_attributes_count: dropped_attributes,
+        events,
+        dropped_events_count: dropped_events,
+        links,
+        dropped_links_count: dropped_links,
+        status_code,
+        status_message: Cow::Borrowed(status_message),
+    }))
+}
+
+/// Empty or all-zero parent ids both mean "root span".
+fn parent_id(bytes: &[u8]) -> Result<Option<SpanId>, crate::domain::IdError> {
+    if bytes.iter().all(|b| *b == 0) {
+        Ok(None)
+    } else {
+        SpanId::from_bytes(bytes).map(Some)
+    }
+}
+
+fn status(buf: &[u8]) -> Result<(StatusCode, &str), DecodeError> {
+    let (mut code, mut message) = (StatusCode::Unset, "");
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            2 => message = v.str("status.message")?,
+            3 => code = StatusCode::from_i32(v.varint("status.code")? as i64).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    Ok((code, message))
+}
+
+fn event(buf: &[u8]) -> Result<Event<'_>, DecodeError> {
+    let mut e = Event::default();
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => e.time_unix_nano = v.fixed64("event.time_unix_nano")?,
+            2 => e.name = Cow::Borrowed(v.str("event.name")?),
+            3 => e.attributes.push(key_value(v.bytes("event.attributes")?)?),
+            4 => e.dropped_attributes_count = v.varint("event.dropped_attributes_count")? as u32,
+            _ => {}
+        }
+    }
+    Ok(e)
+}
+
+fn link(buf: &[u8]) -> Result<Result<Link<'_>, crate::domain::IdError>, DecodeError> {
+    let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
+    let (mut trace_state, mut attributes, mut dropped, mut flags) = ("", Vec::new(), 0, 0);
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => trace_id = v.bytes("link.trace_id")?,
+            2 => span_id = v.bytes("link.span_id")?,
+            3 => trace_state = v.str("link.trace_state")?,
+            4 => attributes.push(key_value(v.bytes("link.attributes")?)?),
+            5 => dropped = v.varint("link.dropped_attributes_count")? as u32,
+            6 => flags = v.fixed32("link.flags")?,
+            _ => {}
+        }
+    }
+    Ok((|| {
+        Ok(Link {
+            trace_id: TraceId::from_bytes(trace_id)?,
+            span_id: SpanId::from_bytes(span_id)?,
+            trace_state: Cow::Borrowed(trace_state),
+            attributes,
+            dropped_attributes_count: dropped,
+            flags,
+        })
+    })())
+}
+
+fn key_value(buf: &[u8]) -> Result<KeyValue<'_>, DecodeError> {
+    let mut kv = KeyValue { key: Cow::Borrowed(""), value: AnyValue::Empty };
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        match n {
+            1 => kv.key = Cow::Borrowed(v.str("key")?),
+            2 => kv.value = any_value(v.bytes("value")?)?,
+            _ => {}
+        }
+    }
+    Ok(kv)
+}
+
+fn any_value(buf: &[u8]) -> Result<AnyValue<'_>, DecodeError> {
+    let mut value = AnyValue::Empty;
+    let mut r = Reader::new(buf);
+    while let Some((n, v)) = r.next_field()? {
+        value = match (n, v) {
+            (1, v) => AnyValue::Str(Cow::Borrowed(v.str("string_value")?)),
+            (2, v) => AnyValue::Bool(v.varint("bool_value")? != 0),
+            (3, v) => AnyValue::Int(v.varint("int_value")? as i64),
+            (4, v) => AnyValue::Double(f64::from_bits(v.fixed64("double_value")?)),
+            (5, v) => AnyValue::Array(repeated(v, "array_value", any_value)?),
+            (6, v) => AnyValue::Kvlist(repeated(v, "kvlist_value", key_value)?),
+            (7, v) => AnyValue::Bytes(Cow::Borrowed(v.bytes("bytes_value")?)),
+            _ => value,
+        };
+    }
+    Ok(value)
+}
+
+/// Field 1 of an `ArrayValue` / `KeyValueList`, decoded with `item`.
+fn repeated<'a, T>(
+    v: WireValue<'a>,
+    field: &str,
+    item: fn(&'a [u8]) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut out = Vec::new();
+    let mut r = Reader::new(v.bytes(field)?);
+    while let Some((n, v)) = r.next_field()? {
+        if n == 1 {
+            out.push(item(v.bytes(field)?)?);
+        }
+    }
+    Ok(out)
+}
