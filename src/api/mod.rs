@@ -1,0 +1,10 @@
+//! The HTTP contract in pure Rust: the route table, bearer-token auth, the
+//! error → status mapping and the parsing of shared query parameters.
+
+pub mod auth;
+pub mod error;
+pub mod params;
+pub mod routes;
+
+pub use error::ApiError;
+pub use routes::{route, Route, Scope};

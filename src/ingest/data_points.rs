@@ -2,6 +2,8 @@
 //! source for `docs/analytics-engine.md` and the SQL proxy's friendly names)
 //! and the mapping of spans onto it, within the platform's limits.
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::value::find;
 use crate::domain::{KeyValue, Span};
 
@@ -26,11 +28,27 @@ pub enum DataPointError {
 }
 
 /// One Analytics Engine data point: exactly one index, blobs and doubles in layout order.
-#[derive(Debug, Clone, PartialEq)]
+/// Deserializing re-checks the limits (points handed between invocations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedPoint")]
 pub struct DataPoint {
     index: String,
     blobs: Vec<String>,
     doubles: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct UncheckedPoint {
+    index: String,
+    blobs: Vec<String>,
+    doubles: Vec<f64>,
+}
+
+impl TryFrom<UncheckedPoint> for DataPoint {
+    type Error = DataPointError;
+    fn try_from(p: UncheckedPoint) -> Result<Self, Self::Error> {
+        DataPoint::new(p.index, p.blobs, p.doubles)
+    }
 }
 
 impl DataPoint {
@@ -215,6 +233,15 @@ mod tests {
             DataPoint::new("x".into(), vec!["y".repeat(16 * 1024 + 1)], vec![]),
             Err(DataPointError::BlobsTooLarge(16 * 1024 + 1))
         );
+    }
+
+    #[test]
+    fn points_round_trip_through_json_and_are_rechecked() {
+        let p = DataPoint::new("svc".into(), vec!["a".into()], vec![1.5]).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<DataPoint>(&json).unwrap(), p);
+        let too_long = format!(r#"{{"index":"{}","blobs":[],"doubles":[]}}"#, "x".repeat(97));
+        assert!(serde_json::from_str::<DataPoint>(&too_long).is_err());
     }
 
     #[test]

@@ -57,7 +57,7 @@ struct SpanRow<'s, 'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EventRow<'s, 'a> {
-    time_ns: String,
+    time_unix_nano: String,
     name: &'s str,
     attributes: Attributes<'s, 'a>,
     dropped_attributes_count: u32,
@@ -77,7 +77,7 @@ struct LinkRow<'s, 'a> {
 impl<'s, 'a> EventRow<'s, 'a> {
     fn new(e: &'s Event<'a>) -> Self {
         Self {
-            time_ns: nanos_text(e.time_unix_nano),
+            time_unix_nano: e.time_unix_nano.to_string(),
             name: &e.name,
             attributes: Attributes(&e.attributes),
             dropped_attributes_count: e.dropped_attributes_count,

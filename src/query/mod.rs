@@ -1,0 +1,8 @@
+//! Read side: the parameters of each query route and the JSON it answers,
+//! built from rows as the stores return them.
+
+pub mod trace_search;
+pub mod trace_view;
+
+pub use trace_search::{StatusFilter, TraceSearch};
+pub use trace_view::{StoredSpan, StoredTrace};

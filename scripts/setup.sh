@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, from the package registries only:
+# the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
+# version), and the npm packages of package-lock.json. Quick when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "setup: adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(worker-build --version 2>/dev/null)" != "$WORKER_BUILD_VERSION" ]; then
+  echo "setup: installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$BINDGEN_VERSION" ]; then
+  echo "setup: installing wasm-bindgen-cli $BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: one locked dependency of the CLI is missing from the registry mirror.
+  cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION"
+fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund
+fi

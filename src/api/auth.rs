@@ -1,0 +1,68 @@
+//! Bearer-token auth: the ingest token for OTLP routes, the API token for
+//! reads and administration. A route whose token is not configured is closed.
+
+use super::{ApiError, Scope};
+
+/// The configured secrets (`INGEST_TOKEN`, `API_TOKEN`).
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    pub ingest: Option<String>,
+    pub api: Option<String>,
+}
+
+/// Checks the `Authorization` header against the token of the route's scope.
+/// The API token is accepted on ingest routes too (one token for a small setup).
+pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> Result<(), ApiError> {
+    let accepted: Vec<&str> = match scope {
+        Scope::Public => return Ok(()),
+        Scope::Ingest => [tokens.ingest.as_deref(), tokens.api.as_deref()].into_iter().flatten().collect(),
+        Scope::Read => tokens.api.as_deref().into_iter().collect(),
+    };
+    if accepted.is_empty() {
+        return Err(ApiError::unauthorized(match scope {
+            Scope::Ingest => "no INGEST_TOKEN or API_TOKEN secret is configured",
+            _ => "no API_TOKEN secret is configured",
+        }));
+    }
+    let presented = authorization
+        .and_then(|h| h.trim().strip_prefix("Bearer ").or_else(|| h.trim().strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
+    if accepted.iter().any(|t| constant_time_eq(t.as_bytes(), presented.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("invalid bearer token"))
+    }
+}
+
+/// Compares without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Tokens {
+        Tokens { ingest: Some("in".into()), api: Some("api".into()) }
+    }
+
+    #[test]
+    fn each_scope_takes_its_own_token() {
+        assert!(authorize(Scope::Ingest, Some("Bearer in"), &tokens()).is_ok());
+        assert!(authorize(Scope::Ingest, Some("Bearer api"), &tokens()).is_ok());
+        assert!(authorize(Scope::Read, Some("Bearer api"), &tokens()).is_ok());
+        assert_eq!(authorize(Scope::Read, Some("Bearer in"), &tokens()).unwrap_err().status, 401);
+        assert!(authorize(Scope::Public, None, &Tokens::default()).is_ok());
+    }
+
+    #[test]
+    fn missing_wrong_and_unconfigured_tokens_are_401() {
+        assert_eq!(authorize(Scope::Read, None, &tokens()).unwrap_err().message, "missing Authorization: Bearer <token> header");
+        assert_eq!(authorize(Scope::Read, Some("Basic abc"), &tokens()).unwrap_err().status, 401);
+        assert_eq!(authorize(Scope::Ingest, Some("Bearer nope"), &tokens()).unwrap_err().message, "invalid bearer token");
+        let err = authorize(Scope::Read, Some("Bearer api"), &Tokens::default()).unwrap_err();
+        assert_eq!(err.message, "no API_TOKEN secret is configured");
+    }
+}

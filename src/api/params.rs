@@ -1,0 +1,59 @@
+//! Query-string values shared by the REST routes: times (RFC 3339 or unix
+//! milliseconds), durations in milliseconds, limits.
+
+use chrono::DateTime;
+
+use super::ApiError;
+
+/// A point in time as unix milliseconds, from RFC 3339 or a number of unix ms.
+pub fn time_ms(name: &str, value: &str) -> Result<f64, ApiError> {
+    let v = value.trim();
+    if let Ok(ms) = v.parse::<f64>() {
+        if ms.is_finite() && ms >= 0.0 {
+            return Ok(ms);
+        }
+    }
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_micros() as f64 / 1e3)
+        .map_err(|_| ApiError::bad_request(format!("{name} must be RFC 3339 or unix milliseconds, got {value:?}")))
+}
+
+/// A non-negative duration in milliseconds.
+pub fn duration_ms(name: &str, value: &str) -> Result<f64, ApiError> {
+    match value.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms >= 0.0 => Ok(ms),
+        _ => Err(ApiError::bad_request(format!("{name} must be a non-negative number of milliseconds, got {value:?}"))),
+    }
+}
+
+/// A limit between 1 and `max`.
+pub fn limit(name: &str, value: &str, max: u32) -> Result<u32, ApiError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!("{name} must be an integer from 1 to {max}, got {value:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_unix_milliseconds() {
+        assert_eq!(time_ms("start", "1700000000000").unwrap(), 1_700_000_000_000.0);
+        assert_eq!(time_ms("start", "2023-11-14T22:13:20.5Z").unwrap(), 1_700_000_000_500.0);
+        assert_eq!(time_ms("start", "2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000.0);
+        assert_eq!(time_ms("start", "yesterday").unwrap_err().message, "start must be RFC 3339 or unix milliseconds, got \"yesterday\"");
+        assert!(time_ms("start", "-5").is_err());
+    }
+
+    #[test]
+    fn durations_and_limits_are_range_checked() {
+        assert_eq!(duration_ms("minDuration", "12.5").unwrap(), 12.5);
+        assert!(duration_ms("minDuration", "-1").is_err());
+        assert!(duration_ms("minDuration", "NaN").is_err());
+        assert_eq!(limit("limit", "20", 1000).unwrap(), 20);
+        assert!(limit("limit", "0", 1000).is_err());
+        assert!(limit("limit", "1001", 1000).is_err());
+    }
+}

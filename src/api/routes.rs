@@ -1,0 +1,70 @@
+//! The route table: method + path → what to do and which token it needs.
+
+use super::ApiError;
+
+/// Which token a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Public,
+    Ingest,
+    Read,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    IngestTraces,
+    SearchTraces,
+    GetTrace(String),
+    /// Analytics Engine points handed over from an invocation that had more than it may write.
+    WriteDataPoints,
+}
+
+impl Route {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Route::Health => Scope::Public,
+            Route::IngestTraces | Route::WriteDataPoints => Scope::Ingest,
+            Route::SearchTraces | Route::GetTrace(_) => Scope::Read,
+        }
+    }
+}
+
+/// Path of the internal route that takes Analytics Engine points over.
+pub const DATA_POINTS_PATH: &str = "/internal/analytics-engine/points";
+
+/// Matches a request; unknown paths are 404, known paths with another method 405.
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let (route, allowed) = match segments.as_slice() {
+        ["health"] => (matches!(method, "GET" | "HEAD").then_some(Route::Health), "GET"),
+        ["v1", "traces"] => ((method == "POST").then_some(Route::IngestTraces), "POST"),
+        ["api", "traces"] => ((method == "GET").then_some(Route::SearchTraces), "GET"),
+        ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
+        _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
+        _ => return Err(ApiError::not_found(format!("no route for {path}"))),
+    };
+    route.ok_or_else(|| ApiError::method_not_allowed(format!("{path} only accepts {allowed}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_paths_route_with_their_scope() {
+        assert_eq!(route("GET", "/health").unwrap().scope(), Scope::Public);
+        assert_eq!(route("POST", "/v1/traces").unwrap(), Route::IngestTraces);
+        assert_eq!(route("POST", "/v1/traces/").unwrap(), Route::IngestTraces);
+        assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
+        assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
+        assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405() {
+        assert_eq!(route("GET", "/nope").unwrap_err().status, 404);
+        assert_eq!(route("GET", "/v1/traces").unwrap_err().status, 405);
+        assert_eq!(route("DELETE", "/api/traces/x").unwrap_err().status, 405);
+    }
+}

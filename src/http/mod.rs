@@ -1,0 +1,71 @@
+//! Thin request handlers: read the request, call the pure code and the
+//! stores, turn the result or the `ApiError` into a response.
+
+mod health;
+mod traces;
+
+use worker::{Context, Env, Request, Response};
+
+use crate::api::{self, ApiError, Route};
+use crate::otlp::{response::status_body, Encoding};
+use crate::store::analytics_engine::{accept_handover, PointsHandover};
+use crate::store::bindings;
+
+pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
+    let protobuf_otlp = req.path().starts_with("/v1/")
+        && matches!(Encoding::from_content_type(header(&req, "content-type").as_deref(), b"{"), Ok(Encoding::Protobuf));
+    match dispatch(req, &env, &ctx).await {
+        Ok(response) => response,
+        Err(e) if protobuf_otlp => respond(e.status, Encoding::Protobuf.content_type(), status_body(e.status, &e.message), e.retry_after),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
+    let route = api::route(&req.method().to_string(), &req.path())?;
+    api::auth::authorize(route.scope(), header(&req, "authorization").as_deref(), &bindings::tokens(env))?;
+    match route {
+        Route::Health => health::get(env).await,
+        Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
+        Route::SearchTraces => traces::search(&req, env).await,
+        Route::GetTrace(id) => traces::get(&id, env).await,
+        Route::WriteDataPoints => {
+            let handover: PointsHandover =
+                req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;
+            accept_handover(env, &handover)?;
+            Ok(respond(204, "text/plain", Vec::new(), None))
+        }
+    }
+}
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// The query string as pairs, percent-decoded.
+pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    let url = req.url().map_err(|e| ApiError::bad_request(format!("invalid URL: {e}")))?;
+    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
+pub fn respond(status: u16, content_type: &str, body: Vec<u8>, retry_after: Option<u32>) -> Response {
+    let response = Response::from_bytes(body).unwrap_or_else(|_| Response::empty().expect("empty response")).with_status(status);
+    let headers = response.headers();
+    let _ = headers.set("content-type", content_type);
+    if let Some(seconds) = retry_after {
+        let _ = headers.set("retry-after", &seconds.to_string());
+    }
+    response
+}
+
+pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::internal(format!("response encoding: {e}")))?;
+    Ok(respond(status, "application/json", body, None))
+}
+
+pub fn error_response(e: &ApiError) -> Response {
+    if e.status >= 500 {
+        worker::console_error!("{e}");
+    }
+    respond(e.status, "application/json", e.body().into_bytes(), e.retry_after)
+}

@@ -1,0 +1,227 @@
+//! Trace rows as D1 returns them, and the JSON the REST API answers for them:
+//! trace summaries for search and the full trace (metadata + every span).
+
+use chrono::{DateTime, SecondsFormat};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::domain::{SpanKind, StatusCode};
+
+/// A `trace_metadata` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoredTrace {
+    pub trace_id: String,
+    pub root_span_id: String,
+    pub root_service: String,
+    pub root_operation: String,
+    pub has_root: u8,
+    pub start_ns: String,
+    pub end_ns: String,
+    pub duration_ms: f64,
+    pub span_count: u32,
+    pub error_count: u32,
+    /// JSON array of service names.
+    pub services: String,
+}
+
+/// A `spans` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoredSpan {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: String,
+    pub service_name: String,
+    pub name: String,
+    pub kind: u8,
+    pub start_ns: String,
+    pub end_ns: String,
+    pub duration_ms: f64,
+    pub status_code: u8,
+    pub status_message: String,
+    pub attributes: String,
+    pub events: String,
+    pub links: String,
+    pub resource: String,
+    pub scope_name: String,
+    pub scope_version: String,
+    pub trace_state: String,
+    pub flags: u32,
+    pub dropped_attributes_count: u32,
+    pub dropped_events_count: u32,
+    pub dropped_links_count: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_span_id: String,
+    pub root_service: String,
+    pub root_operation: String,
+    /// False while the root span has not arrived (or lives outside our system).
+    pub has_root: bool,
+    pub start_time: String,
+    pub start_time_unix_nano: String,
+    pub end_time_unix_nano: String,
+    pub duration_ms: f64,
+    pub span_count: u32,
+    pub error_count: u32,
+    pub status: &'static str,
+    pub services: Box<RawValue>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanStatus {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanScope {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanView {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub service: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub start_time: String,
+    pub start_time_unix_nano: String,
+    pub end_time_unix_nano: String,
+    pub duration_ms: f64,
+    pub status: SpanStatus,
+    pub attributes: Box<RawValue>,
+    pub events: Box<RawValue>,
+    pub links: Box<RawValue>,
+    pub resource: Box<RawValue>,
+    pub scope: SpanScope,
+    pub trace_state: String,
+    pub flags: u32,
+    pub dropped_attributes_count: u32,
+    pub dropped_events_count: u32,
+    pub dropped_links_count: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceDetail {
+    #[serde(flatten)]
+    pub summary: TraceSummary,
+    pub spans: Vec<SpanView>,
+}
+
+/// Stored 20-digit nanoseconds back to their plain decimal form.
+fn unpad(ns: &str) -> String {
+    ns.parse::<u64>().map(|n| n.to_string()).unwrap_or_else(|_| ns.to_string())
+}
+
+/// RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339(ns: &str) -> String {
+    let n = ns.parse::<u64>().unwrap_or(0);
+    DateTime::from_timestamp((n / 1_000_000_000) as i64, (n % 1_000_000_000) as u32)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+/// Stored JSON columns are written by us; anything unreadable shows as `null`.
+fn raw(json: String) -> Box<RawValue> {
+    RawValue::from_string(json).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+}
+
+impl From<StoredTrace> for TraceSummary {
+    fn from(t: StoredTrace) -> Self {
+        TraceSummary {
+            start_time: rfc3339(&t.start_ns),
+            start_time_unix_nano: unpad(&t.start_ns),
+            end_time_unix_nano: unpad(&t.end_ns),
+            trace_id: t.trace_id,
+            root_span_id: t.root_span_id,
+            root_service: t.root_service,
+            root_operation: t.root_operation,
+            has_root: t.has_root != 0,
+            duration_ms: t.duration_ms,
+            span_count: t.span_count,
+            error_count: t.error_count,
+            status: if t.error_count > 0 { "error" } else { "ok" },
+            services: raw(t.services),
+        }
+    }
+}
+
+impl From<StoredSpan> for SpanView {
+    fn from(s: StoredSpan) -> Self {
+        SpanView {
+            start_time: rfc3339(&s.start_ns),
+            start_time_unix_nano: unpad(&s.start_ns),
+            end_time_unix_nano: unpad(&s.end_ns),
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: (!s.parent_span_id.is_empty()).then_some(s.parent_span_id),
+            service: s.service_name,
+            name: s.name,
+            kind: SpanKind::from_i32(s.kind.into()).unwrap_or_default().name(),
+            duration_ms: s.duration_ms,
+            status: SpanStatus {
+                code: StatusCode::from_i32(s.status_code.into()).unwrap_or_default().name(),
+                message: s.status_message,
+            },
+            attributes: raw(s.attributes),
+            events: raw(s.events),
+            links: raw(s.links),
+            resource: raw(s.resource),
+            scope: SpanScope { name: s.scope_name, version: s.scope_version },
+            trace_state: s.trace_state,
+            flags: s.flags,
+            dropped_attributes_count: s.dropped_attributes_count,
+            dropped_events_count: s.dropped_events_count,
+            dropped_links_count: s.dropped_links_count,
+        }
+    }
+}
+
+/// The full trace: its summary and its spans in start order.
+pub fn trace_detail(trace: StoredTrace, spans: Vec<StoredSpan>) -> TraceDetail {
+    TraceDetail { summary: trace.into(), spans: spans.into_iter().map(SpanView::from).collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nanosecond_times_stay_exact_and_render_as_rfc3339() {
+        assert_eq!(unpad("01700000000123456789"), "1700000000123456789");
+        assert_eq!(rfc3339("01700000000123456789"), "2023-11-14T22:13:20.123456789Z");
+    }
+
+    #[test]
+    fn a_stored_trace_becomes_a_summary_with_its_status() {
+        let t = StoredTrace {
+            trace_id: "t".into(),
+            root_span_id: "r".into(),
+            root_service: "gw".into(),
+            root_operation: "GET /".into(),
+            has_root: 1,
+            start_ns: "01700000000000000000".into(),
+            end_ns: "01700000000250000000".into(),
+            duration_ms: 250.0,
+            span_count: 3,
+            error_count: 1,
+            services: "[\"gw\",\"db\"]".into(),
+        };
+        let json = serde_json::to_value(TraceSummary::from(t)).unwrap();
+        assert_eq!(json["status"], "error");
+        assert_eq!(json["hasRoot"], true);
+        assert_eq!(json["services"], serde_json::json!(["gw", "db"]));
+        assert_eq!(json["startTimeUnixNano"], "1700000000000000000");
+        assert_eq!(json["startTime"], "2023-11-14T22:13:20Z");
+    }
+}

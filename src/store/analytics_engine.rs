@@ -1,0 +1,101 @@
+//! Analytics Engine writes. An invocation may write at most
+//! `MAX_POINTS_PER_INVOCATION` points; larger batches write the first share
+//! here and hand the rest, in allowance-sized parts, to fresh invocations of
+//! this worker through its own service binding.
+
+use serde::{Deserialize, Serialize};
+use worker::{AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Context, Env, Fetcher, Headers, Method, RequestInit};
+
+use super::bindings;
+use super::StoreError;
+use crate::api::routes::DATA_POINTS_PATH;
+use crate::ingest::data_points::MAX_POINTS_PER_INVOCATION;
+use crate::ingest::DataPoint;
+
+/// The body of the hand-over route.
+#[derive(Serialize, Deserialize)]
+pub struct PointsHandover {
+    pub binding: String,
+    pub points: Vec<DataPoint>,
+}
+
+/// Bindings this writer may be asked to write to by the hand-over route.
+const KNOWN_BINDINGS: &[&str] = &[bindings::AE_TRACES];
+
+pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint]) -> Result<(), StoreError> {
+    for p in points {
+        let mut builder = AnalyticsEngineDataPointBuilder::new().indexes([p.index()]);
+        for blob in p.blobs() {
+            builder = builder.add_blob(blob.as_str());
+        }
+        builder
+            .doubles(p.doubles().iter().copied())
+            .write_to(dataset)
+            .map_err(|e| StoreError::Unavailable(format!("Analytics Engine: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Writes what this invocation may and hands the rest over (after the response, via `wait_until`).
+pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint>, token: Option<String>) {
+    let dataset = match env.analytics_engine(binding) {
+        Ok(d) => d,
+        Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
+    };
+    let (now, later) = points.split_at(points.len().min(MAX_POINTS_PER_INVOCATION));
+    if let Err(e) = write_points(&dataset, now) {
+        worker::console_error!("{e}");
+    }
+    if later.is_empty() {
+        return;
+    }
+    let fetcher = match env.service(bindings::SELF_SERVICE) {
+        Ok(f) => f,
+        Err(e) => {
+            return worker::console_error!(
+                "{} Analytics Engine points not written: service binding {} missing: {e}",
+                later.len(),
+                bindings::SELF_SERVICE
+            )
+        }
+    };
+    let parts: Vec<Vec<DataPoint>> = later.chunks(MAX_POINTS_PER_INVOCATION).map(<[DataPoint]>::to_vec).collect();
+    ctx.wait_until(async move {
+        for part in parts {
+            let count = part.len();
+            if let Err(e) = hand_over(&fetcher, binding, part, token.as_deref()).await {
+                worker::console_error!("{count} Analytics Engine points not handed over: {e}");
+            }
+        }
+    });
+}
+
+async fn hand_over(fetcher: &Fetcher, binding: &str, points: Vec<DataPoint>, token: Option<&str>) -> worker::Result<()> {
+    let body = serde_json::to_string(&PointsHandover { binding: binding.to_string(), points })?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    if let Some(t) = token {
+        headers.set("authorization", &format!("Bearer {t}"))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let response = fetcher.fetch(format!("https://self{DATA_POINTS_PATH}"), Some(init)).await?;
+    match response.status_code() {
+        200..=299 => Ok(()),
+        status => Err(worker::Error::RustError(format!("hand-over answered {status}"))),
+    }
+}
+
+/// Writes handed-over points into the named binding (at most one allowance).
+pub fn accept_handover(env: &Env, handover: &PointsHandover) -> Result<(), crate::api::ApiError> {
+    use crate::api::ApiError;
+    let binding = KNOWN_BINDINGS
+        .iter()
+        .find(|b| **b == handover.binding)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown Analytics Engine binding {:?}", handover.binding)))?;
+    if handover.points.len() > MAX_POINTS_PER_INVOCATION {
+        return Err(ApiError::bad_request(format!("at most {MAX_POINTS_PER_INVOCATION} points per hand-over")));
+    }
+    let dataset = env.analytics_engine(binding).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    write_points(&dataset, &handover.points).map_err(ApiError::from)
+}

@@ -1,0 +1,27 @@
+//! The only code that touches Workers bindings: binding names, D1 stores,
+//! the Analytics Engine writer. Each maps platform errors to `StoreError`.
+
+pub mod analytics_engine;
+pub mod bindings;
+pub mod traces;
+mod trace_sql;
+
+/// A storage failure, as the HTTP layer needs to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store did not answer or refused the statement: retryable.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with rows we cannot read.
+    #[error("unexpected stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for crate::api::ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => crate::api::ApiError::unavailable(e.to_string()),
+            StoreError::Corrupt(_) => crate::api::ApiError::internal(e.to_string()),
+        }
+    }
+}

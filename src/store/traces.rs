@@ -1,0 +1,126 @@
+//! `D1TraceStore`: spans, trace metadata, services and dependency calls in D1.
+//! An ingest is one `batch()` (one round trip, one transaction).
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::trace_sql as sql;
+use super::StoreError;
+use crate::ingest::SpanBatch;
+use crate::query::trace_search::TraceSearch;
+use crate::query::{StatusFilter, StoredSpan, StoredTrace};
+
+pub struct D1TraceStore {
+    db: D1Database,
+}
+
+#[derive(Deserialize)]
+struct SpanKey {
+    trace_id: String,
+    span_id: String,
+}
+
+fn unavailable(e: worker::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: worker::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+impl D1TraceStore {
+    pub fn new(db: D1Database) -> Self {
+        Self { db }
+    }
+
+    fn statement(&self, query: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
+        self.db.prepare(query).bind(args).map_err(unavailable)
+    }
+
+    /// Writes the batch and returns the keys of spans that were new (not retries).
+    pub async fn ingest(&self, batch: &SpanBatch, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
+        let keys = JsValue::from_str(&batch.keys);
+        let mut statements = batch
+            .row_chunks
+            .iter()
+            .map(|rows| self.statement(sql::INSERT_SPANS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms)]))
+            .collect::<Result<Vec<_>, _>>()?;
+        statements.push(self.statement(sql::UPSERT_SERVICES, &[JsValue::from_str(&batch.services)])?);
+        for query in [sql::INSERT_PEER_CALLS, sql::DELETE_SUPERSEDED_PEER_CALLS, sql::INSERT_CHILD_CALLS, sql::UPSERT_TRACE_METADATA] {
+            statements.push(self.statement(query, std::slice::from_ref(&keys))?);
+        }
+        let results = self.db.batch(statements).await.map_err(unavailable)?;
+        let mut inserted = HashSet::with_capacity(batch.span_count);
+        for result in results.iter().take(batch.row_chunks.len()) {
+            for key in result.results::<SpanKey>().map_err(corrupt)? {
+                inserted.insert((key.trace_id, key.span_id));
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// The trace's metadata and spans, or `None` when no span of it is stored.
+    pub async fn trace(&self, trace_id: &str) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StoreError> {
+        let id = [JsValue::from_str(trace_id)];
+        let results = self
+            .db
+            .batch(vec![self.statement(sql::SELECT_TRACE, &id)?, self.statement(sql::SELECT_TRACE_SPANS, &id)?])
+            .await
+            .map_err(unavailable)?;
+        let (Some(meta), Some(spans)) = (results.first(), results.get(1)) else {
+            return Err(StoreError::Corrupt("batch answered fewer results than statements".into()));
+        };
+        let Some(trace) = meta.results::<StoredTrace>().map_err(corrupt)?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some((trace, spans.results::<StoredSpan>().map_err(corrupt)?)))
+    }
+
+    /// Trace summaries matching every filter, newest first.
+    pub async fn search(&self, q: &TraceSearch) -> Result<Vec<StoredTrace>, StoreError> {
+        let mut query = String::from(sql::SEARCH_TRACES_HEAD);
+        let mut args: Vec<JsValue> = Vec::new();
+        let mut filter = |fragment: &str, values: &[JsValue]| {
+            query.push_str(fragment);
+            args.extend_from_slice(values);
+        };
+        if let Some(v) = q.start_ms {
+            filter(sql::SEARCH_START, &[v.into()]);
+        }
+        if let Some(v) = q.end_ms {
+            filter(sql::SEARCH_END, &[v.into()]);
+        }
+        if let Some(v) = q.min_duration_ms {
+            filter(sql::SEARCH_MIN_DURATION, &[v.into()]);
+        }
+        if let Some(v) = q.max_duration_ms {
+            filter(sql::SEARCH_MAX_DURATION, &[v.into()]);
+        }
+        match q.status {
+            Some(StatusFilter::Error) => filter(sql::SEARCH_ERRORS, &[]),
+            Some(StatusFilter::Ok) => filter(sql::SEARCH_NO_ERRORS, &[]),
+            None => {}
+        }
+        if let Some(v) = &q.service {
+            filter(sql::SEARCH_SERVICE, &[v.as_str().into()]);
+        }
+        if let Some(v) = &q.operation {
+            filter(sql::SEARCH_OPERATION, &[v.as_str().into()]);
+        }
+        for a in &q.attributes {
+            let (path, s, scalar) = (JsValue::from_str(&a.path), JsValue::from_str(&a.json_values[0]), JsValue::from_str(&a.json_values[1]));
+            filter(sql::SEARCH_ATTRIBUTE, &[path.clone(), s.clone(), scalar.clone(), path, s, scalar]);
+        }
+        filter(sql::SEARCH_TAIL, &[f64::from(q.limit).into()]);
+        let result = self.db.prepare(query).bind(&args).map_err(unavailable)?.all().await.map_err(unavailable)?;
+        result.results::<StoredTrace>().map_err(corrupt)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.prepare(sql::PING).first::<serde_json::Value>(None).await.map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+// Stand-in for an Analytics Engine binding: every writeDataPoint is posted to
+// the test process (SINK), which records it. Loaded as a wrapped binding, so
+// only "cloudflare-internal:workers" is importable here.
+import entrypoints from "cloudflare-internal:workers";
+
+const plain = (v) =>
+  v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+    ? { bytes: Array.from(new Uint8Array(v.buffer ?? v, v.byteOffset ?? 0, v.byteLength)) }
+    : v;
+
+export default (env) => ({
+  writeDataPoint(point = {}) {
+    const recorded = {
+      dataset: env.dataset,
+      indexes: (point.indexes ?? []).map(plain),
+      blobs: (point.blobs ?? []).map(plain),
+      doubles: point.doubles ?? [],
+    };
+    entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify(recorded) }));
+  },
+});

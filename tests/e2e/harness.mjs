@@ -1,0 +1,115 @@
+// Starts the built worker (build/) in local workerd through Miniflare, with
+// real local D1 and KV, fresh state per start, the migrations applied, and
+// Analytics Engine writes captured. Each test file starts its own collector.
+import { Miniflare } from "miniflare";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const INGEST_TOKEN = "test-ingest-token";
+export const API_TOKEN = "test-api-token";
+
+/** Splits a migration file into statements, keeping trigger bodies whole. */
+export function splitSql(sql) {
+  const statements = [];
+  let current = [];
+  let inTrigger = false;
+  for (const line of sql.split("\n")) {
+    const trimmed = line.trim();
+    if (!current.length && (trimmed === "" || trimmed.startsWith("--"))) continue;
+    current.push(line);
+    if (/^CREATE\s+TRIGGER/i.test(trimmed)) inTrigger = true;
+    const ends = inTrigger ? /^END;$/i.test(trimmed) : trimmed.endsWith(";");
+    if (ends) {
+      statements.push(current.join("\n").replace(/;\s*$/, ""));
+      current = [];
+      inTrigger = false;
+    }
+  }
+  if (current.join("").trim()) statements.push(current.join("\n"));
+  return statements;
+}
+
+export async function applySql(db, sql) {
+  await db.batch(splitSql(sql).map((s) => db.prepare(s)));
+}
+
+export function migrationFiles() {
+  const dir = join(root, "migrations");
+  return readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => join(dir, f));
+}
+
+/**
+ * Starts a collector. Returns { url, mf, points, waitForPoints, ingest, api, db, stop }.
+ * `vars` override worker variables (e.g. MAX_BODY_BYTES).
+ */
+export async function startCollector({ vars = {} } = {}) {
+  const points = [];
+  const mf = new Miniflare({
+    workers: [
+      {
+        name: "main",
+        modules: true,
+        scriptPath: join(root, "build/worker/shim.mjs"),
+        modulesRoot: join(root, "build"),
+        modulesRules: [
+          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+          { type: "CompiledWasm", include: ["**/*.wasm"] },
+        ],
+        compatibilityDate: "2026-04-01",
+        d1Databases: { DB: "test-db", SCHEMA_CHECK: "schema-check-db" },
+        kvNamespaces: { ALERT_STATE: "test-kv" },
+        bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
+        serviceBindings: { SELF: "main" },
+        wrappedBindings: {
+          AE_TRACES: { scriptName: "ae-capture", bindings: { dataset: "distributed_traces" } },
+          AE_METRICS: { scriptName: "ae-capture", bindings: { dataset: "worker_metrics" } },
+          AE_LOGS: { scriptName: "ae-capture", bindings: { dataset: "worker_logs" } },
+        },
+      },
+      {
+        name: "ae-capture",
+        modules: [{ type: "ESModule", path: join(root, "tests/e2e/ae-capture.mjs") }],
+        serviceBindings: {
+          SINK: async (req) => {
+            points.push(await req.json());
+            return new Response(null, { status: 204 });
+          },
+        },
+      },
+    ],
+  });
+  const url = String(await mf.ready).replace(/\/$/, "");
+  const db = await mf.getD1Database("DB");
+  for (const file of migrationFiles()) await applySql(db, readFileSync(file, "utf8"));
+
+  /** Waits until at least `n` points arrived, then a settle time, and returns them. */
+  async function waitForPoints(n, { timeoutMs = 10000, settleMs = 300 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    while (points.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, settleMs));
+    return points;
+  }
+
+  const request = (path, { token, headers = {}, ...init } = {}) =>
+    fetch(url + path, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+
+  return {
+    url,
+    mf,
+    db,
+    points,
+    waitForPoints,
+    /** POST /v1/traces with the ingest token. */
+    ingest: (body, headers = {}) =>
+      request("/v1/traces", { method: "POST", body, token: INGEST_TOKEN, headers: { "content-type": "application/json", ...headers } }),
+    /** GET with the API token; parses JSON. */
+    api: async (path) => {
+      const res = await request(path, { token: API_TOKEN });
+      return { status: res.status, headers: res.headers, body: await res.json() };
+    },
+    request,
+    stop: () => mf.dispose(),
+  };
+}

@@ -1,0 +1,69 @@
+// Builders for OTLP/JSON trace requests as exporters send them.
+import { gzipSync } from "node:zlib";
+
+export const hex = (n, bytes) => n.toString(16).padStart(bytes * 2, "0");
+export const traceId = (n) => hex(0xabc00000 + n, 16);
+export const spanId = (n) => hex(0x5000 + n, 8);
+
+const value = (v) =>
+  typeof v === "string" ? { stringValue: v }
+  : typeof v === "boolean" ? { boolValue: v }
+  : Number.isInteger(v) ? { intValue: String(v) }
+  : { doubleValue: v };
+
+export const attrs = (obj) => Object.entries(obj).map(([key, v]) => ({ key, value: value(v) }));
+
+/** A span: times in ms offsets from `baseNs` (BigInt nanos, beyond 2^53). */
+export const BASE_NS = 1_763_900_000_123_456_789n;
+export function span({ trace, id, parent, name, kind = 1, startMs = 0, durationMs = 10, error = false, attributes = {}, events = [] }) {
+  const start = BASE_NS + BigInt(Math.round(startMs * 1e6));
+  return {
+    traceId: traceId(trace),
+    spanId: spanId(id),
+    parentSpanId: parent === undefined ? "" : spanId(parent),
+    name,
+    kind,
+    startTimeUnixNano: String(start),
+    endTimeUnixNano: String(start + BigInt(Math.round(durationMs * 1e6))),
+    attributes: attrs(attributes),
+    events,
+    status: error ? { code: 2, message: "boom" } : { code: 1 },
+  };
+}
+
+/** One request body: `{ service: [spans] }` → resourceSpans. */
+export function request(byService, { version = "1.0.0", environment = "production" } = {}) {
+  return {
+    resourceSpans: Object.entries(byService).map(([service, spans]) => ({
+      resource: { attributes: attrs({ "service.name": service, "service.version": version, "deployment.environment": environment }) },
+      scopeSpans: [{ scope: { name: "e2e", version: "1" }, spans }],
+    })),
+  };
+}
+
+export const json = (body) => JSON.stringify(body);
+export const gzip = (text) => gzipSync(Buffer.from(text));
+
+/**
+ * A checkout trace across three services plus an uninstrumented database:
+ * gateway SERVER → gateway CLIENT → checkout SERVER → checkout CLIENT (postgres)
+ *                                                   → payments SERVER (error).
+ */
+export function checkoutTrace(trace) {
+  const base = trace * 100;
+  return {
+    gateway: [
+      span({ trace, id: base + 1, name: "GET /checkout", kind: 2, durationMs: 120, attributes: { "http.request.method": "GET", "http.route": "/checkout", "http.response.status_code": 200 } }),
+      span({ trace, id: base + 2, parent: base + 1, name: "POST checkout", kind: 3, startMs: 1, durationMs: 110, attributes: { "peer.service": "checkout" } }),
+    ],
+    checkout: [
+      span({ trace, id: base + 3, parent: base + 2, name: "POST /orders", kind: 2, startMs: 2, durationMs: 100, attributes: { "http.route": "/orders", "customer.tier": "gold" } }),
+      span({ trace, id: base + 4, parent: base + 3, name: "INSERT orders", kind: 3, startMs: 3, durationMs: 20, attributes: { "db.system": "postgresql", "db.name": "orders-db" } }),
+      span({ trace, id: base + 5, parent: base + 3, name: "charge", kind: 3, startMs: 30, durationMs: 60 }),
+    ],
+    payments: [
+      span({ trace, id: base + 6, parent: base + 5, name: "POST /charge", kind: 2, startMs: 31, durationMs: 55, error: true,
+        events: [{ timeUnixNano: String(BASE_NS + 40_000_000n), name: "exception", attributes: attrs({ "exception.type": "CardDeclined" }) }] }),
+    ],
+  };
+}

@@ -1,0 +1,244 @@
+// POST /v1/traces → D1 + Analytics Engine → GET /api/traces(/:id), against
+// the built worker in local workerd.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startCollector, root, INGEST_TOKEN, API_TOKEN } from "./harness.mjs";
+import { checkoutTrace, request, json, gzip, span, traceId, spanId, BASE_NS } from "./otlp.mjs";
+
+let c;
+before(async () => { c = await startCollector(); });
+after(async () => { await c?.stop(); });
+
+/** The blob/double names of a dataset, in position order, from docs/analytics-engine.md. */
+function documentedLayout(dataset) {
+  const doc = readFileSync(join(root, "docs/analytics-engine.md"), "utf8");
+  const section = doc.split(/^## /m).find((s) => s.startsWith(`\`${dataset}\``));
+  assert.ok(section, `docs/analytics-engine.md documents ${dataset}`);
+  const rows = [...section.matchAll(/^\| `(index1|blob\d+|double\d+)` \| `(\w+)` \|/gm)].map((m) => [m[1], m[2]]);
+  return Object.fromEntries(rows);
+}
+
+function named(point, layout) {
+  const out = {};
+  for (const [column, name] of Object.entries(layout)) {
+    const [, kind, n] = column.match(/^(index|blob|double)(\d+)$/);
+    out[name] = (kind === "index" ? point.indexes : kind === "blob" ? point.blobs : point.doubles)[Number(n) - 1];
+  }
+  return out;
+}
+
+test("health answers without a token and reports D1", async () => {
+  const res = await c.request("/health");
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, "healthy");
+  assert.equal(body.service, "observability-collector");
+  assert.equal(body.checks.d1, "ok");
+});
+
+test("every other route needs the right bearer token", async () => {
+  const none = await c.request("/api/traces");
+  assert.equal(none.status, 401);
+  assert.match((await none.json()).error.message, /Bearer/);
+  assert.equal((await c.request("/api/traces", { token: INGEST_TOKEN })).status, 401);
+  const ingestWithoutToken = await c.request("/v1/traces", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+  assert.equal(ingestWithoutToken.status, 401);
+  assert.equal((await c.request("/v1/traces", { method: "POST", body: "{}", token: "wrong", headers: { "content-type": "application/json" } })).status, 401);
+  assert.equal((await c.request("/nope", { token: API_TOKEN })).status, 404);
+});
+
+test("a trace across three services sent out of order reads back whole, with its root", async () => {
+  const t = checkoutTrace(1);
+  // The root arrives last, in a later request; payments first.
+  for (const part of [{ payments: t.payments }, { checkout: t.checkout }, { gateway: t.gateway }]) {
+    const res = await c.ingest(json(request(part)));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {});
+  }
+  const { status, body } = await c.api(`/api/traces/${traceId(1)}`);
+  assert.equal(status, 200);
+  assert.equal(body.traceId, traceId(1));
+  assert.equal(body.rootSpanId, spanId(101));
+  assert.equal(body.rootService, "gateway");
+  assert.equal(body.rootOperation, "GET /checkout");
+  assert.equal(body.hasRoot, true);
+  assert.equal(body.spanCount, 6);
+  assert.equal(body.errorCount, 1);
+  assert.equal(body.status, "error");
+  assert.equal(body.durationMs, 120);
+  assert.equal(body.startTimeUnixNano, String(BASE_NS));
+  assert.deepEqual([...body.services].sort(), ["checkout", "gateway", "payments"]);
+  assert.equal(body.spans.length, 6);
+  const byId = Object.fromEntries(body.spans.map((s) => [s.spanId, s]));
+  const root = byId[spanId(101)];
+  assert.equal(root.parentSpanId, null);
+  assert.equal(root.kind, "server");
+  assert.equal(root.service, "gateway");
+  assert.equal(root.startTimeUnixNano, String(BASE_NS));
+  assert.equal(root.endTimeUnixNano, String(BASE_NS + 120_000_000n));
+  assert.deepEqual(root.attributes, { "http.request.method": "GET", "http.route": "/checkout", "http.response.status_code": 200 });
+  assert.equal(root.resource["service.name"], "gateway");
+  assert.deepEqual(root.scope, { name: "e2e", version: "1" });
+  const charge = byId[spanId(106)];
+  assert.equal(charge.parentSpanId, spanId(105));
+  assert.deepEqual(charge.status, { code: "error", message: "boom" });
+  assert.equal(charge.events[0].name, "exception");
+  assert.equal(charge.events[0].attributes["exception.type"], "CardDeclined");
+  assert.equal(charge.events[0].timeUnixNano, String(BASE_NS + 40_000_000n));
+});
+
+test("services are registered and dependencies derived, uninstrumented callees included", async () => {
+  const rows = (await c.db.prepare("SELECT id, version, environment FROM services ORDER BY id").all()).results;
+  assert.deepEqual(rows, [
+    { id: "checkout", version: "1.0.0", environment: "production" },
+    { id: "gateway", version: "1.0.0", environment: "production" },
+    { id: "payments", version: "1.0.0", environment: "production" },
+  ]);
+  const deps = (await c.db.prepare("SELECT caller_service, callee_service, call_count, error_count, total_duration_ms FROM service_dependencies ORDER BY 1, 2").all()).results;
+  assert.deepEqual(deps, [
+    { caller_service: "checkout", callee_service: "orders-db", call_count: 1, error_count: 0, total_duration_ms: 20 },
+    { caller_service: "checkout", callee_service: "payments", call_count: 1, error_count: 1, total_duration_ms: 55 },
+    { caller_service: "gateway", callee_service: "checkout", call_count: 1, error_count: 0, total_duration_ms: 100 },
+  ]);
+});
+
+test("one Analytics Engine point per span, in the documented layout and within the limits", async () => {
+  const points = (await c.waitForPoints(6)).filter((p) => p.blobs[0] === traceId(1));
+  assert.equal(points.length, 6);
+  const layout = documentedLayout("distributed_traces");
+  for (const p of points) {
+    assert.equal(p.dataset, "distributed_traces");
+    assert.equal(p.indexes.length, 1);
+    assert.ok(Buffer.byteLength(p.indexes[0]) <= 96);
+    assert.ok(p.blobs.length <= 20 && p.doubles.length <= 20);
+    assert.ok(p.blobs.reduce((n, b) => n + Buffer.byteLength(b), 0) <= 16 * 1024);
+  }
+  const charge = named(points.find((p) => p.blobs[1] === spanId(106)), layout);
+  assert.equal(charge.service_name, "payments");
+  assert.equal(charge.trace_id, traceId(1));
+  assert.equal(charge.parent_span_id, spanId(105));
+  assert.equal(charge.operation, "POST /charge");
+  assert.equal(charge.span_kind, "server");
+  assert.equal(charge.status_code, "error");
+  assert.equal(charge.exception_type, "CardDeclined");
+  assert.equal(charge.environment, "production");
+  assert.equal(charge.duration_ms, 55);
+  assert.equal(charge.is_error, 1);
+  assert.equal(charge.is_entry, 1);
+  const db = named(points.find((p) => p.blobs[1] === spanId(104)), layout);
+  assert.equal(db.callee, "orders-db");
+  assert.equal(db.db_system, "postgresql");
+  const root = named(points.find((p) => p.blobs[1] === spanId(101)), layout);
+  assert.equal(root.http_status_code, 200);
+  assert.equal(root.is_root, 1);
+  assert.ok(Math.abs(root.start_time_ms - Number(BASE_NS) / 1e6) < 1e-3, String(root.start_time_ms));
+});
+
+test("sending the same batch again stores nothing twice and writes no new points", async () => {
+  const t = checkoutTrace(2);
+  const body = json(request(t));
+  assert.equal((await c.ingest(body)).status, 200);
+  await c.waitForPoints(12);
+  const before = c.points.length;
+  assert.equal((await c.ingest(body)).status, 200);
+  assert.equal((await c.ingest(gzip(body), { "content-encoding": "gzip" })).status, 200);
+  await c.waitForPoints(before + 1, { timeoutMs: 500 });
+  assert.equal(c.points.length, before);
+  const { body: trace } = await c.api(`/api/traces/${traceId(2)}`);
+  assert.equal(trace.spanCount, 6);
+  assert.equal(trace.spans.length, 6);
+  const deps = (await c.db.prepare("SELECT callee_service, call_count FROM service_dependencies WHERE caller_service = 'gateway'").all()).results;
+  assert.deepEqual(deps, [{ callee_service: "checkout", call_count: 2 }]);
+});
+
+test("search filters by service, operation, status, duration, time and attributes", async () => {
+  const ok = { edge: [span({ trace: 3, id: 301, name: "GET /fast", kind: 2, startMs: 5000, durationMs: 5, attributes: { "customer.tier": "silver", "http.response.status_code": 200 } })] };
+  assert.equal((await c.ingest(json(request(ok)))).status, 200);
+  const ids = async (query) => {
+    const { status, body } = await c.api(`/api/traces?${query}`);
+    assert.equal(status, 200, query);
+    return body.traces.map((t) => t.traceId).sort();
+  };
+  const [t1, t2, t3] = [traceId(1), traceId(2), traceId(3)];
+  assert.deepEqual(await ids(""), [t1, t2, t3]);
+  assert.deepEqual(await ids("service=edge"), [t3]);
+  assert.deepEqual(await ids("service=payments"), [t1, t2]);
+  assert.deepEqual(await ids("operation=charge"), [t1, t2]);
+  assert.deepEqual(await ids("operation=FAST"), [t3]);
+  assert.deepEqual(await ids("status=error"), [t1, t2]);
+  assert.deepEqual(await ids("status=ok"), [t3]);
+  assert.deepEqual(await ids("minDuration=100"), [t1, t2]);
+  assert.deepEqual(await ids("maxDuration=10"), [t3]);
+  const startMs = Number(BASE_NS / 1_000_000n);
+  assert.deepEqual(await ids(`start=${startMs + 1000}`), [t3]);
+  assert.deepEqual(await ids(`end=${new Date(startMs + 1000).toISOString()}`), [t1, t2]);
+  assert.deepEqual(await ids("attr.customer.tier=gold"), [t1, t2]);
+  assert.deepEqual(await ids("attr.http.response.status_code=200"), [t1, t2, t3]);
+  assert.deepEqual(await ids("attr.service.version=1.0.0&service=edge"), [t3]);
+  assert.deepEqual(await ids("limit=1"), [t3]);
+  const { body } = await c.api("/api/traces?service=edge");
+  assert.equal(body.traces[0].rootOperation, "GET /fast");
+  assert.equal(body.traces[0].durationMs, 5);
+  for (const bad of ["status=maybe", "limit=0", "minDuration=x", "start=soon"]) {
+    const res = await c.api(`/api/traces?${bad}`);
+    assert.equal(res.status, 400, bad);
+    assert.equal(res.body.error.code, "bad_request");
+  }
+});
+
+test("unknown and malformed trace ids are 404 and 400", async () => {
+  assert.equal((await c.api(`/api/traces/${traceId(999)}`)).status, 404);
+  const bad = await c.api("/api/traces/not-hex");
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /traceId/);
+});
+
+test("spans with invalid ids are rejected in partialSuccess and the rest stored", async () => {
+  const good = span({ trace: 4, id: 401, name: "kept" });
+  const badId = { ...span({ trace: 4, id: 402, name: "short id" }), spanId: "abcd" };
+  const res = await c.ingest(json(request({ edge: [good, badId] })));
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.partialSuccess.rejectedSpans, "1");
+  assert.match(body.partialSuccess.errorMessage, /span id must be 8 bytes/);
+  assert.equal((await c.api(`/api/traces/${traceId(4)}`)).body.spanCount, 1);
+});
+
+test("bad input gets a clear 4xx and leaves earlier data intact", async () => {
+  const cases = [
+    ["malformed JSON", "{not json", { "content-type": "application/json" }, 400, /invalid OTLP\/JSON/],
+    ["malformed protobuf", Buffer.from([0x0a, 0xff, 0xff]), { "content-type": "application/x-protobuf" }, 400, null],
+    ["corrupt gzip", Buffer.from("not gzip"), { "content-type": "application/json", "content-encoding": "gzip" }, 400, /gzip/],
+    ["unsupported media type", "x", { "content-type": "text/plain" }, 415, /unsupported content type/],
+    ["unsupported encoding", "x", { "content-type": "application/json", "content-encoding": "br" }, 415, /content encoding/],
+    ["body over the limit", "x".repeat(10 * 1024 * 1024 + 1), { "content-type": "application/json" }, 413, /exceeds 10485760 bytes/],
+    ["gzip bomb", gzip("{" + " ".repeat(12 * 1024 * 1024) + "}"), { "content-type": "application/json", "content-encoding": "gzip" }, 413, /after decompression/],
+  ];
+  for (const [name, body, headers, status, message] of cases) {
+    const res = await c.request("/v1/traces", { method: "POST", body, token: INGEST_TOKEN, headers });
+    assert.equal(res.status, status, name);
+    if (message) assert.match((await res.json()).error.message, message, name);
+    else {
+      assert.equal(res.headers.get("content-type"), "application/x-protobuf", name);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      assert.deepEqual([...bytes.slice(0, 2)], [0x08, 3], `${name}: google.rpc.Status INVALID_ARGUMENT`);
+    }
+  }
+  const { status, body } = await c.api(`/api/traces/${traceId(1)}`);
+  assert.equal(status, 200);
+  assert.equal(body.spanCount, 6);
+});
+
+test("a batch of more than 250 spans writes every Analytics Engine point across invocations", async () => {
+  const spans = Array.from({ length: 600 }, (_, i) => span({ trace: 5, id: 1000 + i, parent: i ? 1000 : undefined, name: `op ${i}` }));
+  const already = c.points.length;
+  const res = await c.ingest(json(request({ bulk: spans })));
+  assert.equal(res.status, 200);
+  const points = await c.waitForPoints(already + 600);
+  const mine = points.filter((p) => p.blobs[0] === traceId(5));
+  assert.equal(mine.length, 600);
+  assert.equal(new Set(mine.map((p) => p.blobs[1])).size, 600);
+  assert.equal((await c.api(`/api/traces/${traceId(5)}`)).body.spanCount, 600);
+});
