@@ -6,9 +6,11 @@
 //! - `otlp`: OTLP/HTTP bodies in (gzip, protobuf, JSON) and responses out.
 //! - `ingest`: decoded spans → stored rows, service sightings, Analytics Engine points.
 //! - `query`: REST query parameters and response shapes.
+//! - `retention`: how long hot data stays in D1 and how pruning is chunked.
 //! - `api`: routing, auth, the error → HTTP status table; pure.
-//! - `http`, `store`, `entry` (wasm32 only): the Workers adapter — handlers,
-//!   D1/KV/Analytics Engine access and the `fetch`/`scheduled` entry points.
+//! - `http`, `jobs`, `store`, `entry` (wasm32 only): the Workers adapter —
+//!   request handlers, cron jobs, D1/KV/Analytics Engine access and the
+//!   `fetch`/`scheduled` entry points.
 //!
 //! Everything but the wasm32-only adapter compiles and is tested natively.
 
@@ -17,10 +19,13 @@ pub mod domain;
 pub mod ingest;
 pub mod otlp;
 pub mod query;
+pub mod retention;
 
 #[cfg(target_arch = "wasm32")]
 mod entry;
 #[cfg(target_arch = "wasm32")]
 mod http;
+#[cfg(target_arch = "wasm32")]
+mod jobs;
 #[cfg(target_arch = "wasm32")]
 mod store;

@@ -12,11 +12,13 @@ pub const SELF_SERVICE: &str = "SELF";
 pub const INGEST_TOKEN: &str = "INGEST_TOKEN";
 pub const API_TOKEN: &str = "API_TOKEN";
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-fn text(env: &Env, name: &str) -> Option<String> {
+/// A secret or variable, unless unset or blank.
+pub fn text(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
         .filter(|s| !s.trim().is_empty())
 }

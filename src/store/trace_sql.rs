@@ -147,3 +147,19 @@ pub const SEARCH_TAIL: &str = " ORDER BY t.start_ms DESC, t.trace_id LIMIT ?";
 
 /// Health check: D1 answers.
 pub const PING: &str = "SELECT 1 AS ok";
+
+/// Deletes up to ?2 spans that started before ?1 (unix ms).
+pub const PRUNE_SPANS: &str = r#"
+DELETE FROM spans WHERE (trace_id, span_id) IN
+  (SELECT trace_id, span_id FROM spans WHERE start_ms < ?1 ORDER BY start_ms LIMIT ?2)"#;
+
+/// Deletes up to ?2 trace metadata rows of traces that started before ?1.
+pub const PRUNE_TRACE_METADATA: &str = r#"
+DELETE FROM trace_metadata WHERE trace_id IN
+  (SELECT trace_id FROM trace_metadata WHERE start_ms < ?1 ORDER BY start_ms LIMIT ?2)"#;
+
+/// Deletes up to ?2 dependency calls made before ?1; the triggers take them
+/// out of `service_dependencies`, which so counts calls within retention.
+pub const PRUNE_DEPENDENCY_CALLS: &str = r#"
+DELETE FROM dependency_calls WHERE (trace_id, span_id, via) IN
+  (SELECT trace_id, span_id, via FROM dependency_calls WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)"#;

@@ -13,6 +13,20 @@ use crate::ingest::SpanBatch;
 use crate::query::trace_search::TraceSearch;
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
 
+/// Rows deleted by one prune chunk, per table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PruneCounts {
+    pub spans: u32,
+    pub traces: u32,
+    pub dependency_calls: u32,
+}
+
+impl PruneCounts {
+    pub fn largest(&self) -> u32 {
+        self.spans.max(self.traces).max(self.dependency_calls)
+    }
+}
+
 pub struct D1TraceStore {
     db: D1Database,
 }
@@ -117,6 +131,21 @@ impl D1TraceStore {
         filter(sql::SEARCH_TAIL, &[f64::from(q.limit).into()]);
         let result = self.db.prepare(query).bind(&args).map_err(unavailable)?.all().await.map_err(unavailable)?;
         result.results::<StoredTrace>().map_err(corrupt)
+    }
+
+    /// Deletes one chunk of each hot table older than `cutoff_ms`; returns the rows deleted per table.
+    pub async fn prune_chunk(&self, cutoff_ms: f64, chunk_rows: u32) -> Result<PruneCounts, StoreError> {
+        let args = [JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(chunk_rows))];
+        let statements = [sql::PRUNE_SPANS, sql::PRUNE_TRACE_METADATA, sql::PRUNE_DEPENDENCY_CALLS]
+            .into_iter()
+            .map(|q| self.statement(q, &args))
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self.db.batch(statements).await.map_err(unavailable)?;
+        let changes = |i: usize| -> Result<u32, StoreError> {
+            let meta = results.get(i).map(|r| r.meta()).transpose().map_err(corrupt)?.flatten();
+            Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
+        };
+        Ok(PruneCounts { spans: changes(0)?, traces: changes(1)?, dependency_calls: changes(2)? })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

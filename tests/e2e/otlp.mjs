@@ -45,24 +45,27 @@ export const json = (body) => JSON.stringify(body);
 export const gzip = (text) => gzipSync(Buffer.from(text));
 
 /**
- * A checkout trace across three services plus an uninstrumented database:
+ * A checkout trace across three services plus an uninstrumented database
+ * (starting at `atMs`, unix ms, when given):
  * gateway SERVER → gateway CLIENT → checkout SERVER → checkout CLIENT (postgres)
  *                                                   → payments SERVER (error).
  */
-export function checkoutTrace(trace) {
+export function checkoutTrace(trace, { atMs } = {}) {
   const base = trace * 100;
+  const shift = atMs === undefined ? 0 : atMs - Number(BASE_NS / 1_000_000n);
+  const shifted = (s) => span({ ...s, startMs: (s.startMs ?? 0) + shift });
   return {
     gateway: [
-      span({ trace, id: base + 1, name: "GET /checkout", kind: 2, durationMs: 120, attributes: { "http.request.method": "GET", "http.route": "/checkout", "http.response.status_code": 200 } }),
-      span({ trace, id: base + 2, parent: base + 1, name: "POST checkout", kind: 3, startMs: 1, durationMs: 110, attributes: { "peer.service": "checkout" } }),
+      shifted({ trace, id: base + 1, name: "GET /checkout", kind: 2, durationMs: 120, attributes: { "http.request.method": "GET", "http.route": "/checkout", "http.response.status_code": 200 } }),
+      shifted({ trace, id: base + 2, parent: base + 1, name: "POST checkout", kind: 3, startMs: 1, durationMs: 110, attributes: { "peer.service": "checkout" } }),
     ],
     checkout: [
-      span({ trace, id: base + 3, parent: base + 2, name: "POST /orders", kind: 2, startMs: 2, durationMs: 100, attributes: { "http.route": "/orders", "customer.tier": "gold" } }),
-      span({ trace, id: base + 4, parent: base + 3, name: "INSERT orders", kind: 3, startMs: 3, durationMs: 20, attributes: { "db.system": "postgresql", "db.name": "orders-db" } }),
-      span({ trace, id: base + 5, parent: base + 3, name: "charge", kind: 3, startMs: 30, durationMs: 60 }),
+      shifted({ trace, id: base + 3, parent: base + 2, name: "POST /orders", kind: 2, startMs: 2, durationMs: 100, attributes: { "http.route": "/orders", "customer.tier": "gold" } }),
+      shifted({ trace, id: base + 4, parent: base + 3, name: "INSERT orders", kind: 3, startMs: 3, durationMs: 20, attributes: { "db.system": "postgresql", "db.name": "orders-db" } }),
+      shifted({ trace, id: base + 5, parent: base + 3, name: "charge", kind: 3, startMs: 30, durationMs: 60 }),
     ],
     payments: [
-      span({ trace, id: base + 6, parent: base + 5, name: "POST /charge", kind: 2, startMs: 31, durationMs: 55, error: true,
+      shifted({ trace, id: base + 6, parent: base + 5, name: "POST /charge", kind: 2, startMs: 31, durationMs: 55, error: true,
         events: [{ timeUnixNano: String(BASE_NS + 40_000_000n), name: "exception", attributes: attrs({ "exception.type": "CardDeclined" }) }] }),
     ],
   };

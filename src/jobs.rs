@@ -1,0 +1,26 @@
+//! Work of the cron trigger (every minute): pruning hot D1 tables past retention.
+
+use worker::Env;
+
+use crate::retention::{cutoff_ms, more_to_prune, retention_days, PRUNE_CHUNK_ROWS};
+use crate::store::traces::{D1TraceStore, PruneCounts};
+use crate::store::{bindings, StoreError};
+
+/// Prunes spans, trace metadata and dependency calls older than
+/// `SPAN_RETENTION_DAYS`, chunk by chunk, and returns the totals.
+pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
+    let store = D1TraceStore::new(env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()))?);
+    let cutoff = cutoff_ms(now_ms, retention_days(bindings::text(env, bindings::SPAN_RETENTION_DAYS).as_deref()));
+    let mut total = PruneCounts::default();
+    let mut chunks = 0;
+    loop {
+        let chunk = store.prune_chunk(cutoff, PRUNE_CHUNK_ROWS).await?;
+        chunks += 1;
+        total.spans += chunk.spans;
+        total.traces += chunk.traces;
+        total.dependency_calls += chunk.dependency_calls;
+        if !more_to_prune(chunk.largest(), chunks) {
+            return Ok(total);
+        }
+    }
+}

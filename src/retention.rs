@@ -1,0 +1,55 @@
+//! How long hot data stays in D1 and how the cron job prunes it: in bounded
+//! chunks, so one run stays within the Workers CPU and D1 statement limits.
+
+/// Default `SPAN_RETENTION_DAYS`: spans, trace metadata and dependency calls.
+pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
+/// Rows deleted per statement.
+pub const PRUNE_CHUNK_ROWS: u32 = 1000;
+/// Chunks per table per cron run (the rest waits for the next minute).
+pub const MAX_PRUNE_CHUNKS: u32 = 50;
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// Rows starting before this (unix ms) are past retention.
+pub fn cutoff_ms(now_ms: f64, retention_days: f64) -> f64 {
+    now_ms - retention_days * DAY_MS
+}
+
+/// Parses a retention in days: a positive number, else the default.
+pub fn retention_days(value: Option<&str>) -> f64 {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or(DEFAULT_SPAN_RETENTION_DAYS)
+}
+
+/// Whether another chunk is worth running: the last one was full and the budget is not spent.
+pub fn more_to_prune(deleted_in_last_chunk: u32, chunks_run: u32) -> bool {
+    deleted_in_last_chunk >= PRUNE_CHUNK_ROWS && chunks_run < MAX_PRUNE_CHUNKS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cutoff_is_retention_days_before_now() {
+        assert_eq!(cutoff_ms(10.0 * DAY_MS, 7.0), 3.0 * DAY_MS);
+    }
+
+    #[test]
+    fn retention_falls_back_to_the_default_for_missing_or_bad_values() {
+        assert_eq!(retention_days(Some("3")), 3.0);
+        assert_eq!(retention_days(Some("0.5")), 0.5);
+        for bad in [None, Some(""), Some("-1"), Some("0"), Some("week")] {
+            assert_eq!(retention_days(bad), DEFAULT_SPAN_RETENTION_DAYS, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pruning_stops_at_a_partial_chunk_or_the_budget() {
+        assert!(more_to_prune(PRUNE_CHUNK_ROWS, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_ROWS - 1, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_ROWS, MAX_PRUNE_CHUNKS));
+    }
+}

@@ -1,0 +1,31 @@
+// The cron trigger prunes spans, trace metadata and dependency calls past
+// SPAN_RETENTION_DAYS and leaves recent data and services alone.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startCollector } from "./harness.mjs";
+import { checkoutTrace, request, json, traceId } from "./otlp.mjs";
+
+let c;
+before(async () => { c = await startCollector({ vars: { SPAN_RETENTION_DAYS: "7" } }); });
+after(async () => { await c?.stop(); });
+
+test("the scheduled handler prunes data past retention, and only that", async () => {
+  const now = Date.now();
+  assert.equal((await c.ingest(json(request(checkoutTrace(1, { atMs: now - 30 * 86_400_000 }))))).status, 200);
+  assert.equal((await c.ingest(json(request(checkoutTrace(2, { atMs: now - 3_600_000 }))))).status, 200);
+  const callsBefore = (await c.db.prepare("SELECT sum(call_count) AS n FROM service_dependencies").first()).n;
+  assert.equal(callsBefore, 6);
+
+  const worker = await c.mf.getWorker();
+  const result = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(now) });
+  assert.equal(result.outcome, "ok");
+
+  assert.equal((await c.api(`/api/traces/${traceId(1)}`)).status, 404);
+  assert.equal((await c.db.prepare("SELECT count(*) AS n FROM spans WHERE trace_id = ?").bind(traceId(1)).first()).n, 0);
+  const recent = await c.api(`/api/traces/${traceId(2)}`);
+  assert.equal(recent.status, 200);
+  assert.equal(recent.body.spanCount, 6);
+  const deps = (await c.db.prepare("SELECT caller_service, callee_service, call_count FROM service_dependencies ORDER BY 1, 2").all()).results;
+  assert.deepEqual(deps.map((d) => d.call_count), [1, 1, 1]);
+  assert.equal((await c.db.prepare("SELECT count(*) AS n FROM services").first()).n, 3);
+});
