@@ -151,8 +151,27 @@ fn text<'s>(attributes: &'s [KeyValue<'_>], keys: &[&str]) -> &'s str {
     keys.iter().find_map(|k| find(attributes, k).and_then(|v| v.as_str())).unwrap_or("")
 }
 
+/// A span's ids as hex, rendered once per span.
+pub struct SpanIds {
+    pub trace_id: String,
+    pub span_id: String,
+    /// Empty for a root span.
+    pub parent_span_id: String,
+}
+
+impl SpanIds {
+    pub fn of(span: &Span<'_>) -> Self {
+        Self {
+            trace_id: span.trace_id.to_string(),
+            span_id: span.span_id.to_string(),
+            parent_span_id: span.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// What the span mapping needs beyond the span itself.
 pub struct SpanContext<'s> {
+    pub ids: &'s SpanIds,
     pub service: &'s str,
     pub service_version: &'s str,
     pub environment: &'s str,
@@ -163,8 +182,6 @@ pub struct SpanContext<'s> {
 /// The `distributed_traces` point of one span.
 pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
     let a = &span.attributes;
-    let (trace_id, span_id) = (span.trace_id.to_string(), span.span_id.to_string());
-    let parent = span.parent_span_id.map(|p| p.to_string()).unwrap_or_default();
     let exception_type = span
         .events
         .iter()
@@ -173,9 +190,9 @@ pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
         .unwrap_or("");
     let route = text(a, &["http.route", "url.path", "http.target"]);
     let values: [&str; 16] = [
-        &trace_id,
-        &span_id,
-        &parent,
+        &ctx.ids.trace_id,
+        &ctx.ids.span_id,
+        &ctx.ids.parent_span_id,
         ctx.service,
         &span.name,
         span.kind.name(),

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::callee::callee_of;
-use super::data_points::{span_point, DataPoint, SpanContext};
+use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
 use crate::domain::value::Attributes;
 use crate::domain::{Event, Link, SpanId, TraceId};
 use crate::otlp::TraceExport;
@@ -28,9 +29,9 @@ pub fn nanos_text(nanos: u64) -> String {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SpanRow<'s, 'a> {
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
+    trace_id: &'s str,
+    span_id: &'s str,
+    parent_span_id: &'s str,
     service: &'s str,
     name: &'s str,
     kind: u8,
@@ -44,7 +45,7 @@ struct SpanRow<'s, 'a> {
     attributes: Attributes<'s, 'a>,
     events: Vec<EventRow<'s, 'a>>,
     links: Vec<LinkRow<'s, 'a>>,
-    resource: Attributes<'s, 'a>,
+    resource: &'s RawValue,
     scope_name: &'s str,
     scope_version: &'s str,
     trace_state: &'s str,
@@ -127,20 +128,23 @@ pub struct SpanBatch {
 pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
     let mut batch = SpanBatch::default();
     let mut services: BTreeMap<&str, ServiceSighting> = BTreeMap::new();
-    let mut keys = Vec::new();
+    let mut keys = String::from("[");
     let mut chunk = String::from("[");
     let rejections = &mut export.rejections;
     for rs in &export.resource_spans {
         let service = rs.resource.service_name();
         let version = rs.resource.service_version();
         let environment = rs.resource.environment();
+        let resource_json = serde_json::to_string(&Attributes(&rs.resource.attributes)).expect("attributes serialize");
+        let resource = RawValue::from_string(resource_json).expect("serialized attributes are JSON");
         for ss in &rs.scope_spans {
             for span in &ss.spans {
                 let callee = callee_of(span, service);
+                let ids = SpanIds::of(span);
                 let row = SpanRow {
-                    trace_id: span.trace_id.to_string(),
-                    span_id: span.span_id.to_string(),
-                    parent_span_id: span.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+                    trace_id: &ids.trace_id,
+                    span_id: &ids.span_id,
+                    parent_span_id: &ids.parent_span_id,
                     service,
                     name: &span.name,
                     kind: span.kind as u8,
@@ -154,7 +158,7 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     attributes: Attributes(&span.attributes),
                     events: span.events.iter().map(EventRow::new).collect(),
                     links: span.links.iter().map(LinkRow::new).collect(),
-                    resource: Attributes(&rs.resource.attributes),
+                    resource: &resource,
                     scope_name: &ss.scope.name,
                     scope_version: &ss.scope.version,
                     trace_state: &span.trace_state,
@@ -180,8 +184,13 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     chunk.push(',');
                 }
                 chunk.push_str(&json);
-                keys.push([row.trace_id, row.span_id]);
+                if keys.len() > 1 {
+                    keys.push(',');
+                }
+                // Hex ids need no JSON escaping.
+                keys.push_str(&format!("[\"{}\",\"{}\"]", ids.trace_id, ids.span_id));
                 let ctx = SpanContext {
+                    ids: &ids,
                     service,
                     service_version: version.unwrap_or(""),
                     environment: environment.unwrap_or(""),
@@ -189,6 +198,7 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     callee: callee.as_deref(),
                 };
                 batch.points.push(((span.trace_id, span.span_id), span_point(span, &ctx)));
+                batch.span_count += 1;
                 sight(&mut services, service, version, environment, span.start_time_unix_nano, span.end_time_unix_nano);
             }
         }
@@ -197,8 +207,8 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
         chunk.push(']');
         batch.row_chunks.push(chunk);
     }
-    batch.span_count = keys.len();
-    batch.keys = serde_json::to_string(&keys).expect("keys serialize");
+    keys.push(']');
+    batch.keys = keys;
     batch.services = serde_json::to_string(&services.into_values().collect::<Vec<_>>()).expect("services serialize");
     batch
 }
