@@ -38,7 +38,7 @@ CREATE TABLE spans (
   dropped_links_count INTEGER NOT NULL DEFAULT 0,
   ingested_at_ms REAL NOT NULL,
   PRIMARY KEY (trace_id, span_id)
-) WITHOUT ROWID;
+);
 
 CREATE INDEX spans_by_parent ON spans (trace_id, parent_span_id);
 CREATE INDEX spans_by_service_start ON spans (service_name, start_ms);

@@ -1,0 +1,96 @@
+// Bounded load test against a running collector (`npm start`): CLIENTS
+// concurrent exporters send OTLP/JSON batches of SPANS spans (one trace per
+// batch, three services) for DURATION_S seconds or MAX_BATCHES batches, then
+// every trace is read back through the API to prove nothing was lost.
+//
+//   COLLECTOR_URL=http://127.0.0.1:8787 CLIENTS=4 SPANS=100 DURATION_S=20 node benches/load.mjs
+import { randomBytes } from "node:crypto";
+
+const url = process.env.COLLECTOR_URL ?? "http://127.0.0.1:8787";
+const ingestToken = process.env.INGEST_TOKEN ?? "dev-ingest-token";
+const apiToken = process.env.API_TOKEN ?? "dev-api-token";
+const clients = Number(process.env.CLIENTS ?? 4);
+const spansPerBatch = Number(process.env.SPANS ?? 100);
+const durationMs = Number(process.env.DURATION_S ?? 20) * 1000;
+const maxBatches = Number(process.env.MAX_BATCHES ?? 5000);
+const services = ["gateway", "checkout", "payments"];
+const runPrefix = randomBytes(8).toString("hex");
+
+const attr = (key, value) => ({ key, value: typeof value === "number" ? { intValue: String(value) } : { stringValue: value } });
+
+function batch(n) {
+  const traceId = runPrefix + n.toString(16).padStart(16, "0");
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const byService = services.map(() => []);
+  for (let i = 0; i < spansPerBatch; i++) {
+    const start = now + BigInt(i) * 1000n;
+    byService[i % services.length].push({
+      traceId,
+      spanId: (i + 1).toString(16).padStart(16, "0"),
+      parentSpanId: i === 0 ? "" : (Math.floor((i - 1) / 3) + 1).toString(16).padStart(16, "0"),
+      name: i === 0 ? "GET /checkout" : `op-${i % 7}`,
+      kind: i % 3 === 0 ? 2 : 3,
+      startTimeUnixNano: String(start),
+      endTimeUnixNano: String(start + 5_000_000n),
+      attributes: [attr("http.request.method", "GET"), attr("http.route", "/checkout"), attr("http.response.status_code", 200), attr("peer.service", "inventory")],
+      status: { code: i % 50 === 49 ? 2 : 1 },
+    });
+  }
+  return {
+    traceId,
+    body: JSON.stringify({
+      resourceSpans: services.map((s, k) => ({
+        resource: { attributes: [attr("service.name", s), attr("service.version", "1.0.0")] },
+        scopeSpans: [{ scope: { name: "load" }, spans: byService[k] }],
+      })),
+    }),
+  };
+}
+
+const sent = [];
+const latencies = [];
+let failures = 0;
+let next = 0;
+const started = performance.now();
+
+async function client() {
+  while (performance.now() - started < durationMs && next < maxBatches) {
+    const { traceId, body } = batch(next++);
+    const t0 = performance.now();
+    const res = await fetch(`${url}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ingestToken}` },
+      body,
+    });
+    await res.arrayBuffer();
+    latencies.push(performance.now() - t0);
+    if (res.ok) sent.push(traceId);
+    else failures++;
+  }
+}
+
+await Promise.all(Array.from({ length: clients }, client));
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]?.toFixed(1);
+
+let missing = 0;
+let checked = 0;
+async function verifier() {
+  while (checked < sent.length) {
+    const traceId = sent[checked++];
+    const res = await fetch(`${url}/api/traces/${traceId}`, { headers: { authorization: `Bearer ${apiToken}` } });
+    const body = res.ok ? await res.json() : null;
+    if (!body || body.spanCount !== spansPerBatch || body.spans.length !== spansPerBatch) missing++;
+  }
+}
+await Promise.all(Array.from({ length: 8 }, verifier));
+
+const accepted = sent.length * spansPerBatch;
+console.log(JSON.stringify({
+  clients, spansPerBatch, batches: latencies.length, failedRequests: failures,
+  seconds: Number(elapsed.toFixed(2)), spansAccepted: accepted, spansPerSecond: Math.round(accepted / elapsed),
+  latencyMs: { p50: Number(pct(0.5)), p90: Number(pct(0.9)), p99: Number(pct(0.99)) },
+  tracesVerified: sent.length, tracesIncomplete: missing,
+}, null, 2));
+process.exitCode = failures || missing ? 1 : 0;
