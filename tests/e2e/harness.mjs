@@ -41,11 +41,13 @@ export function migrationFiles() {
 }
 
 /**
- * Starts a collector. Returns { url, mf, points, waitForPoints, ingest, api, db, stop }.
+ * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, ingest, api, db, stop }.
+ * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
  * `vars` override worker variables (e.g. MAX_BODY_BYTES).
  */
 export async function startCollector({ vars = {} } = {}) {
   const points = [];
+  const d1RoundTrips = [];
   const mf = new Miniflare({
     workers: [
       {
@@ -58,11 +60,12 @@ export async function startCollector({ vars = {} } = {}) {
           { type: "CompiledWasm", include: ["**/*.wasm"] },
         ],
         compatibilityDate: "2026-04-01",
-        d1Databases: { DB: "test-db", SCHEMA_CHECK: "schema-check-db" },
+        d1Databases: { SCHEMA_CHECK: "schema-check-db" },
         kvNamespaces: { ALERT_STATE: "test-kv" },
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
         serviceBindings: { SELF: "main" },
         wrappedBindings: {
+          DB: { scriptName: "d1-counter" },
           AE_TRACES: { scriptName: "ae-capture", bindings: { dataset: "distributed_traces" } },
           AE_METRICS: { scriptName: "ae-capture", bindings: { dataset: "worker_metrics" } },
           AE_LOGS: { scriptName: "ae-capture", bindings: { dataset: "worker_logs" } },
@@ -78,10 +81,21 @@ export async function startCollector({ vars = {} } = {}) {
           },
         },
       },
+      {
+        name: "d1-counter",
+        modules: [{ type: "ESModule", path: join(root, "tests/e2e/d1-counter.mjs") }],
+        d1Databases: { INNER: "test-db" },
+        serviceBindings: {
+          SINK: async (req) => {
+            d1RoundTrips.push(await req.json());
+            return new Response(null, { status: 204 });
+          },
+        },
+      },
     ],
   });
   const url = String(await mf.ready).replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
+  const db = await mf.getD1Database("INNER", "d1-counter");
   for (const file of migrationFiles()) await applySql(db, readFileSync(file, "utf8"));
 
   /** Waits until at least `n` points arrived, then a settle time, and returns them. */
@@ -101,6 +115,8 @@ export async function startCollector({ vars = {} } = {}) {
     db,
     points,
     waitForPoints,
+    /** Every D1 round trip the worker made: `{ kind, statements }`. */
+    d1RoundTrips,
     /** POST /v1/traces with the ingest token. */
     ingest: (body, headers = {}) =>
       request("/v1/traces", { method: "POST", body, token: INGEST_TOKEN, headers: { "content-type": "application/json", ...headers } }),

@@ -242,3 +242,15 @@ test("a batch of more than 250 spans writes every Analytics Engine point across 
   assert.equal(new Set(mine.map((p) => p.blobs[1])).size, 600);
   assert.equal((await c.api(`/api/traces/${traceId(5)}`)).body.spanCount, 600);
 });
+
+test("an ingest request costs one D1 round trip, whatever its size", async () => {
+  for (const [trace, count] of [[6, 10], [7, 500]]) {
+    const spans = Array.from({ length: count }, (_, i) => span({ trace, id: 5000 + i, parent: i ? 5000 : undefined, name: `op ${i}`, attributes: { "http.route": "/x".repeat(50) } }));
+    const before = c.d1RoundTrips.length;
+    assert.equal((await c.ingest(json(request({ bulk: spans })))).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const trips = c.d1RoundTrips.slice(before);
+    assert.equal(trips.length, 1, JSON.stringify(trips));
+    assert.equal(trips[0].kind, "batch");
+  }
+});

@@ -1,0 +1,38 @@
+// The README's curl examples work as written (against this test's collector).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startCollector, root, INGEST_TOKEN, API_TOKEN } from "./harness.mjs";
+
+let c;
+before(async () => { c = await startCollector(); });
+after(async () => { await c?.stop(); });
+
+/** The commands of the first bash block after a heading, continuation lines joined. */
+function commandsUnder(heading) {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
+  const block = section.match(/```bash\n([\s\S]*?)```/)[1];
+  return block.replace(/\\\n\s*/g, " ").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+}
+
+test("the README's curl examples succeed and read back what they sent", () => {
+  const commands = commandsUnder("curl examples");
+  assert.ok(commands.length >= 5);
+  const outputs = commands.map((command) => {
+    const local = command
+      .replaceAll("http://127.0.0.1:8787", c.url)
+      .replaceAll("dev-ingest-token", INGEST_TOKEN)
+      .replaceAll("dev-api-token", API_TOKEN);
+    return JSON.parse(execFileSync("bash", ["-c", local], { cwd: root, encoding: "utf8" }));
+  });
+  const [health, sent, sentGzip, trace, search] = outputs;
+  assert.equal(health.status, "healthy");
+  assert.deepEqual(sent, {});
+  assert.deepEqual(sentGzip, {});
+  assert.equal(trace.spanCount, 2);
+  assert.equal(trace.rootService, "frontend");
+  assert.deepEqual(search.traces.map((t) => t.traceId), ["4bf92f3577b34da6a3ce929d0e0e4736"]);
+});
