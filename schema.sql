@@ -16,6 +16,8 @@ CREATE TABLE spans (
   span_id TEXT NOT NULL,
   parent_span_id TEXT NOT NULL DEFAULT '',
   service_name TEXT NOT NULL,
+  service_version TEXT,
+  environment TEXT,
   name TEXT NOT NULL,
   kind INTEGER NOT NULL,
   start_ns TEXT NOT NULL,
@@ -41,15 +43,10 @@ CREATE TABLE spans (
 );
 
 CREATE INDEX spans_by_parent ON spans (trace_id, parent_span_id);
-CREATE INDEX spans_by_service_start ON spans (service_name, start_ms);
-CREATE INDEX spans_by_start ON spans (start_ms);
 
+-- Aggregates of each trace, kept up to date span by span (see spans_derive).
 CREATE TABLE trace_metadata (
   trace_id TEXT PRIMARY KEY,
-  root_span_id TEXT NOT NULL,
-  root_service TEXT NOT NULL,
-  root_operation TEXT NOT NULL,
-  has_root INTEGER NOT NULL,
   start_ns TEXT NOT NULL,
   end_ns TEXT NOT NULL,
   start_ms REAL NOT NULL,
@@ -63,7 +60,7 @@ CREATE INDEX trace_metadata_by_start ON trace_metadata (start_ms);
 
 -- One row per observed call between two services, keyed by the span that
 -- proves it: the callee's span ('child') or, for an uninstrumented callee,
--- the caller's client/producer span ('peer'). Keys make retries idempotent.
+-- the caller's client/producer span ('peer').
 CREATE TABLE dependency_calls (
   trace_id TEXT NOT NULL,
   span_id TEXT NOT NULL,
@@ -76,7 +73,6 @@ CREATE TABLE dependency_calls (
   PRIMARY KEY (trace_id, span_id, via)
 ) WITHOUT ROWID;
 
-CREATE INDEX dependency_calls_by_time ON dependency_calls (time_ms);
 
 CREATE TABLE service_dependencies (
   caller_service TEXT NOT NULL,
@@ -88,6 +84,67 @@ CREATE TABLE service_dependencies (
   last_seen_ms REAL NOT NULL,
   PRIMARY KEY (caller_service, callee_service)
 );
+
+-- Everything a stored span implies, derived inside the INSERT that stores it,
+-- so an ingest is one statement per chunk of spans. Only spans really
+-- inserted fire it (a retried span hits ON CONFLICT DO NOTHING), which makes
+-- every count below idempotent; each step looks both ways (parent and
+-- children), so the result does not depend on the order spans arrive in.
+CREATE TRIGGER spans_derive AFTER INSERT ON spans
+BEGIN
+  INSERT INTO services (id, name, version, environment, first_seen_ms, last_seen_ms)
+  VALUES (NEW.service_name, NEW.service_name, NEW.service_version, NEW.environment,
+    NEW.start_ms, NEW.start_ms + NEW.duration_ms)
+  ON CONFLICT (id) DO UPDATE SET
+    version = CASE WHEN excluded.last_seen_ms >= last_seen_ms
+      THEN coalesce(excluded.version, version) ELSE version END,
+    environment = CASE WHEN excluded.last_seen_ms >= last_seen_ms
+      THEN coalesce(excluded.environment, environment) ELSE environment END,
+    first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms);
+
+  INSERT INTO trace_metadata (trace_id, start_ns, end_ns, start_ms, duration_ms, span_count, error_count, services)
+  VALUES (NEW.trace_id, NEW.start_ns, NEW.end_ns, NEW.start_ms,
+    max(0, CAST(NEW.end_ns AS INTEGER) - CAST(NEW.start_ns AS INTEGER)) / 1e6,
+    1, NEW.status_code = 2, json_array(NEW.service_name))
+  ON CONFLICT (trace_id) DO UPDATE SET
+    start_ns = min(start_ns, excluded.start_ns),
+    end_ns = max(end_ns, excluded.end_ns),
+    start_ms = min(start_ms, excluded.start_ms),
+    duration_ms = max(0, CAST(max(end_ns, excluded.end_ns) AS INTEGER)
+      - CAST(min(start_ns, excluded.start_ns) AS INTEGER)) / 1e6,
+    span_count = span_count + 1,
+    error_count = error_count + excluded.error_count,
+    services = CASE WHEN EXISTS (SELECT 1 FROM json_each(services) WHERE value = NEW.service_name)
+      THEN services ELSE json_insert(services, '$[#]', NEW.service_name) END;
+
+  -- The parent is stored and in another service: it called this span's service.
+  INSERT OR IGNORE INTO dependency_calls (trace_id, span_id, via, caller, callee, time_ms, duration_ms, is_error)
+  SELECT NEW.trace_id, NEW.span_id, 'child', p.service_name, NEW.service_name,
+    NEW.start_ms, NEW.duration_ms, NEW.status_code = 2
+  FROM spans AS p
+  WHERE p.trace_id = NEW.trace_id AND p.span_id = NEW.parent_span_id AND p.service_name <> NEW.service_name;
+
+  -- ... and a call the parent made to an uninstrumented callee is now known to be this one.
+  DELETE FROM dependency_calls
+  WHERE trace_id = NEW.trace_id AND span_id = NEW.parent_span_id AND via = 'peer'
+    AND caller <> NEW.service_name;
+
+  -- Children stored before their parent, in other services: calls from this span's service.
+  INSERT OR IGNORE INTO dependency_calls (trace_id, span_id, via, caller, callee, time_ms, duration_ms, is_error)
+  SELECT c.trace_id, c.span_id, 'child', NEW.service_name, c.service_name,
+    c.start_ms, c.duration_ms, c.status_code = 2
+  FROM spans AS c
+  WHERE c.trace_id = NEW.trace_id AND c.parent_span_id = NEW.span_id AND c.service_name <> NEW.service_name;
+
+  -- A client/producer span naming an uninstrumented callee, with no child span in another service.
+  INSERT OR IGNORE INTO dependency_calls (trace_id, span_id, via, caller, callee, time_ms, duration_ms, is_error)
+  SELECT NEW.trace_id, NEW.span_id, 'peer', NEW.service_name, NEW.callee,
+    NEW.start_ms, NEW.duration_ms, NEW.status_code = 2
+  WHERE NEW.callee IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM spans AS c
+      WHERE c.trace_id = NEW.trace_id AND c.parent_span_id = NEW.span_id AND c.service_name <> NEW.service_name);
+END;
 
 CREATE TRIGGER dependency_calls_count AFTER INSERT ON dependency_calls
 BEGIN
@@ -111,3 +168,18 @@ BEGIN
   DELETE FROM service_dependencies
   WHERE caller_service = OLD.caller AND callee_service = OLD.callee AND call_count <= 0;
 END;
+
+-- A trace with its root: the span without a parent; while that has not
+-- arrived (or lives outside our system), the earliest span whose parent is
+-- unknown; else the earliest span.
+CREATE VIEW trace_summaries AS
+SELECT t.trace_id, r.span_id AS root_span_id, r.service_name AS root_service,
+  r.name AS root_operation, r.parent_span_id = '' AS has_root,
+  t.start_ns, t.end_ns, t.start_ms, t.duration_ms, t.span_count, t.error_count, t.services
+FROM trace_metadata AS t
+JOIN spans AS r ON r.trace_id = t.trace_id AND r.span_id = (
+  SELECT x.span_id FROM spans AS x WHERE x.trace_id = t.trace_id
+  ORDER BY x.parent_span_id <> '',
+    EXISTS (SELECT 1 FROM spans AS y WHERE y.trace_id = x.trace_id AND y.span_id = x.parent_span_id),
+    x.start_ns, x.span_id
+  LIMIT 1);

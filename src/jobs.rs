@@ -2,7 +2,7 @@
 
 use worker::Env;
 
-use crate::retention::{cutoff_ms, more_to_prune, retention_days, PRUNE_CHUNK_ROWS};
+use crate::retention::{cutoff_ms, more_to_prune, retention_days, PRUNE_CHUNK_TRACES};
 use crate::store::traces::{D1TraceStore, PruneCounts};
 use crate::store::{bindings, StoreError};
 
@@ -14,12 +14,12 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
     let mut total = PruneCounts::default();
     let mut chunks = 0;
     loop {
-        let chunk = store.prune_chunk(cutoff, PRUNE_CHUNK_ROWS).await?;
+        let chunk = store.prune_chunk(cutoff, PRUNE_CHUNK_TRACES).await?;
         chunks += 1;
         total.spans += chunk.spans;
         total.traces += chunk.traces;
         total.dependency_calls += chunk.dependency_calls;
-        if !more_to_prune(chunk.largest(), chunks) {
+        if !more_to_prune(chunk.traces, chunks) {
             return Ok(total);
         }
     }

@@ -1,12 +1,14 @@
-//! How long hot data stays in D1 and how the cron job prunes it: in bounded
-//! chunks, so one run stays within the Workers CPU and D1 statement limits.
+//! How long hot data stays in D1 and how the cron job prunes it: trace by
+//! trace (a trace goes when it started before the cutoff, with all its spans
+//! and dependency calls), in bounded chunks, so one run stays within the
+//! Workers CPU and D1 statement limits.
 
 /// Default `SPAN_RETENTION_DAYS`: spans, trace metadata and dependency calls.
 pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
-/// Rows deleted per statement.
-pub const PRUNE_CHUNK_ROWS: u32 = 1000;
-/// Chunks per table per cron run (the rest waits for the next minute).
-pub const MAX_PRUNE_CHUNKS: u32 = 50;
+/// Traces deleted per chunk (one D1 batch).
+pub const PRUNE_CHUNK_TRACES: u32 = 200;
+/// Chunks per cron run (the rest waits for the next minute).
+pub const MAX_PRUNE_CHUNKS: u32 = 25;
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -24,8 +26,8 @@ pub fn retention_days(value: Option<&str>) -> f64 {
 }
 
 /// Whether another chunk is worth running: the last one was full and the budget is not spent.
-pub fn more_to_prune(deleted_in_last_chunk: u32, chunks_run: u32) -> bool {
-    deleted_in_last_chunk >= PRUNE_CHUNK_ROWS && chunks_run < MAX_PRUNE_CHUNKS
+pub fn more_to_prune(traces_in_last_chunk: u32, chunks_run: u32) -> bool {
+    traces_in_last_chunk >= PRUNE_CHUNK_TRACES && chunks_run < MAX_PRUNE_CHUNKS
 }
 
 #[cfg(test)]
@@ -48,8 +50,8 @@ mod tests {
 
     #[test]
     fn pruning_stops_at_a_partial_chunk_or_the_budget() {
-        assert!(more_to_prune(PRUNE_CHUNK_ROWS, 1));
-        assert!(!more_to_prune(PRUNE_CHUNK_ROWS - 1, 1));
-        assert!(!more_to_prune(PRUNE_CHUNK_ROWS, MAX_PRUNE_CHUNKS));
+        assert!(more_to_prune(PRUNE_CHUNK_TRACES, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_TRACES - 1, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_TRACES, MAX_PRUNE_CHUNKS));
     }
 }

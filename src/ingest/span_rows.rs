@@ -1,9 +1,7 @@
 //! Flattens a trace export into what storage writes: one JSON row per span
 //! (grouped into size-bounded JSON arrays that D1 expands with `json_each`,
-//! so a whole batch costs a handful of statements whatever its size), the
-//! services seen, and one Analytics Engine point per span.
-
-use std::collections::BTreeMap;
+//! so a whole batch costs one statement per 512 KiB whatever its span count)
+//! and one Analytics Engine point per span.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -33,6 +31,8 @@ struct SpanRow<'s, 'a> {
     span_id: &'s str,
     parent_span_id: &'s str,
     service: &'s str,
+    service_version: Option<&'s str>,
+    environment: Option<&'s str>,
     name: &'s str,
     kind: u8,
     start_ns: String,
@@ -99,26 +99,11 @@ impl<'s, 'a> LinkRow<'s, 'a> {
     }
 }
 
-/// A service as seen in one batch (merged into `services` by the store).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceSighting {
-    pub name: String,
-    pub version: Option<String>,
-    pub environment: Option<String>,
-    pub first_seen_ms: f64,
-    pub last_seen_ms: f64,
-}
-
 /// Everything one trace export writes.
 #[derive(Debug, Default)]
 pub struct SpanBatch {
     /// JSON arrays of span rows, each at most `MAX_CHUNK_BYTES` (or one oversized-but-allowed row).
     pub row_chunks: Vec<String>,
-    /// JSON array of `[traceId, spanId]` of every span in the batch.
-    pub keys: String,
-    /// JSON array of `ServiceSighting`.
-    pub services: String,
     /// The Analytics Engine point of each span, by span.
     pub points: Vec<((TraceId, SpanId), DataPoint)>,
     pub span_count: usize,
@@ -127,8 +112,6 @@ pub struct SpanBatch {
 /// Builds the batch; spans too large to store are refused into the export's rejections.
 pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
     let mut batch = SpanBatch::default();
-    let mut services: BTreeMap<&str, ServiceSighting> = BTreeMap::new();
-    let mut keys = String::from("[");
     let mut chunk = String::from("[");
     let rejections = &mut export.rejections;
     for rs in &export.resource_spans {
@@ -146,6 +129,8 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     span_id: &ids.span_id,
                     parent_span_id: &ids.parent_span_id,
                     service,
+                    service_version: version,
+                    environment,
                     name: &span.name,
                     kind: span.kind as u8,
                     start_ns: nanos_text(span.start_time_unix_nano),
@@ -184,11 +169,6 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     chunk.push(',');
                 }
                 chunk.push_str(&json);
-                if keys.len() > 1 {
-                    keys.push(',');
-                }
-                // Hex ids need no JSON escaping.
-                keys.push_str(&format!("[\"{}\",\"{}\"]", ids.trace_id, ids.span_id));
                 let ctx = SpanContext {
                     ids: &ids,
                     service,
@@ -199,7 +179,6 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                 };
                 batch.points.push(((span.trace_id, span.span_id), span_point(span, &ctx)));
                 batch.span_count += 1;
-                sight(&mut services, service, version, environment, span.start_time_unix_nano, span.end_time_unix_nano);
             }
         }
     }
@@ -207,36 +186,5 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
         chunk.push(']');
         batch.row_chunks.push(chunk);
     }
-    keys.push(']');
-    batch.keys = keys;
-    batch.services = serde_json::to_string(&services.into_values().collect::<Vec<_>>()).expect("services serialize");
     batch
-}
-
-fn sight<'r>(
-    services: &mut BTreeMap<&'r str, ServiceSighting>,
-    name: &'r str,
-    version: Option<&str>,
-    environment: Option<&str>,
-    start_ns: u64,
-    end_ns: u64,
-) {
-    let (first, last) = (start_ns as f64 / 1e6, end_ns.max(start_ns) as f64 / 1e6);
-    let entry = services.entry(name).or_insert_with(|| ServiceSighting {
-        name: name.to_string(),
-        version: version.map(str::to_string),
-        environment: environment.map(str::to_string),
-        first_seen_ms: first,
-        last_seen_ms: last,
-    });
-    entry.first_seen_ms = entry.first_seen_ms.min(first);
-    if last >= entry.last_seen_ms {
-        entry.last_seen_ms = last;
-        if version.is_some() {
-            entry.version = version.map(str::to_string);
-        }
-        if environment.is_some() {
-            entry.environment = environment.map(str::to_string);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 //! `D1TraceStore`: spans, trace metadata, services and dependency calls in D1.
-//! An ingest is one `batch()` (one round trip, one transaction).
+//! An ingest is one `batch()` (one round trip, one transaction) of span
+//! inserts; the schema's `spans_derive` trigger derives the rest.
 
 use std::collections::HashSet;
 
@@ -19,12 +20,6 @@ pub struct PruneCounts {
     pub spans: u32,
     pub traces: u32,
     pub dependency_calls: u32,
-}
-
-impl PruneCounts {
-    pub fn largest(&self) -> u32 {
-        self.spans.max(self.traces).max(self.dependency_calls)
-    }
 }
 
 pub struct D1TraceStore {
@@ -56,19 +51,14 @@ impl D1TraceStore {
 
     /// Writes the batch and returns the keys of spans that were new (not retries).
     pub async fn ingest(&self, batch: &SpanBatch, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
-        let keys = JsValue::from_str(&batch.keys);
-        let mut statements = batch
+        let statements = batch
             .row_chunks
             .iter()
             .map(|rows| self.statement(sql::INSERT_SPANS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms)]))
             .collect::<Result<Vec<_>, _>>()?;
-        statements.push(self.statement(sql::UPSERT_SERVICES, &[JsValue::from_str(&batch.services)])?);
-        for query in [sql::INSERT_PEER_CALLS, sql::DELETE_SUPERSEDED_PEER_CALLS, sql::INSERT_CHILD_CALLS, sql::UPSERT_TRACE_METADATA] {
-            statements.push(self.statement(query, std::slice::from_ref(&keys))?);
-        }
         let results = self.db.batch(statements).await.map_err(unavailable)?;
         let mut inserted = HashSet::with_capacity(batch.span_count);
-        for result in results.iter().take(batch.row_chunks.len()) {
+        for result in &results {
             for key in result.results::<SpanKey>().map_err(corrupt)? {
                 inserted.insert((key.trace_id, key.span_id));
             }
@@ -133,10 +123,11 @@ impl D1TraceStore {
         result.results::<StoredTrace>().map_err(corrupt)
     }
 
-    /// Deletes one chunk of each hot table older than `cutoff_ms`; returns the rows deleted per table.
-    pub async fn prune_chunk(&self, cutoff_ms: f64, chunk_rows: u32) -> Result<PruneCounts, StoreError> {
-        let args = [JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(chunk_rows))];
-        let statements = [sql::PRUNE_SPANS, sql::PRUNE_TRACE_METADATA, sql::PRUNE_DEPENDENCY_CALLS]
+    /// Deletes the oldest `chunk_traces` traces that started before `cutoff_ms`,
+    /// with their spans and dependency calls; returns the rows deleted per table.
+    pub async fn prune_chunk(&self, cutoff_ms: f64, chunk_traces: u32) -> Result<PruneCounts, StoreError> {
+        let args = [JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(chunk_traces))];
+        let statements = [sql::PRUNE_SPANS, sql::PRUNE_DEPENDENCY_CALLS, sql::PRUNE_TRACE_METADATA]
             .into_iter()
             .map(|q| self.statement(q, &args))
             .collect::<Result<Vec<_>, _>>()?;
@@ -145,7 +136,7 @@ impl D1TraceStore {
             let meta = results.get(i).map(|r| r.meta()).transpose().map_err(corrupt)?.flatten();
             Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
         };
-        Ok(PruneCounts { spans: changes(0)?, traces: changes(1)?, dependency_calls: changes(2)? })
+        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)? })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -254,3 +254,33 @@ test("an ingest request costs one D1 round trip, whatever its size", async () =>
     assert.equal(trips[0].kind, "batch");
   }
 });
+
+test("trace metadata and dependencies converge whatever order and batching spans arrive in", async () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const outcomes = new Set();
+  for (let round = 0; round < 8; round++) {
+    const trace = 40 + round;
+    const spans = Object.entries(checkoutTrace(trace)).flatMap(([service, list]) => list.map((s) => [service, s]));
+    spans.sort(() => random() - 0.5);
+    const cut = 1 + Math.floor(random() * (spans.length - 1));
+    for (const part of [spans.slice(0, cut), spans.slice(cut), spans]) {
+      const byService = {};
+      for (const [service, s] of part) (byService[service] ??= []).push(s);
+      assert.equal((await c.ingest(json(request(byService)))).status, 200);
+    }
+    const { body } = await c.api(`/api/traces/${traceId(trace)}`);
+    const calls = (await c.db.prepare("SELECT via, caller, callee FROM dependency_calls WHERE trace_id = ? ORDER BY caller, callee").bind(traceId(trace)).all()).results;
+    const rootOffset = BigInt(body.startTimeUnixNano) - BigInt(body.spans[0].startTimeUnixNano);
+    const rootIndex = parseInt(body.rootSpanId, 16) - parseInt(spanId(trace * 100), 16);
+    outcomes.add(JSON.stringify([rootIndex, body.rootService, body.hasRoot, body.spanCount, body.errorCount, body.durationMs, String(rootOffset), [...body.services].sort(), calls]));
+  }
+  assert.equal(outcomes.size, 1, [...outcomes].join("\n"));
+  const [rootIndex, rootService, hasRoot, spanCount, errorCount, durationMs, , , calls] = JSON.parse([...outcomes][0]);
+  assert.deepEqual([rootIndex, rootService, hasRoot, spanCount, errorCount, durationMs], [1, "gateway", true, 6, 1, 120]);
+  assert.deepEqual(calls, [
+    { via: "peer", caller: "checkout", callee: "orders-db" },
+    { via: "child", caller: "checkout", callee: "payments" },
+    { via: "child", caller: "gateway", callee: "checkout" },
+  ]);
+});
