@@ -4,10 +4,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use base64::Engine as _;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+
+use crate::domain::{AnyValue, KeyValue};
 
 /// `null` or a missing field both give the type's default.
 pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -168,11 +171,139 @@ pub fn id_bytes(text: &str) -> Cow<'_, [u8]> {
     }
 }
 
-pub fn base64_bytes(text: &str) -> Result<Vec<u8>, String> {
+fn base64_bytes(text: &str) -> Result<Vec<u8>, String> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(text))
         .map_err(|_| format!("{text:?} is not base64"))
+}
+
+/// A string that borrows from the body unless it had escapes.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// An attribute list read straight into domain key-values. A value we cannot
+/// accept (an `intValue` that is no integer, bad base64) makes the list an
+/// `Err` with the reason, after the whole list was read, so only the span
+/// that holds it is refused.
+#[derive(Debug, PartialEq)]
+pub struct JsonAttributes<'a>(pub Result<Vec<KeyValue<'a>>, String>);
+
+impl Default for JsonAttributes<'_> {
+    fn default() -> Self {
+        JsonAttributes(Ok(Vec::new()))
+    }
+}
+
+/// One `AnyValue`, or why it was refused.
+struct JsonAnyValue<'a>(Result<AnyValue<'a>, String>);
+
+/// One `KeyValue`, or why its value was refused.
+struct JsonKeyValue<'a>(Result<KeyValue<'a>, String>);
+
+/// `{"values": [...]}` of `arrayValue` / `kvlistValue`.
+struct JsonValues<T>(Vec<T>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonAttributes<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonAttributes<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of key-values")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(JsonAttributes::default())
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                let mut out = Ok(Vec::with_capacity(seq.size_hint().unwrap_or(8)));
+                while let Some(JsonKeyValue(kv)) = seq.next_element()? {
+                    match (&mut out, kv) {
+                        (Ok(list), Ok(kv)) => list.push(kv),
+                        (Ok(_), Err(e)) => out = Err(e),
+                        (Err(_), _) => {}
+                    }
+                }
+                Ok(JsonAttributes(out))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonKeyValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonKeyValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key-value object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let (mut key, mut value) = (Cow::Borrowed(""), Ok(AnyValue::Empty));
+                while let Some(Text(field)) = map.next_key()? {
+                    match field.as_ref() {
+                        "key" => key = map.next_value::<Option<Text<'de>>>()?.map_or(Cow::Borrowed(""), |t| t.0),
+                        "value" => value = map.next_value::<Option<JsonAnyValue<'de>>>()?.map_or(Ok(AnyValue::Empty), |v| v.0),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(JsonKeyValue(value.map(|value| KeyValue { key, value })))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonAnyValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonAnyValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an AnyValue object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut value = Ok(AnyValue::Empty);
+                while let Some(Text(field)) = map.next_key()? {
+                    value = match field.as_ref() {
+                        "stringValue" | "string_value" => Ok(AnyValue::Str(map.next_value::<Text<'de>>()?.0)),
+                        "boolValue" | "bool_value" => Ok(AnyValue::Bool(map.next_value()?)),
+                        "intValue" | "int_value" => {
+                            map.next_value::<Num>()?.as_i64().map(AnyValue::Int).ok_or_else(|| "intValue is not a 64-bit integer".to_string())
+                        }
+                        "doubleValue" | "double_value" => Ok(AnyValue::Double(map.next_value::<Num>()?.as_f64())),
+                        "arrayValue" | "array_value" => {
+                            map.next_value::<JsonValues<JsonAnyValue<'de>>>()?.0.into_iter().map(|v| v.0).collect::<Result<_, _>>().map(AnyValue::Array)
+                        }
+                        "kvlistValue" | "kvlist_value" => {
+                            map.next_value::<JsonValues<JsonKeyValue<'de>>>()?.0.into_iter().map(|v| v.0).collect::<Result<_, _>>().map(AnyValue::Kvlist)
+                        }
+                        "bytesValue" | "bytes_value" => base64_bytes(&map.next_value::<Text<'de>>()?.0).map(|b| AnyValue::Bytes(Cow::Owned(b))),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                }
+                Ok(JsonAnyValue(value))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for JsonValues<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw<T> {
+            #[serde(default = "Vec::new", bound(deserialize = "T: Deserialize<'de>"), deserialize_with = "nullable")]
+            values: Vec<T>,
+        }
+        Ok(JsonValues(Raw::deserialize(d)?.values))
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +332,25 @@ mod tests {
             let e: EnumValue = serde_json::from_str(json).unwrap();
             assert_eq!(e.resolve(|n| Some(n as i32), by_name), want, "{json}");
         }
+    }
+
+    #[test]
+    fn attributes_of_every_type_are_read_and_bad_values_reported_after_the_list() {
+        let json = r#"[{"key":"s","value":{"stringValue":"x\"y"}},{"key":"i","value":{"intValue":"-7"}},
+            {"key":"a","value":{"arrayValue":{"values":[{"boolValue":true},{}]}}},
+            {"key":"k","value":{"kvlistValue":{"values":[{"key":"d","value":{"doubleValue":2}}]}}},
+            {"key":"b","value":{"bytesValue":"AQI="}},{"key":"n","value":null},{"key":"x","value":{"futureValue":1}}]"#;
+        let JsonAttributes(Ok(attrs)) = serde_json::from_str(json).unwrap() else { panic!() };
+        let values: Vec<_> = attrs.iter().map(|kv| (kv.key.as_ref(), kv.value.clone())).collect();
+        assert_eq!(values[0], ("s", AnyValue::Str("x\"y".into())));
+        assert_eq!(values[1], ("i", AnyValue::Int(-7)));
+        assert_eq!(values[2], ("a", AnyValue::Array(vec![AnyValue::Bool(true), AnyValue::Empty])));
+        assert_eq!(values[3].1, AnyValue::Kvlist(vec![KeyValue { key: "d".into(), value: AnyValue::Double(2.0) }]));
+        assert_eq!(values[4].1, AnyValue::Bytes(Cow::Owned(vec![1, 2])));
+        assert_eq!((values[5].1.clone(), values[6].1.clone()), (AnyValue::Empty, AnyValue::Empty));
+        let bad: JsonAttributes = serde_json::from_str(r#"[{"key":"i","value":{"intValue":"1.5"}},{"key":"ok","value":{}}]"#).unwrap();
+        assert_eq!(bad.0, Err("intValue is not a 64-bit integer".to_string()));
+        assert_eq!(serde_json::from_str::<JsonAttributes>("null").unwrap(), JsonAttributes::default());
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::json_values::{base64_bytes, id_bytes, nullable, u32_lenient, u64_lenient, EnumValue, Num};
+use super::json_values::{id_bytes, nullable, u32_lenient, u64_lenient, EnumValue, JsonAttributes};
 use super::{DecodeError, Rejections};
 use crate::domain::{
-    AnyValue, Event, IdError, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind,
+    Event, IdError, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind,
     StatusCode, TraceId,
 };
 
@@ -32,8 +32,8 @@ struct JsonResourceSpans<'a> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct JsonResource<'a> {
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    attributes: Vec<JsonKeyValue<'a>>,
+    #[serde(borrow, default)]
+    attributes: JsonAttributes<'a>,
     #[serde(default, deserialize_with = "u32_lenient", alias = "dropped_attributes_count")]
     dropped_attributes_count: u32,
 }
@@ -76,8 +76,8 @@ struct JsonSpan<'a> {
     start_time_unix_nano: u64,
     #[serde(default, deserialize_with = "u64_lenient", alias = "end_time_unix_nano")]
     end_time_unix_nano: u64,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    attributes: Vec<JsonKeyValue<'a>>,
+    #[serde(borrow, default)]
+    attributes: JsonAttributes<'a>,
     #[serde(default, deserialize_with = "u32_lenient", alias = "dropped_attributes_count")]
     dropped_attributes_count: u32,
     #[serde(borrow, default, deserialize_with = "nullable")]
@@ -107,8 +107,8 @@ struct JsonEvent<'a> {
     time_unix_nano: u64,
     #[serde(borrow, default, deserialize_with = "nullable")]
     name: Cow<'a, str>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    attributes: Vec<JsonKeyValue<'a>>,
+    #[serde(borrow, default)]
+    attributes: JsonAttributes<'a>,
     #[serde(default, deserialize_with = "u32_lenient", alias = "dropped_attributes_count")]
     dropped_attributes_count: u32,
 }
@@ -122,45 +122,12 @@ struct JsonLink<'a> {
     span_id: Cow<'a, str>,
     #[serde(borrow, default, deserialize_with = "nullable", alias = "trace_state")]
     trace_state: Cow<'a, str>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    attributes: Vec<JsonKeyValue<'a>>,
+    #[serde(borrow, default)]
+    attributes: JsonAttributes<'a>,
     #[serde(default, deserialize_with = "u32_lenient", alias = "dropped_attributes_count")]
     dropped_attributes_count: u32,
     #[serde(default, deserialize_with = "u32_lenient")]
     flags: u32,
-}
-
-#[derive(Deserialize)]
-pub(super) struct JsonKeyValue<'a> {
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    key: Cow<'a, str>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
-    value: JsonAnyValue<'a>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct JsonAnyValue<'a> {
-    #[serde(borrow, default, alias = "string_value")]
-    string_value: Option<Cow<'a, str>>,
-    #[serde(default, alias = "bool_value")]
-    bool_value: Option<bool>,
-    #[serde(default, alias = "int_value")]
-    int_value: Option<Num>,
-    #[serde(default, alias = "double_value")]
-    double_value: Option<Num>,
-    #[serde(borrow, default, alias = "array_value")]
-    array_value: Option<JsonValues<JsonAnyValue<'a>>>,
-    #[serde(borrow, default, alias = "kvlist_value")]
-    kvlist_value: Option<JsonValues<JsonKeyValue<'a>>>,
-    #[serde(borrow, default, alias = "bytes_value")]
-    bytes_value: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct JsonValues<T> {
-    #[serde(default = "Vec::new", bound(deserialize = "T: Deserialize<'de>"), deserialize_with = "nullable")]
-    values: Vec<T>,
 }
 
 /// Decodes an OTLP/JSON `ExportTraceServiceRequest`; spans with invalid ids or
@@ -194,7 +161,7 @@ pub fn decode<'a>(body: &'a [u8], rejections: &mut Rejections) -> Result<Vec<Res
 
 /// A resource whose attributes cannot be read keeps the readable ones; the rest are reported.
 pub(super) fn resource<'a>(r: JsonResource<'a>, rejections: &mut Rejections) -> Resource<'a> {
-    match attributes(r.attributes) {
+    match r.attributes.0 {
         Ok(attributes) => Resource { attributes, dropped_attributes_count: r.dropped_attributes_count },
         Err(e) => {
             rejections.note(format!("resource: {e}"));
@@ -217,7 +184,7 @@ fn span(s: JsonSpan<'_>) -> Result<Span<'_>, String> {
         kind: s.kind.resolve(SpanKind::from_i32, SpanKind::from_name),
         start_time_unix_nano: s.start_time_unix_nano,
         end_time_unix_nano: s.end_time_unix_nano,
-        attributes: attributes(s.attributes)?,
+        attributes: s.attributes.0?,
         dropped_attributes_count: s.dropped_attributes_count,
         events: s
             .events
@@ -226,7 +193,7 @@ fn span(s: JsonSpan<'_>) -> Result<Span<'_>, String> {
                 Ok(Event {
                     time_unix_nano: e.time_unix_nano,
                     name: e.name,
-                    attributes: attributes(e.attributes)?,
+                    attributes: e.attributes.0?,
                     dropped_attributes_count: e.dropped_attributes_count,
                 })
             })
@@ -240,7 +207,7 @@ fn span(s: JsonSpan<'_>) -> Result<Span<'_>, String> {
                     trace_id: TraceId::from_bytes(&id_bytes(&l.trace_id)).map_err(|e| format!("link {e}"))?,
                     span_id: SpanId::from_bytes(&id_bytes(&l.span_id)).map_err(|e| format!("link {e}"))?,
                     trace_state: l.trace_state,
-                    attributes: attributes(l.attributes)?,
+                    attributes: l.attributes.0?,
                     dropped_attributes_count: l.dropped_attributes_count,
                     flags: l.flags,
                 })
@@ -259,28 +226,4 @@ fn parent_id(text: &str) -> Result<Option<SpanId>, IdError> {
     } else {
         SpanId::from_bytes(&bytes).map(Some)
     }
-}
-
-pub(super) fn attributes(kvs: Vec<JsonKeyValue<'_>>) -> Result<Vec<KeyValue<'_>>, String> {
-    kvs.into_iter().map(|kv| Ok(KeyValue { value: any_value(kv.value)?, key: kv.key })).collect()
-}
-
-fn any_value(v: JsonAnyValue<'_>) -> Result<AnyValue<'_>, String> {
-    Ok(if let Some(s) = v.string_value {
-        AnyValue::Str(s)
-    } else if let Some(b) = v.bool_value {
-        AnyValue::Bool(b)
-    } else if let Some(i) = v.int_value {
-        AnyValue::Int(i.as_i64().ok_or("intValue is not a 64-bit integer")?)
-    } else if let Some(d) = v.double_value {
-        AnyValue::Double(d.as_f64())
-    } else if let Some(a) = v.array_value {
-        AnyValue::Array(a.values.into_iter().map(any_value).collect::<Result<_, _>>()?)
-    } else if let Some(kv) = v.kvlist_value {
-        AnyValue::Kvlist(attributes(kv.values)?)
-    } else if let Some(b) = v.bytes_value {
-        AnyValue::Bytes(Cow::Owned(base64_bytes(&b)?))
-    } else {
-        AnyValue::Empty
-    })
 }
