@@ -161,3 +161,17 @@ fn an_empty_request_decodes_to_nothing() {
     assert_eq!(decode_traces(b"", Encoding::Protobuf).unwrap().span_count(), 0);
     assert_eq!(decode_traces(b"{}", Encoding::Json).unwrap().span_count(), 0);
 }
+
+#[test]
+fn a_json_span_with_an_unreadable_attribute_value_is_rejected_alone() {
+    let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[
+      {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"bad",
+       "attributes":[{"key":"n","value":{"intValue":"1.5"}}]},
+      {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","name":"good",
+       "attributes":[{"key":"n","value":{"intValue":"15"}}]}]}]}]}"#;
+    let export = decode_traces(body, Encoding::Json).unwrap();
+    assert_eq!(export.span_count(), 1);
+    assert_eq!(export.rejections.count, 1);
+    assert_eq!(export.rejections.message(), "span \"bad\": intValue is not a 64-bit integer");
+    assert_eq!(export.resource_spans[0].scope_spans[0].spans[0].name, "good");
+}

@@ -42,14 +42,15 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+/// Lower-case hex of up to 16 bytes, without going through `fmt`.
+fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 32];
-    for (i, b) in bytes.iter().enumerate() {
-        buf[2 * i] = DIGITS[(b >> 4) as usize];
-        buf[2 * i + 1] = DIGITS[(b & 0xf) as usize];
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(DIGITS[(b >> 4) as usize]));
+        out.push(char::from(DIGITS[(b & 0xf) as usize]));
     }
-    f.write_str(std::str::from_utf8(&buf[..2 * bytes.len()]).map_err(|_| fmt::Error)?)
+    out
 }
 
 macro_rules! id_type {
@@ -68,11 +69,15 @@ macro_rules! id_type {
             pub fn as_bytes(&self) -> &[u8; $len] {
                 &self.0
             }
+            /// Lower-case hex (what `Display` shows, faster than `to_string`).
+            pub fn to_hex(&self) -> String {
+                hex(&self.0)
+            }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_hex(f, &self.0)
+                f.write_str(&self.to_hex())
             }
         }
 
@@ -95,6 +100,7 @@ mod tests {
     fn hex_ids_parse_in_either_case_and_render_lower_case() {
         let id = TraceId::from_hex("5B8EFFF798038103D269B633813FC60C").unwrap();
         assert_eq!(id.to_string(), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(id.to_hex(), id.to_string());
         assert_eq!(SpanId::from_hex("EEE19B7EC3C1B174").unwrap().to_string(), "eee19b7ec3c1b174");
     }
 

@@ -32,7 +32,7 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
     let body = decompress(&raw, header(req, "content-encoding").as_deref(), limit)?;
     let encoding = Encoding::from_content_type(content_type.as_deref(), &body)?;
     let mut export = decode_traces(&body, encoding)?;
-    let batch = span_batch(&mut export);
+    let batch = span_batch(&export.resource_spans, &mut export.rejections);
     if batch.span_count > 0 {
         let inserted = store(env)?.ingest(&batch, Date::now().as_millis() as f64).await?;
         let new_points = batch

@@ -25,12 +25,12 @@ const CALLEE_ATTRIBUTES: &[&str] = &[
 const URL_ATTRIBUTES: &[&str] = &["url.full", "http.url"];
 
 /// The callee of an outgoing span, unless it is the calling service itself.
-pub fn callee_of(span: &Span<'_>, service: &str) -> Option<String> {
+pub fn callee_of<'s>(span: &'s Span<'_>, service: &str) -> Option<&'s str> {
     if !matches!(span.kind, SpanKind::Client | SpanKind::Producer) {
         return None;
     }
     let name = named_callee(&span.attributes).or_else(|| url_host(&span.attributes))?;
-    (name != service).then(|| name.to_string())
+    (name != service).then_some(name)
 }
 
 fn named_callee<'s>(attributes: &'s [KeyValue<'_>]) -> Option<&'s str> {
@@ -84,23 +84,23 @@ mod tests {
     #[test]
     fn peer_service_wins_over_database_and_address_attributes() {
         let s = span(SpanKind::Client, &[("server.address", "10.0.0.1"), ("db.system", "postgresql"), ("peer.service", "billing")]);
-        assert_eq!(callee_of(&s, "checkout").as_deref(), Some("billing"));
+        assert_eq!(callee_of(&s, "checkout"), Some("billing"));
     }
 
     #[test]
     fn databases_are_named_by_namespace_then_system() {
         let s = span(SpanKind::Client, &[("db.system", "postgresql"), ("db.name", "orders")]);
-        assert_eq!(callee_of(&s, "checkout").as_deref(), Some("orders"));
+        assert_eq!(callee_of(&s, "checkout"), Some("orders"));
         let s = span(SpanKind::Client, &[("db.system", "redis")]);
-        assert_eq!(callee_of(&s, "checkout").as_deref(), Some("redis"));
+        assert_eq!(callee_of(&s, "checkout"), Some("redis"));
     }
 
     #[test]
     fn the_host_of_the_url_names_external_apis() {
         let s = span(SpanKind::Client, &[("url.full", "https://user@api.stripe.com:443/v1/charges?x=1")]);
-        assert_eq!(callee_of(&s, "checkout").as_deref(), Some("api.stripe.com"));
+        assert_eq!(callee_of(&s, "checkout"), Some("api.stripe.com"));
         let s = span(SpanKind::Producer, &[("http.url", "http://[::1]:8080/")]);
-        assert_eq!(callee_of(&s, "checkout").as_deref(), Some("::1"));
+        assert_eq!(callee_of(&s, "checkout"), Some("::1"));
     }
 
     #[test]

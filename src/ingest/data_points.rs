@@ -2,6 +2,8 @@
 //! source for `docs/analytics-engine.md` and the SQL proxy's friendly names)
 //! and the mapping of spans onto it, within the platform's limits.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::value::find;
@@ -27,13 +29,14 @@ pub enum DataPointError {
     BlobsTooLarge(usize),
 }
 
-/// One Analytics Engine data point: exactly one index, blobs and doubles in layout order.
+/// One Analytics Engine data point: exactly one index, blobs and doubles in
+/// layout order. Blobs borrow from the decoded request where they can.
 /// Deserializing re-checks the limits (points handed between invocations).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedPoint")]
-pub struct DataPoint {
-    index: String,
-    blobs: Vec<String>,
+pub struct DataPoint<'a> {
+    index: Cow<'a, str>,
+    blobs: Vec<Cow<'a, str>>,
     doubles: Vec<f64>,
 }
 
@@ -44,16 +47,16 @@ struct UncheckedPoint {
     doubles: Vec<f64>,
 }
 
-impl TryFrom<UncheckedPoint> for DataPoint {
+impl TryFrom<UncheckedPoint> for DataPoint<'static> {
     type Error = DataPointError;
     fn try_from(p: UncheckedPoint) -> Result<Self, Self::Error> {
-        DataPoint::new(p.index, p.blobs, p.doubles)
+        DataPoint::new(p.index.into(), p.blobs.into_iter().map(Cow::Owned).collect(), p.doubles)
     }
 }
 
-impl DataPoint {
-    pub fn new(index: String, blobs: Vec<String>, doubles: Vec<f64>) -> Result<Self, DataPointError> {
-        let blob_bytes: usize = blobs.iter().map(String::len).sum();
+impl<'a> DataPoint<'a> {
+    pub fn new(index: Cow<'a, str>, blobs: Vec<Cow<'a, str>>, doubles: Vec<f64>) -> Result<Self, DataPointError> {
+        let blob_bytes: usize = blobs.iter().map(|b| b.len()).sum();
         if index.len() > MAX_INDEX_BYTES {
             Err(DataPointError::IndexTooLong(index.len()))
         } else if blobs.len() > MAX_BLOBS {
@@ -70,11 +73,20 @@ impl DataPoint {
     pub fn index(&self) -> &str {
         &self.index
     }
-    pub fn blobs(&self) -> &[String] {
+    pub fn blobs(&self) -> &[Cow<'a, str>] {
         &self.blobs
     }
     pub fn doubles(&self) -> &[f64] {
         &self.doubles
+    }
+
+    /// The point detached from the request it was read from.
+    pub fn into_owned(self) -> DataPoint<'static> {
+        DataPoint {
+            index: Cow::Owned(self.index.into_owned()),
+            blobs: self.blobs.into_iter().map(|b| Cow::Owned(b.into_owned())).collect(),
+            doubles: self.doubles,
+        }
     }
 }
 
@@ -151,7 +163,7 @@ fn text<'s>(attributes: &'s [KeyValue<'_>], keys: &[&str]) -> &'s str {
     keys.iter().find_map(|k| find(attributes, k).and_then(|v| v.as_str())).unwrap_or("")
 }
 
-/// A span's ids as hex, rendered once per span.
+/// A span's ids as hex, rendered once per span and moved into its point.
 pub struct SpanIds {
     pub trace_id: String,
     pub span_id: String,
@@ -162,16 +174,15 @@ pub struct SpanIds {
 impl SpanIds {
     pub fn of(span: &Span<'_>) -> Self {
         Self {
-            trace_id: span.trace_id.to_string(),
-            span_id: span.span_id.to_string(),
-            parent_span_id: span.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+            trace_id: span.trace_id.to_hex(),
+            span_id: span.span_id.to_hex(),
+            parent_span_id: span.parent_span_id.map(|p| p.to_hex()).unwrap_or_default(),
         }
     }
 }
 
 /// What the span mapping needs beyond the span itself.
 pub struct SpanContext<'s> {
-    pub ids: &'s SpanIds,
     pub service: &'s str,
     pub service_version: &'s str,
     pub environment: &'s str,
@@ -180,7 +191,7 @@ pub struct SpanContext<'s> {
 }
 
 /// The `distributed_traces` point of one span.
-pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
+pub fn span_point<'s>(span: &'s Span<'_>, ids: SpanIds, ctx: &SpanContext<'s>) -> DataPoint<'s> {
     let a = &span.attributes;
     let exception_type = span
         .events
@@ -189,10 +200,7 @@ pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
         .find_map(|e| find(&e.attributes, "exception.type").and_then(|v| v.as_str()))
         .unwrap_or("");
     let route = text(a, &["http.route", "url.path", "http.target"]);
-    let values: [&str; 16] = [
-        &ctx.ids.trace_id,
-        &ctx.ids.span_id,
-        &ctx.ids.parent_span_id,
+    let borrowed: [&'s str; 13] = [
         ctx.service,
         &span.name,
         span.kind.name(),
@@ -207,7 +215,10 @@ pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
         exception_type,
         ctx.scope_name,
     ];
-    let blobs = values.iter().zip(TRACES.blobs).map(|(v, c)| truncate(v, c.max_bytes).to_string()).collect();
+    // Ids are exactly as long as their columns allow; the rest is cut to its column's maximum.
+    let mut blobs = Vec::with_capacity(TRACES.blobs.len());
+    blobs.extend([ids.trace_id, ids.span_id, ids.parent_span_id].map(Cow::Owned));
+    blobs.extend(borrowed.iter().zip(&TRACES.blobs[3..]).map(|(v, c)| Cow::Borrowed(truncate(v, c.max_bytes))));
     let http_status = ["http.response.status_code", "http.status_code"]
         .iter()
         .find_map(|k| find(a, k).and_then(|v| v.as_i64()))
@@ -225,7 +236,7 @@ pub fn span_point(span: &Span<'_>, ctx: &SpanContext<'_>) -> DataPoint {
         span.links.len() as f64,
         span.attributes.len() as f64,
     ];
-    DataPoint::new(truncate(ctx.service, TRACES.index.max_bytes).to_string(), blobs, doubles)
+    DataPoint::new(Cow::Borrowed(truncate(ctx.service, TRACES.index.max_bytes)), blobs, doubles)
         .expect("the traces layout is within the Analytics Engine limits")
 }
 
@@ -243,11 +254,11 @@ mod tests {
 
     #[test]
     fn points_breaking_a_limit_cannot_be_built() {
-        assert_eq!(DataPoint::new("x".repeat(97), vec![], vec![]), Err(DataPointError::IndexTooLong(97)));
-        assert_eq!(DataPoint::new("x".into(), vec![String::new(); 21], vec![]), Err(DataPointError::TooManyBlobs(21)));
+        assert_eq!(DataPoint::new("x".repeat(97).into(), vec![], vec![]), Err(DataPointError::IndexTooLong(97)));
+        assert_eq!(DataPoint::new("x".into(), vec!["".into(); 21], vec![]), Err(DataPointError::TooManyBlobs(21)));
         assert_eq!(DataPoint::new("x".into(), vec![], vec![0.0; 21]), Err(DataPointError::TooManyDoubles(21)));
         assert_eq!(
-            DataPoint::new("x".into(), vec!["y".repeat(16 * 1024 + 1)], vec![]),
+            DataPoint::new("x".into(), vec!["y".repeat(16 * 1024 + 1).into()], vec![]),
             Err(DataPointError::BlobsTooLarge(16 * 1024 + 1))
         );
     }

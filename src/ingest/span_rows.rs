@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use super::callee::callee_of;
 use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
 use crate::domain::value::Attributes;
-use crate::domain::{Event, Link, SpanId, TraceId};
-use crate::otlp::TraceExport;
+use crate::domain::{Event, Link, ResourceSpans, SpanId, TraceId};
+use crate::otlp::Rejections;
 
 /// Bytes of row JSON per statement parameter (D1 allows 2 MB per value).
 pub const MAX_CHUNK_BYTES: usize = 512 * 1024;
@@ -20,7 +20,13 @@ pub const MAX_SPAN_ROW_BYTES: usize = 1024 * 1024;
 /// Nanosecond timestamps are stored as 20-digit zero-padded text: exact
 /// (beyond 2^53) and ordered correctly by plain text comparison.
 pub fn nanos_text(nanos: u64) -> String {
-    format!("{nanos:020}")
+    let mut digits = [b'0'; 20];
+    let mut n = nanos;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    digits.iter().map(|d| char::from(*d)).collect()
 }
 
 /// The stored form of one span, as one element of a `json_each` array.
@@ -89,8 +95,8 @@ impl<'s, 'a> EventRow<'s, 'a> {
 impl<'s, 'a> LinkRow<'s, 'a> {
     fn new(l: &'s Link<'a>) -> Self {
         Self {
-            trace_id: l.trace_id.to_string(),
-            span_id: l.span_id.to_string(),
+            trace_id: l.trace_id.to_hex(),
+            span_id: l.span_id.to_hex(),
             trace_state: &l.trace_state,
             attributes: Attributes(&l.attributes),
             dropped_attributes_count: l.dropped_attributes_count,
@@ -101,20 +107,19 @@ impl<'s, 'a> LinkRow<'s, 'a> {
 
 /// Everything one trace export writes.
 #[derive(Debug, Default)]
-pub struct SpanBatch {
+pub struct SpanBatch<'s> {
     /// JSON arrays of span rows, each at most `MAX_CHUNK_BYTES` (or one oversized-but-allowed row).
     pub row_chunks: Vec<String>,
     /// The Analytics Engine point of each span, by span.
-    pub points: Vec<((TraceId, SpanId), DataPoint)>,
+    pub points: Vec<((TraceId, SpanId), DataPoint<'s>)>,
     pub span_count: usize,
 }
 
-/// Builds the batch; spans too large to store are refused into the export's rejections.
-pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
+/// Builds the batch; spans too large to store are refused into `rejections`.
+pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut Rejections) -> SpanBatch<'s> {
     let mut batch = SpanBatch::default();
-    let mut chunk = String::from("[");
-    let rejections = &mut export.rejections;
-    for rs in &export.resource_spans {
+    let mut chunk = vec![b'['];
+    for rs in resource_spans {
         let service = rs.resource.service_name();
         let version = rs.resource.service_version();
         let environment = rs.resource.environment();
@@ -139,7 +144,7 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     duration_ms: span.duration_nanos() as f64 / 1e6,
                     status_code: span.status_code as u8,
                     status_message: &span.status_message,
-                    callee: callee.as_deref(),
+                    callee,
                     attributes: Attributes(&span.attributes),
                     events: span.events.iter().map(EventRow::new).collect(),
                     links: span.links.iter().map(LinkRow::new).collect(),
@@ -152,39 +157,46 @@ pub fn span_batch(export: &mut TraceExport<'_>) -> SpanBatch {
                     dropped_events_count: span.dropped_events_count,
                     dropped_links_count: span.dropped_links_count,
                 };
-                let json = serde_json::to_string(&row).expect("span rows serialize");
-                if json.len() > MAX_SPAN_ROW_BYTES {
+                // Serialized in place; taken back out if it is too large or overflows the chunk.
+                let before = chunk.len();
+                if before > 1 {
+                    chunk.push(b',');
+                }
+                serde_json::to_writer(&mut chunk, &row).expect("span rows serialize");
+                let row_bytes = chunk.len() - before - usize::from(before > 1);
+                if row_bytes > MAX_SPAN_ROW_BYTES {
+                    chunk.truncate(before);
                     rejections.reject(format!(
-                        "span {:?}: {} bytes stored, the limit is {MAX_SPAN_ROW_BYTES}",
-                        span.name,
-                        json.len()
+                        "span {:?}: {row_bytes} bytes stored, the limit is {MAX_SPAN_ROW_BYTES}",
+                        span.name
                     ));
                     continue;
                 }
-                if chunk.len() > 1 && chunk.len() + json.len() + 1 > MAX_CHUNK_BYTES {
-                    chunk.push(']');
-                    batch.row_chunks.push(std::mem::replace(&mut chunk, String::from("[")));
+                if before > 1 && chunk.len() + 1 > MAX_CHUNK_BYTES {
+                    let row = chunk.split_off(before + 1);
+                    chunk.truncate(before);
+                    batch.row_chunks.push(close_chunk(std::mem::replace(&mut chunk, [b"[", &row[..]].concat())));
                 }
-                if chunk.len() > 1 {
-                    chunk.push(',');
-                }
-                chunk.push_str(&json);
                 let ctx = SpanContext {
-                    ids: &ids,
                     service,
                     service_version: version.unwrap_or(""),
                     environment: environment.unwrap_or(""),
                     scope_name: &ss.scope.name,
-                    callee: callee.as_deref(),
+                    callee,
                 };
-                batch.points.push(((span.trace_id, span.span_id), span_point(span, &ctx)));
+                batch.points.push(((span.trace_id, span.span_id), span_point(span, ids, &ctx)));
                 batch.span_count += 1;
             }
         }
     }
     if chunk.len() > 1 {
-        chunk.push(']');
-        batch.row_chunks.push(chunk);
+        batch.row_chunks.push(close_chunk(chunk));
     }
     batch
+}
+
+/// Ends a JSON array of rows (serde_json only writes UTF-8).
+fn close_chunk(mut chunk: Vec<u8>) -> String {
+    chunk.push(b']');
+    String::from_utf8(chunk).expect("serde_json writes UTF-8")
 }

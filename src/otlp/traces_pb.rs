@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::wire::{Reader, WireValue};
+use super::wire::{field_counts, Reader, WireValue};
 use super::{DecodeError, Rejections};
 use crate::domain::{
     AnyValue, Event, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode,
@@ -13,7 +13,8 @@ use crate::domain::{
 /// Decodes a protobuf `ExportTraceServiceRequest`; spans with invalid ids are
 /// counted in `rejections` and left out, anything structurally broken fails the request.
 pub fn decode<'a>(body: &'a [u8], rejections: &mut Rejections) -> Result<Vec<ResourceSpans<'a>>, DecodeError> {
-    let mut out = Vec::new();
+    let [resource_spans_count] = field_counts(body, [1])?;
+    let mut out = Vec::with_capacity(resource_spans_count);
     let mut r = Reader::new(body);
     while let Some((n, v)) = r.next_field()? {
         if n == 1 {
@@ -37,7 +38,8 @@ fn resource_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<Reso
 }
 
 fn resource(buf: &[u8]) -> Result<Resource<'_>, DecodeError> {
-    let mut res = Resource::default();
+    let [attributes] = field_counts(buf, [1])?;
+    let mut res = Resource { attributes: Vec::with_capacity(attributes), dropped_attributes_count: 0 };
     let mut r = Reader::new(buf);
     while let Some((n, v)) = r.next_field()? {
         match n {
@@ -50,7 +52,8 @@ fn resource(buf: &[u8]) -> Result<Resource<'_>, DecodeError> {
 }
 
 fn scope_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<ScopeSpans<'a>, DecodeError> {
-    let mut ss = ScopeSpans::default();
+    let [spans] = field_counts(buf, [2])?;
+    let mut ss = ScopeSpans { scope: Scope::default(), spans: Vec::with_capacity(spans) };
     let mut r = Reader::new(buf);
     while let Some((n, v)) = r.next_field()? {
         match n {
@@ -84,7 +87,9 @@ fn span(buf: &[u8]) -> Result<Result<Span<'_>, String>, DecodeError> {
     let (mut trace_state, mut name, mut status_message) = ("", "", "");
     let (mut kind, mut status_code, mut flags) = (SpanKind::Unspecified, StatusCode::Unset, 0);
     let (mut start, mut end) = (0, 0);
-    let (mut attributes, mut events, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    let [attributes, events, links] = field_counts(buf, [9, 11, 13])?;
+    let (mut attributes, mut events, mut links) =
+        (Vec::with_capacity(attributes), Vec::with_capacity(events), Vec::with_capacity(links));
     let (mut dropped_attributes, mut dropped_events, mut dropped_links) = (0, 0, 0);
     let mut bad_link = None;
     let mut r = Reader::new(buf);
@@ -169,7 +174,8 @@ fn status(buf: &[u8]) -> Result<(StatusCode, &str), DecodeError> {
 }
 
 fn event(buf: &[u8]) -> Result<Event<'_>, DecodeError> {
-    let mut e = Event::default();
+    let [attributes] = field_counts(buf, [3])?;
+    let mut e = Event { attributes: Vec::with_capacity(attributes), ..Event::default() };
     let mut r = Reader::new(buf);
     while let Some((n, v)) = r.next_field()? {
         match n {
@@ -247,8 +253,10 @@ fn repeated<'a, T>(
     field: &str,
     item: fn(&'a [u8]) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
-    let mut out = Vec::new();
-    let mut r = Reader::new(v.bytes(field)?);
+    let buf = v.bytes(field)?;
+    let [items] = field_counts(buf, [1])?;
+    let mut out = Vec::with_capacity(items);
+    let mut r = Reader::new(buf);
     while let Some((n, v)) = r.next_field()? {
         if n == 1 {
             out.push(item(v.bytes(field)?)?);

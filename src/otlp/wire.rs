@@ -71,6 +71,19 @@ fn malformed(what: &str) -> DecodeError {
     DecodeError::Malformed(format!("invalid protobuf: {what}"))
 }
 
+/// How many times each of `numbers` occurs in a message, so repeated fields
+/// can be collected into vectors of the right size at once.
+pub fn field_counts<const N: usize>(buf: &[u8], numbers: [u32; N]) -> Result<[usize; N], DecodeError> {
+    let mut counts = [0; N];
+    let mut r = Reader::new(buf);
+    while let Some((n, _)) = r.next_field()? {
+        if let Some(i) = numbers.iter().position(|k| *k == n) {
+            counts[i] += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// Typed views of a field, each failing with the field's name when the wire type is wrong.
 impl<'a> WireValue<'a> {
     pub fn bytes(self, field: &str) -> Result<&'a [u8], DecodeError> {
@@ -136,6 +149,12 @@ mod tests {
         assert_eq!(r.next_field().unwrap(), Some((3, WireValue::Fixed64(7))));
         assert_eq!(r.next_field().unwrap(), Some((4, WireValue::Fixed32(9))));
         assert_eq!(r.next_field().unwrap(), None);
+    }
+
+    #[test]
+    fn repeated_fields_are_counted() {
+        let buf = [0x08, 1, 0x12, 0, 0x08, 2, 0x1a, 0];
+        assert_eq!(field_counts(&buf, [1, 2, 9]).unwrap(), [2, 1, 0]);
     }
 
     #[test]

@@ -16,17 +16,17 @@ use crate::ingest::DataPoint;
 #[derive(Serialize, Deserialize)]
 pub struct PointsHandover {
     pub binding: String,
-    pub points: Vec<DataPoint>,
+    pub points: Vec<DataPoint<'static>>,
 }
 
 /// Bindings this writer may be asked to write to by the hand-over route.
 const KNOWN_BINDINGS: &[&str] = &[bindings::AE_TRACES];
 
-pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint]) -> Result<(), StoreError> {
+pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) -> Result<(), StoreError> {
     for p in points {
         let mut builder = AnalyticsEngineDataPointBuilder::new().indexes([p.index()]);
         for blob in p.blobs() {
-            builder = builder.add_blob(blob.as_str());
+            builder = builder.add_blob(blob.as_ref());
         }
         builder
             .doubles(p.doubles().iter().copied())
@@ -37,7 +37,7 @@ pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint]) -> R
 }
 
 /// Writes what this invocation may and hands the rest over (after the response, via `wait_until`).
-pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint>, token: Option<String>) {
+pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>, token: Option<String>) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
         Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
@@ -59,7 +59,10 @@ pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, point
             )
         }
     };
-    let parts: Vec<Vec<DataPoint>> = later.chunks(MAX_POINTS_PER_INVOCATION).map(<[DataPoint]>::to_vec).collect();
+    let parts: Vec<Vec<DataPoint<'static>>> = later
+        .chunks(MAX_POINTS_PER_INVOCATION)
+        .map(|part| part.iter().cloned().map(DataPoint::into_owned).collect())
+        .collect();
     ctx.wait_until(async move {
         for part in parts {
             let count = part.len();
@@ -70,7 +73,7 @@ pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, point
     });
 }
 
-async fn hand_over(fetcher: &Fetcher, binding: &str, points: Vec<DataPoint>, token: Option<&str>) -> worker::Result<()> {
+async fn hand_over(fetcher: &Fetcher, binding: &str, points: Vec<DataPoint<'static>>, token: Option<&str>) -> worker::Result<()> {
     let body = serde_json::to_string(&PointsHandover { binding: binding.to_string(), points })?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;

@@ -50,7 +50,7 @@ impl D1TraceStore {
     }
 
     /// Writes the batch and returns the keys of spans that were new (not retries).
-    pub async fn ingest(&self, batch: &SpanBatch, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
+    pub async fn ingest(&self, batch: &SpanBatch<'_>, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
         let statements = batch
             .row_chunks
             .iter()

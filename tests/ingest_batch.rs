@@ -1,0 +1,95 @@
+//! Decoded spans → the rows D1 stores and the Analytics Engine points.
+
+mod support;
+
+use observability_collector::ingest::data_points::{MAX_BLOBS, MAX_BLOB_BYTES_TOTAL, MAX_INDEX_BYTES};
+use observability_collector::ingest::span_batch;
+use observability_collector::ingest::span_rows::{MAX_CHUNK_BYTES, MAX_SPAN_ROW_BYTES};
+use observability_collector::otlp::{decode_traces, Encoding};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use prost::Message;
+use serde_json::Value as Json;
+use support::fixtures::{kv, s, trace_request};
+
+fn rows(chunks: &[String]) -> Vec<Json> {
+    chunks.iter().flat_map(|c| serde_json::from_str::<Vec<Json>>(c).expect("chunks are JSON arrays")).collect()
+}
+
+#[test]
+fn every_span_becomes_one_row_with_exact_ids_times_and_attributes() {
+    let body = trace_request(12).encode_to_vec();
+    let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
+    let batch = span_batch(&export.resource_spans, &mut export.rejections);
+    assert_eq!(batch.span_count, 12);
+    let rows = rows(&batch.row_chunks);
+    assert_eq!(rows.len(), 12);
+    let first = rows.iter().find(|r| r["spanId"] == "0000000000000001").unwrap();
+    assert_eq!(first["traceId"], format!("{}01", "ab".repeat(15)));
+    assert_eq!(first["parentSpanId"], "");
+    assert_eq!(first["service"], "gateway");
+    assert_eq!(first["serviceVersion"], "1.4.2");
+    assert_eq!(first["environment"], "production");
+    assert_eq!(first["kind"], 2);
+    assert_eq!(first["startNs"], "01700000000123456789");
+    assert_eq!(first["endNs"], "01700000000148456790");
+    assert_eq!(first["durationMs"], 25.000001);
+    assert_eq!(first["callee"], Json::Null, "server spans call no one");
+    assert_eq!(first["attributes"]["big"], i64::MAX);
+    assert_eq!(first["attributes"]["nested"]["inner"], "ü-ñ \"quoted\"");
+    assert_eq!(first["resource"]["service.name"], "gateway");
+    assert_eq!(first["events"][0]["timeUnixNano"], "1700000000123456790");
+    let client = rows.iter().find(|r| r["kind"] == 3).unwrap();
+    assert_eq!(client["callee"], "inventory");
+}
+
+#[test]
+fn rows_are_split_into_chunks_under_the_statement_parameter_budget() {
+    let mut request = trace_request(300);
+    for rs in &mut request.resource_spans {
+        for span in &mut rs.scope_spans[0].spans {
+            span.attributes.push(kv("padding", s(&"x".repeat(8 * 1024))));
+        }
+    }
+    let body = request.encode_to_vec();
+    let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
+    let batch = span_batch(&export.resource_spans, &mut export.rejections);
+    assert!(batch.row_chunks.len() >= 5, "{} chunks", batch.row_chunks.len());
+    assert!(batch.row_chunks.iter().all(|c| c.len() <= MAX_CHUNK_BYTES));
+    assert_eq!(rows(&batch.row_chunks).len(), 300);
+    assert_eq!(batch.span_count, 300);
+}
+
+#[test]
+fn a_span_too_large_to_store_is_rejected_and_the_others_kept() {
+    let mut request = trace_request(4);
+    request.resource_spans[0].scope_spans[0].spans[0]
+        .attributes
+        .push(kv("huge", Value::StringValue("y".repeat(MAX_SPAN_ROW_BYTES))));
+    let body = request.encode_to_vec();
+    let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
+    let batch = span_batch(&export.resource_spans, &mut export.rejections);
+    assert_eq!(batch.span_count, 3);
+    assert_eq!(rows(&batch.row_chunks).len(), 3);
+    assert_eq!(batch.points.len(), 3);
+    assert_eq!(export.rejections.count, 1);
+    assert!(export.rejections.message().contains("the limit is 1048576"), "{}", export.rejections.message());
+}
+
+#[test]
+fn one_analytics_engine_point_per_span_within_the_limits() {
+    let mut request = trace_request(30);
+    let long = "ü".repeat(5000);
+    request.resource_spans[0].resource.as_mut().unwrap().attributes[0] = kv("service.name", s(&long));
+    request.resource_spans[1].scope_spans[0].spans[0].name = long.clone();
+    let body = request.encode_to_vec();
+    let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
+    let batch = span_batch(&export.resource_spans, &mut export.rejections);
+    assert_eq!(batch.points.len(), 30);
+    for (_, p) in &batch.points {
+        assert!(p.index().len() <= MAX_INDEX_BYTES);
+        assert!(p.blobs().len() <= MAX_BLOBS);
+        assert!(p.blobs().iter().map(|b| b.len()).sum::<usize>() <= MAX_BLOB_BYTES_TOTAL);
+    }
+    let (_, p) = batch.points.iter().find(|(_, p)| p.blobs()[4].starts_with('ü')).unwrap();
+    assert_eq!(p.blobs()[4].len(), 512);
+}
