@@ -19,7 +19,9 @@ fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("512 spans");
     group.throughput(Throughput::Elements(SPANS as u64));
 
-    group.bench_function("protobuf: decode (ours)", |b| b.iter(|| decode_traces(&protobuf, Encoding::Protobuf).unwrap()));
+    group.bench_function("protobuf: decode (ours)", |b| {
+        b.iter(|| decode_traces(&protobuf, Encoding::Protobuf).unwrap())
+    });
     group.bench_function("protobuf: decode (prost reference)", |b| {
         b.iter(|| ExportTraceServiceRequest::decode(protobuf.as_slice()).unwrap())
     });
@@ -37,7 +39,11 @@ fn decode(c: &mut Criterion) {
         })
     });
     group.bench_function("map only (rows, services, Analytics Engine points)", |b| {
-        b.iter_batched(|| decode_traces(&protobuf, Encoding::Protobuf).unwrap(), |mut e| span_batch(&e.resource_spans, &mut e.rejections).span_count, BatchSize::SmallInput)
+        b.iter_batched(
+            || decode_traces(&protobuf, Encoding::Protobuf).unwrap(),
+            |mut e| span_batch(&e.resource_spans, &mut e.rejections).span_count,
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 }

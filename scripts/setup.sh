@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, from the package registries only:
-# the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
+# clippy, rustfmt and the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
 # version), and the npm packages of package-lock.json. Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,12 @@ WORKER_BUILD_VERSION=0.8.7
 BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 export PATH="$HOME/.cargo/bin:$PATH"
 
+for component in clippy rustfmt; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    echo "setup: adding the $component component"
+    rustup component add "$component"
+  fi
+done
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

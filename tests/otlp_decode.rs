@@ -45,7 +45,10 @@ fn assert_same(ours: &[domain::ResourceSpans<'_>], theirs: &ExportTraceServiceRe
         assert_eq!(rs.scope_spans.len(), trs.scope_spans.len());
         for (ss, tss) in rs.scope_spans.iter().zip(&trs.scope_spans) {
             let scope = tss.scope.as_ref().unwrap();
-            assert_eq!((ss.scope.name.as_ref(), ss.scope.version.as_ref()), (scope.name.as_str(), scope.version.as_str()));
+            assert_eq!(
+                (ss.scope.name.as_ref(), ss.scope.version.as_ref()),
+                (scope.name.as_str(), scope.version.as_str())
+            );
             assert_eq!(ss.spans.len(), tss.spans.len());
             for (s, t) in ss.spans.iter().zip(&tss.spans) {
                 assert_eq!(s.trace_id.as_bytes().as_slice(), t.trace_id.as_slice());
@@ -110,7 +113,10 @@ fn json_senders_quirks_are_accepted() {
     assert_eq!(span.kind, domain::SpanKind::Client);
     assert_eq!(span.status_code, domain::StatusCode::Error);
     assert_eq!(span.parent_span_id, None);
-    assert_eq!((span.start_time_unix_nano, span.end_time_unix_nano), (1_700_000_000_123_456_789, 1_700_000_000_223_456_789));
+    assert_eq!(
+        (span.start_time_unix_nano, span.end_time_unix_nano),
+        (1_700_000_000_123_456_789, 1_700_000_000_223_456_789)
+    );
     assert_eq!(span.attributes[0].value, OurValue::Int(9_007_199_254_740_993));
     assert_eq!(span.attributes[1].value, OurValue::Double(f64::INFINITY));
     assert_eq!(export.resource_spans[0].resource.service_name(), "edge");
@@ -142,7 +148,9 @@ fn malformed_bodies_fail_with_a_message_and_never_panic() {
         // Every truncation either decodes a prefix or fails cleanly.
         let _ = decode_traces(&good[..cut], Encoding::Protobuf);
     }
-    for (body, encoding) in [(&b"\x0a\xff\xff"[..], Encoding::Protobuf), (b"{not json", Encoding::Json), (b"\"text\"", Encoding::Json)] {
+    for (body, encoding) in
+        [(&b"\x0a\xff\xff"[..], Encoding::Protobuf), (b"{not json", Encoding::Json), (b"\"text\"", Encoding::Json)]
+    {
         match decode_traces(body, encoding) {
             Err(DecodeError::Malformed(m)) => assert!(!m.is_empty()),
             other => panic!("{body:?}: {other:?}"),

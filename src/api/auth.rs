@@ -59,9 +59,15 @@ mod tests {
 
     #[test]
     fn missing_wrong_and_unconfigured_tokens_are_401() {
-        assert_eq!(authorize(Scope::Read, None, &tokens()).unwrap_err().message, "missing Authorization: Bearer <token> header");
+        assert_eq!(
+            authorize(Scope::Read, None, &tokens()).unwrap_err().message,
+            "missing Authorization: Bearer <token> header"
+        );
         assert_eq!(authorize(Scope::Read, Some("Basic abc"), &tokens()).unwrap_err().status, 401);
-        assert_eq!(authorize(Scope::Ingest, Some("Bearer nope"), &tokens()).unwrap_err().message, "invalid bearer token");
+        assert_eq!(
+            authorize(Scope::Ingest, Some("Bearer nope"), &tokens()).unwrap_err().message,
+            "invalid bearer token"
+        );
         let err = authorize(Scope::Read, Some("Bearer api"), &Tokens::default()).unwrap_err();
         assert_eq!(err.message, "no API_TOKEN secret is configured");
     }

@@ -43,7 +43,10 @@ mod tests {
         assert_eq!(time_ms("start", "1700000000000").unwrap(), 1_700_000_000_000.0);
         assert_eq!(time_ms("start", "2023-11-14T22:13:20.5Z").unwrap(), 1_700_000_000_500.0);
         assert_eq!(time_ms("start", "2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000.0);
-        assert_eq!(time_ms("start", "yesterday").unwrap_err().message, "start must be RFC 3339 or unix milliseconds, got \"yesterday\"");
+        assert_eq!(
+            time_ms("start", "yesterday").unwrap_err().message,
+            "start must be RFC 3339 or unix milliseconds, got \"yesterday\""
+        );
         assert!(time_ms("start", "-5").is_err());
     }
 

@@ -202,7 +202,11 @@ mod tests {
     fn resources_name_their_service_version_and_environment() {
         let kv = |k: &'static str, v: &'static str| KeyValue { key: k.into(), value: AnyValue::Str(v.into()) };
         let resource = Resource {
-            attributes: vec![kv("service.name", "checkout"), kv("service.version", "1.2"), kv("deployment.environment", "prod")],
+            attributes: vec![
+                kv("service.name", "checkout"),
+                kv("service.version", "1.2"),
+                kv("deployment.environment", "prod"),
+            ],
             dropped_attributes_count: 0,
         };
         assert_eq!(resource.service_name(), "checkout");

@@ -16,13 +16,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         && matches!(Encoding::from_content_type(header(&req, "content-type").as_deref(), b"{"), Ok(Encoding::Protobuf));
     match dispatch(req, &env, &ctx).await {
         Ok(response) => response,
-        Err(e) if protobuf_otlp => respond(e.status, Encoding::Protobuf.content_type(), status_body(e.status, &e.message), e.retry_after),
+        Err(e) if protobuf_otlp => {
+            respond(e.status, Encoding::Protobuf.content_type(), status_body(e.status, &e.message), e.retry_after)
+        }
         Err(e) => error_response(&e),
     }
 }
 
 async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
-    let route = api::route(&req.method().to_string(), &req.path())?;
+    let route = api::route(req.method().as_ref(), &req.path())?;
     api::auth::authorize(route.scope(), header(&req, "authorization").as_deref(), &bindings::tokens(env))?;
     match route {
         Route::Health => health::get(env).await,
@@ -49,7 +51,8 @@ pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 pub fn respond(status: u16, content_type: &str, body: Vec<u8>, retry_after: Option<u32>) -> Response {
-    let response = Response::from_bytes(body).unwrap_or_else(|_| Response::empty().expect("empty response")).with_status(status);
+    let response =
+        Response::from_bytes(body).unwrap_or_else(|_| Response::empty().expect("empty response")).with_status(status);
     let headers = response.headers();
     let _ = headers.set("content-type", content_type);
     if let Some(seconds) = retry_after {

@@ -70,7 +70,10 @@ mod tests {
             kind,
             start_time_unix_nano: 0,
             end_time_unix_nano: 0,
-            attributes: attrs.iter().map(|(k, v)| KeyValue { key: (*k).into(), value: AnyValue::Str((*v).into()) }).collect(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| KeyValue { key: (*k).into(), value: AnyValue::Str((*v).into()) })
+                .collect(),
             dropped_attributes_count: 0,
             events: vec![],
             dropped_events_count: 0,
@@ -83,7 +86,10 @@ mod tests {
 
     #[test]
     fn peer_service_wins_over_database_and_address_attributes() {
-        let s = span(SpanKind::Client, &[("server.address", "10.0.0.1"), ("db.system", "postgresql"), ("peer.service", "billing")]);
+        let s = span(
+            SpanKind::Client,
+            &[("server.address", "10.0.0.1"), ("db.system", "postgresql"), ("peer.service", "billing")],
+        );
         assert_eq!(callee_of(&s, "checkout"), Some("billing"));
     }
 

@@ -246,10 +246,10 @@ mod tests {
 
     #[test]
     fn the_traces_layout_fits_the_analytics_engine_limits() {
-        assert!(TRACES.blobs.len() <= MAX_BLOBS && TRACES.doubles.len() <= MAX_DOUBLES);
+        const { assert!(TRACES.blobs.len() <= MAX_BLOBS && TRACES.doubles.len() <= MAX_DOUBLES) };
+        const { assert!(TRACES.index.max_bytes <= MAX_INDEX_BYTES) };
         let blob_budget: usize = TRACES.blobs.iter().map(|c| c.max_bytes).sum();
         assert!(blob_budget <= MAX_BLOB_BYTES_TOTAL, "{blob_budget}");
-        assert!(TRACES.index.max_bytes <= MAX_INDEX_BYTES);
     }
 
     #[test]

@@ -244,7 +244,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonKeyValue<'a> {
                 while let Some(Text(field)) = map.next_key()? {
                     match field.as_ref() {
                         "key" => key = map.next_value::<Option<Text<'de>>>()?.map_or(Cow::Borrowed(""), |t| t.0),
-                        "value" => value = map.next_value::<Option<JsonAnyValue<'de>>>()?.map_or(Ok(AnyValue::Empty), |v| v.0),
+                        "value" => {
+                            value = map.next_value::<Option<JsonAnyValue<'de>>>()?.map_or(Ok(AnyValue::Empty), |v| v.0)
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -271,17 +273,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonAnyValue<'a> {
                     value = match field.as_ref() {
                         "stringValue" | "string_value" => Ok(AnyValue::Str(map.next_value::<Text<'de>>()?.0)),
                         "boolValue" | "bool_value" => Ok(AnyValue::Bool(map.next_value()?)),
-                        "intValue" | "int_value" => {
-                            map.next_value::<Num>()?.as_i64().map(AnyValue::Int).ok_or_else(|| "intValue is not a 64-bit integer".to_string())
-                        }
+                        "intValue" | "int_value" => map
+                            .next_value::<Num>()?
+                            .as_i64()
+                            .map(AnyValue::Int)
+                            .ok_or_else(|| "intValue is not a 64-bit integer".to_string()),
                         "doubleValue" | "double_value" => Ok(AnyValue::Double(map.next_value::<Num>()?.as_f64())),
-                        "arrayValue" | "array_value" => {
-                            map.next_value::<JsonValues<JsonAnyValue<'de>>>()?.0.into_iter().map(|v| v.0).collect::<Result<_, _>>().map(AnyValue::Array)
+                        "arrayValue" | "array_value" => map
+                            .next_value::<JsonValues<JsonAnyValue<'de>>>()?
+                            .0
+                            .into_iter()
+                            .map(|v| v.0)
+                            .collect::<Result<_, _>>()
+                            .map(AnyValue::Array),
+                        "kvlistValue" | "kvlist_value" => map
+                            .next_value::<JsonValues<JsonKeyValue<'de>>>()?
+                            .0
+                            .into_iter()
+                            .map(|v| v.0)
+                            .collect::<Result<_, _>>()
+                            .map(AnyValue::Kvlist),
+                        "bytesValue" | "bytes_value" => {
+                            base64_bytes(&map.next_value::<Text<'de>>()?.0).map(|b| AnyValue::Bytes(Cow::Owned(b)))
                         }
-                        "kvlistValue" | "kvlist_value" => {
-                            map.next_value::<JsonValues<JsonKeyValue<'de>>>()?.0.into_iter().map(|v| v.0).collect::<Result<_, _>>().map(AnyValue::Kvlist)
-                        }
-                        "bytesValue" | "bytes_value" => base64_bytes(&map.next_value::<Text<'de>>()?.0).map(|b| AnyValue::Bytes(Cow::Owned(b))),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -348,7 +362,8 @@ mod tests {
         assert_eq!(values[3].1, AnyValue::Kvlist(vec![KeyValue { key: "d".into(), value: AnyValue::Double(2.0) }]));
         assert_eq!(values[4].1, AnyValue::Bytes(Cow::Owned(vec![1, 2])));
         assert_eq!((values[5].1.clone(), values[6].1.clone()), (AnyValue::Empty, AnyValue::Empty));
-        let bad: JsonAttributes = serde_json::from_str(r#"[{"key":"i","value":{"intValue":"1.5"}},{"key":"ok","value":{}}]"#).unwrap();
+        let bad: JsonAttributes =
+            serde_json::from_str(r#"[{"key":"i","value":{"intValue":"1.5"}},{"key":"ok","value":{}}]"#).unwrap();
         assert_eq!(bad.0, Err("intValue is not a 64-bit integer".to_string()));
         assert_eq!(serde_json::from_str::<JsonAttributes>("null").unwrap(), JsonAttributes::default());
     }

@@ -61,7 +61,11 @@ impl Encoding {
 
 /// Undoes `Content-Encoding` (none, `identity` or `gzip`), refusing bodies that
 /// are, or expand to, more than `limit` bytes.
-pub fn decompress<'a>(body: &'a [u8], content_encoding: Option<&str>, limit: usize) -> Result<Cow<'a, [u8]>, DecodeError> {
+pub fn decompress<'a>(
+    body: &'a [u8],
+    content_encoding: Option<&str>,
+    limit: usize,
+) -> Result<Cow<'a, [u8]>, DecodeError> {
     if body.len() > limit {
         return Err(DecodeError::TooLarge { limit, after: "" });
     }
@@ -70,9 +74,7 @@ pub fn decompress<'a>(body: &'a [u8], content_encoding: Option<&str>, limit: usi
         Some("gzip") | Some("x-gzip") => {
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             let mut reader = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-            reader
-                .read_to_end(&mut out)
-                .map_err(|e| DecodeError::Malformed(format!("invalid gzip body: {e}")))?;
+            reader.read_to_end(&mut out).map_err(|e| DecodeError::Malformed(format!("invalid gzip body: {e}")))?;
             if out.len() > limit {
                 return Err(DecodeError::TooLarge { limit, after: " after decompression" });
             }

@@ -9,8 +9,7 @@ use serde::Deserialize;
 use super::json_values::{id_bytes, nullable, u32_lenient, u64_lenient, EnumValue, JsonAttributes};
 use super::{DecodeError, Rejections};
 use crate::domain::{
-    Event, IdError, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind,
-    StatusCode, TraceId,
+    Event, IdError, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode, TraceId,
 };
 
 #[derive(Deserialize)]

@@ -80,7 +80,9 @@ impl TraceSearch {
 
 fn attribute_filter(key: &str, value: &str) -> Result<AttributeFilter, ApiError> {
     if key.is_empty() || key.contains(['"', '\\']) {
-        return Err(ApiError::bad_request(format!("attr.{key}: attribute keys must be non-empty without quotes or backslashes")));
+        return Err(ApiError::bad_request(format!(
+            "attr.{key}: attribute keys must be non-empty without quotes or backslashes"
+        )));
     }
     let as_string = serde_json::to_string(value).expect("strings serialize");
     let as_scalar = match serde_json::from_str::<serde_json::Value>(value) {
@@ -114,7 +116,13 @@ mod tests {
         assert_eq!(q.status, Some(StatusFilter::Error));
         assert_eq!((q.min_duration_ms, q.max_duration_ms), (Some(10.0), Some(2500.5)));
         assert_eq!((q.start_ms, q.end_ms), (Some(1_700_000_000_000.0), Some(1_700_000_100_000.0)));
-        assert_eq!(q.attributes, vec![AttributeFilter { path: "$.\"http.status_code\"".into(), json_values: ["\"500\"".into(), "500".into()] }]);
+        assert_eq!(
+            q.attributes,
+            vec![AttributeFilter {
+                path: "$.\"http.status_code\"".into(),
+                json_values: ["\"500\"".into(), "500".into()]
+            }]
+        );
         assert_eq!(q.limit, 20);
     }
 

@@ -4,7 +4,9 @@
 //! this worker through its own service binding.
 
 use serde::{Deserialize, Serialize};
-use worker::{AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Context, Env, Fetcher, Headers, Method, RequestInit};
+use worker::{
+    AnalyticsEngineDataPointBuilder, AnalyticsEngineDataset, Context, Env, Fetcher, Headers, Method, RequestInit,
+};
 
 use super::bindings;
 use super::StoreError;
@@ -37,7 +39,13 @@ pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) 
 }
 
 /// Writes what this invocation may and hands the rest over (after the response, via `wait_until`).
-pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>, token: Option<String>) {
+pub fn write_or_hand_over(
+    env: &Env,
+    ctx: &Context,
+    binding: &'static str,
+    points: Vec<DataPoint<'_>>,
+    token: Option<String>,
+) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
         Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
@@ -73,7 +81,12 @@ pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, point
     });
 }
 
-async fn hand_over(fetcher: &Fetcher, binding: &str, points: Vec<DataPoint<'static>>, token: Option<&str>) -> worker::Result<()> {
+async fn hand_over(
+    fetcher: &Fetcher,
+    binding: &str,
+    points: Vec<DataPoint<'static>>,
+    token: Option<&str>,
+) -> worker::Result<()> {
     let body = serde_json::to_string(&PointsHandover { binding: binding.to_string(), points })?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;

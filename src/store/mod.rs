@@ -3,8 +3,8 @@
 
 pub mod analytics_engine;
 pub mod bindings;
-pub mod traces;
 mod trace_sql;
+pub mod traces;
 
 /// A storage failure, as the HTTP layer needs to tell them apart.
 #[derive(Debug, thiserror::Error)]

@@ -24,11 +24,6 @@ FROM json_each(?1) AS r WHERE true
 ON CONFLICT (trace_id, span_id) DO NOTHING
 RETURNING trace_id, span_id"#;
 
-
-
-
-
-
 /// - ?1: trace id
 pub const SELECT_TRACE: &str = r#"
 SELECT trace_id, root_span_id, root_service, root_operation, has_root, start_ns, end_ns,

@@ -115,7 +115,11 @@ impl D1TraceStore {
             filter(sql::SEARCH_OPERATION, &[v.as_str().into()]);
         }
         for a in &q.attributes {
-            let (path, s, scalar) = (JsValue::from_str(&a.path), JsValue::from_str(&a.json_values[0]), JsValue::from_str(&a.json_values[1]));
+            let (path, s, scalar) = (
+                JsValue::from_str(&a.path),
+                JsValue::from_str(&a.json_values[0]),
+                JsValue::from_str(&a.json_values[1]),
+            );
             filter(sql::SEARCH_ATTRIBUTE, &[path.clone(), s.clone(), scalar.clone(), path, s, scalar]);
         }
         filter(sql::SEARCH_TAIL, &[f64::from(q.limit).into()]);

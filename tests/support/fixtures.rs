@@ -33,7 +33,7 @@ pub fn trace_request(spans: usize) -> ExportTraceServiceRequest {
                     let mut trace_id = vec![0xab; 16];
                     trace_id[15] = trace;
                     let span_id = ((i as u64) + 1).to_be_bytes().to_vec();
-                    let parent = if i % 8 == 0 { vec![] } else { ((i as u64)).to_be_bytes().to_vec() };
+                    let parent = if i % 8 == 0 { vec![] } else { (i as u64).to_be_bytes().to_vec() };
                     Span {
                         trace_id: trace_id.clone(),
                         span_id,
@@ -53,15 +53,29 @@ pub fn trace_request(spans: usize) -> ExportTraceServiceRequest {
                             kv("retry", Value::BoolValue(i % 2 == 0)),
                             kv("ratio", Value::DoubleValue(0.25 * i as f64)),
                             kv("big", Value::IntValue(i64::MAX - i as i64)),
-                            kv("tags", Value::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(s("a")) }, AnyValue { value: Some(Value::IntValue(2)) }] })),
-                            kv("nested", Value::KvlistValue(KeyValueList { values: vec![kv("inner", s("ü-ñ \"quoted\""))] })),
+                            kv(
+                                "tags",
+                                Value::ArrayValue(ArrayValue {
+                                    values: vec![
+                                        AnyValue { value: Some(s("a")) },
+                                        AnyValue { value: Some(Value::IntValue(2)) },
+                                    ],
+                                }),
+                            ),
+                            kv(
+                                "nested",
+                                Value::KvlistValue(KeyValueList { values: vec![kv("inner", s("ü-ñ \"quoted\""))] }),
+                            ),
                             kv("raw", Value::BytesValue(vec![0, 1, 2, 255])),
                         ],
                         dropped_attributes_count: (i % 2) as u32,
                         events: vec![Event {
                             time_unix_nano: base + i as u64 * 1_000_003 + 1,
                             name: "exception".into(),
-                            attributes: vec![kv("exception.type", s("TimeoutError")), kv("exception.message", s("slow"))],
+                            attributes: vec![
+                                kv("exception.type", s("TimeoutError")),
+                                kv("exception.message", s("slow")),
+                            ],
                             dropped_attributes_count: 0,
                         }],
                         dropped_events_count: 0,
@@ -80,7 +94,11 @@ pub fn trace_request(spans: usize) -> ExportTraceServiceRequest {
                         dropped_links_count: 0,
                         status: Some(Status {
                             message: if i % 6 == 5 { "boom".into() } else { String::new() },
-                            code: if i % 6 == 5 { status::StatusCode::Error as i32 } else { status::StatusCode::Ok as i32 },
+                            code: if i % 6 == 5 {
+                                status::StatusCode::Error as i32
+                            } else {
+                                status::StatusCode::Ok as i32
+                            },
                         }),
                     }
                 })
