@@ -7,6 +7,7 @@
 //! - `ingest`: decoded spans → stored rows, service sightings, Analytics Engine points.
 //! - `query`: REST query parameters and response shapes.
 //! - `retention`: how long hot data stays in D1 and how pruning is chunked.
+//! - `topology`: the service graph, its components and cycles.
 //! - `api`: routing, auth, the error → HTTP status table; pure.
 //! - `http`, `jobs`, `store`, `entry` (wasm32 only): the Workers adapter —
 //!   request handlers, cron jobs, D1/KV/Analytics Engine access and the
@@ -20,6 +21,7 @@ pub mod ingest;
 pub mod otlp;
 pub mod query;
 pub mod retention;
+pub mod topology;
 
 #[cfg(target_arch = "wasm32")]
 mod entry;

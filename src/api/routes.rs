@@ -16,6 +16,8 @@ pub enum Route {
     IngestTraces,
     SearchTraces,
     GetTrace(String),
+    ServiceMap,
+    ServiceMapCycles,
     /// Analytics Engine points handed over from an invocation that had more than it may write.
     WriteDataPoints,
 }
@@ -25,7 +27,7 @@ impl Route {
         match self {
             Route::Health => Scope::Public,
             Route::IngestTraces | Route::WriteDataPoints => Scope::Ingest,
-            Route::SearchTraces | Route::GetTrace(_) => Scope::Read,
+            Route::SearchTraces | Route::GetTrace(_) | Route::ServiceMap | Route::ServiceMapCycles => Scope::Read,
         }
     }
 }
@@ -41,6 +43,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["v1", "traces"] => ((method == "POST").then_some(Route::IngestTraces), "POST"),
         ["api", "traces"] => ((method == "GET").then_some(Route::SearchTraces), "GET"),
         ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
+        ["api", "service-map"] => ((method == "GET").then_some(Route::ServiceMap), "GET"),
+        ["api", "service-map", "cycles"] => ((method == "GET").then_some(Route::ServiceMapCycles), "GET"),
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
     };
@@ -58,6 +62,8 @@ mod tests {
         assert_eq!(route("POST", "/v1/traces/").unwrap(), Route::IngestTraces);
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
         assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
+        assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);
+        assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Read);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
     }
 

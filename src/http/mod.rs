@@ -2,6 +2,7 @@
 //! stores, turn the result or the `ApiError` into a response.
 
 mod health;
+mod services;
 mod traces;
 
 use worker::{Context, Env, Request, Response};
@@ -31,6 +32,8 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,
+        Route::ServiceMap => services::get_map(&req, env).await,
+        Route::ServiceMapCycles => services::get_cycles(&req, env).await,
         Route::WriteDataPoints => {
             let handover: PointsHandover =
                 req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;

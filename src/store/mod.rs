@@ -3,6 +3,8 @@
 
 pub mod analytics_engine;
 pub mod bindings;
+mod service_sql;
+pub mod services;
 mod trace_sql;
 pub mod traces;
 
