@@ -2,14 +2,16 @@
 
 use worker::Env;
 
-use crate::retention::{cutoff_ms, more_to_prune, retention_days, PRUNE_CHUNK_TRACES};
+use crate::retention::{cutoff_ms, more_to_prune, retention_days, MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES};
+use crate::store::services::D1ServiceStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
 use crate::store::{bindings, StoreError};
 
-/// Prunes spans, trace metadata and dependency calls older than
-/// `SPAN_RETENTION_DAYS`, chunk by chunk, and returns the totals.
+/// Prunes traces (with their spans and dependency calls) and RED minutes
+/// older than `SPAN_RETENTION_DAYS`, chunk by chunk, and returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
-    let store = D1TraceStore::new(env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()))?);
+    let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
+    let store = D1TraceStore::new(db()?);
     let cutoff = cutoff_ms(now_ms, retention_days(bindings::text(env, bindings::SPAN_RETENTION_DAYS).as_deref()));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
@@ -20,7 +22,9 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
         total.traces += chunk.traces;
         total.dependency_calls += chunk.dependency_calls;
         if !more_to_prune(chunk.traces, chunks) {
-            return Ok(total);
+            break;
         }
     }
+    total.red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
+    Ok(total)
 }

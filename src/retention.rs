@@ -7,6 +7,8 @@
 pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
 /// Traces deleted per chunk (one D1 batch).
 pub const PRUNE_CHUNK_TRACES: u32 = 200;
+/// RED minute rows deleted per cron run (one per service and minute).
+pub const MAX_PRUNE_RED_MINUTES: u32 = 10_000;
 /// Chunks per cron run (the rest waits for the next minute).
 pub const MAX_PRUNE_CHUNKS: u32 = 25;
 

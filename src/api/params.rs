@@ -26,6 +26,29 @@ pub fn duration_ms(name: &str, value: &str) -> Result<f64, ApiError> {
     }
 }
 
+/// A duration in seconds: a number of seconds, or a number with a unit
+/// `s`, `m`, `h` or `d` (`90`, `15m`, `1h`, `7d`); positive.
+pub fn window_seconds(name: &str, value: &str) -> Result<f64, ApiError> {
+    let v = value.trim();
+    let (number, unit) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c),
+        _ => (v, 's'),
+    };
+    let scale = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        'd' => 86_400.0,
+        _ => 0.0,
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && scale > 0.0 => Ok(n * scale),
+        _ => Err(ApiError::bad_request(format!(
+            "{name} must be a positive duration such as 90s, 15m, 1h or 7d, got {value:?}"
+        ))),
+    }
+}
+
 /// A limit between 1 and `max`.
 pub fn limit(name: &str, value: &str, max: u32) -> Result<u32, ApiError> {
     match value.trim().parse::<u32>() {
@@ -48,6 +71,17 @@ mod tests {
             "start must be RFC 3339 or unix milliseconds, got \"yesterday\""
         );
         assert!(time_ms("start", "-5").is_err());
+    }
+
+    #[test]
+    fn windows_take_seconds_or_a_unit() {
+        assert_eq!(window_seconds("window", "90").unwrap(), 90.0);
+        assert_eq!(window_seconds("window", "15m").unwrap(), 900.0);
+        assert_eq!(window_seconds("window", "1h").unwrap(), 3600.0);
+        assert_eq!(window_seconds("window", "1.5d").unwrap(), 129_600.0);
+        for bad in ["", "0", "-1h", "1w", "h", "soon"] {
+            assert!(window_seconds("window", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Route {
     IngestTraces,
     SearchTraces,
     GetTrace(String),
+    ListServices,
+    GetService(String),
     ServiceMap,
     ServiceMapCycles,
     /// Analytics Engine points handed over from an invocation that had more than it may write.
@@ -27,7 +29,12 @@ impl Route {
         match self {
             Route::Health => Scope::Public,
             Route::IngestTraces | Route::WriteDataPoints => Scope::Ingest,
-            Route::SearchTraces | Route::GetTrace(_) | Route::ServiceMap | Route::ServiceMapCycles => Scope::Read,
+            Route::SearchTraces
+            | Route::GetTrace(_)
+            | Route::ListServices
+            | Route::GetService(_)
+            | Route::ServiceMap
+            | Route::ServiceMapCycles => Scope::Read,
         }
     }
 }
@@ -43,12 +50,38 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["v1", "traces"] => ((method == "POST").then_some(Route::IngestTraces), "POST"),
         ["api", "traces"] => ((method == "GET").then_some(Route::SearchTraces), "GET"),
         ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
+        ["api", "services"] => ((method == "GET").then_some(Route::ListServices), "GET"),
+        ["api", "services", id] => ((method == "GET").then(|| Route::GetService(decode_segment(id))), "GET"),
         ["api", "service-map"] => ((method == "GET").then_some(Route::ServiceMap), "GET"),
         ["api", "service-map", "cycles"] => ((method == "GET").then_some(Route::ServiceMapCycles), "GET"),
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
     };
     route.ok_or_else(|| ApiError::method_not_allowed(format!("{path} only accepts {allowed}")))
+}
+
+/// A path segment with its percent-escapes decoded (service names may hold spaces or slashes).
+fn decode_segment(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -63,6 +96,8 @@ mod tests {
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
         assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);
+        assert_eq!(route("GET", "/api/services").unwrap(), Route::ListServices);
+        assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
         assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Read);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
     }

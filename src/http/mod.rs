@@ -32,6 +32,8 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,
+        Route::ListServices => services::list(&req, env).await,
+        Route::GetService(id) => services::get(&id, &req, env).await,
         Route::ServiceMap => services::get_map(&req, env).await,
         Route::ServiceMapCycles => services::get_cycles(&req, env).await,
         Route::WriteDataPoints => {

@@ -131,6 +131,13 @@ pub fn rfc3339(ns: &str) -> String {
         .unwrap_or_default()
 }
 
+/// RFC 3339 with milliseconds, UTC, from unix milliseconds.
+pub fn rfc3339_ms(ms: f64) -> String {
+    DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
 /// Stored JSON columns are written by us; anything unreadable shows as `null`.
 fn raw(json: String) -> Box<RawValue> {
     RawValue::from_string(json).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))

@@ -6,5 +6,30 @@ pub const SELECT_SERVICES: &str =
 
 /// Caller → callee totals over the retention window (calls older than
 /// `SPAN_RETENTION_DAYS` were taken out when their traces were pruned).
-pub const SELECT_DEPENDENCIES: &str = "SELECT caller_service, callee_service, call_count, error_count, total_duration_ms \
+pub const SELECT_DEPENDENCIES: &str =
+    "SELECT caller_service, callee_service, call_count, error_count, total_duration_ms \
     FROM service_dependencies WHERE call_count > 0 ORDER BY caller_service, callee_service";
+
+/// One service.
+/// - ?1: service id
+pub const SELECT_SERVICE: &str =
+    "SELECT id, name, version, environment, first_seen_ms, last_seen_ms FROM services WHERE id = ?1";
+
+/// Calls per caller → callee over the minutes of a window.
+/// - ?1: first minute, unix ms; ?2: window end, unix ms (exclusive)
+pub const SELECT_DEPENDENCIES_IN_WINDOW: &str = "SELECT caller_service, callee_service, \
+    sum(call_count) AS call_count, sum(error_count) AS error_count, sum(total_duration_ms) AS total_duration_ms \
+    FROM dependency_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 \
+    GROUP BY caller_service, callee_service HAVING sum(call_count) > 0 ORDER BY caller_service, callee_service";
+
+/// RED sums of every service's entry spans over the minutes of a window.
+/// - ?1: first minute, unix ms; ?2: window end, unix ms (exclusive)
+pub const SELECT_RED_IN_WINDOW: &str = "SELECT service_name, sum(requests) AS requests, sum(errors) AS errors, \
+    sum(duration_sum_ms) AS duration_sum_ms, sum(b0) AS b0, sum(b1) AS b1, sum(b2) AS b2, sum(b3) AS b3, \
+    sum(b4) AS b4, sum(b5) AS b5, sum(b6) AS b6, sum(b7) AS b7, sum(b8) AS b8, sum(b9) AS b9, sum(b10) AS b10, \
+    sum(b11) AS b11, sum(b12) AS b12, sum(b13) AS b13 \
+    FROM service_red_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 GROUP BY service_name";
+
+/// Deletes up to ?2 RED minutes older than ?1 (unix ms).
+pub const PRUNE_RED_MINUTES: &str = "DELETE FROM service_red_minutes WHERE rowid IN \
+    (SELECT rowid FROM service_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";

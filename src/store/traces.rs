@@ -20,6 +20,7 @@ pub struct PruneCounts {
     pub spans: u32,
     pub traces: u32,
     pub dependency_calls: u32,
+    pub red_minutes: u32,
 }
 
 pub struct D1TraceStore {
@@ -140,7 +141,7 @@ impl D1TraceStore {
             let meta = results.get(i).map(|r| r.meta()).transpose().map_err(corrupt)?.flatten();
             Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
         };
-        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)? })
+        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)?, red_minutes: 0 })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -28,13 +28,15 @@ test("the README's curl examples succeed and read back what they sent", () => {
       .replaceAll("dev-api-token", API_TOKEN);
     return JSON.parse(execFileSync("bash", ["-c", local], { cwd: root, encoding: "utf8" }));
   });
-  const [health, sent, sentGzip, trace, search, map, cycles] = outputs;
+  const [health, sent, sentGzip, trace, search, services, map, cycles] = outputs;
   assert.equal(health.status, "healthy");
   assert.deepEqual(sent, {});
   assert.deepEqual(sentGzip, {});
   assert.equal(trace.spanCount, 2);
   assert.equal(trace.rootService, "frontend");
   assert.deepEqual(search.traces.map((t) => t.traceId), ["4bf92f3577b34da6a3ce929d0e0e4736"]);
+  assert.deepEqual(services.services.map((s) => s.id), ["frontend"]);
+  assert.equal(services.window.seconds, 900);
   assert.deepEqual(map.edges.map((e) => e.data.id), ["frontend->catalog"]);
   assert.equal(cycles.hasCycles, false);
 });

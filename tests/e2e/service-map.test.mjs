@@ -4,11 +4,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import cytoscape from "cytoscape";
 import { startCollector } from "./harness.mjs";
-import { request, json, span } from "./otlp.mjs";
+import { request, json, span as spanAtBase, BASE_NS } from "./otlp.mjs";
 
 let c;
 before(async () => { c = await startCollector(); });
 after(async () => { await c?.stop(); });
+
+/** Spans of the fleet start a minute ago, so they fall in the default one-hour window. */
+const shiftMs = Date.now() - 60_000 - Number(BASE_NS / 1_000_000n);
+const span = (s) => spanAtBase({ ...s, startMs: (s.startMs ?? 0) + shiftMs });
 
 /** gateway → checkout → payments → ledger → checkout (a cycle); checkout → orders-db. */
 function fleetTrace(trace) {
@@ -83,4 +87,56 @@ test("the environment filter keeps that environment's services", async () => {
 test("the map needs the API token", async () => {
   assert.equal((await c.request("/api/service-map")).status, 401);
   assert.equal((await c.request("/api/service-map/cycles")).status, 401);
+});
+
+test("services list with the RED of their entry spans over the window", async () => {
+  const { status, body } = await c.api("/api/services");
+  assert.equal(status, 200);
+  assert.equal(body.window.seconds, 3600);
+  const byId = Object.fromEntries(body.services.map((s) => [s.id, s]));
+  assert.deepEqual(Object.keys(byId).sort(), ["audit", "checkout", "gateway", "ledger", "payments"]);
+  const checkout = byId.checkout;
+  assert.equal(checkout.version, "1.0.0");
+  assert.equal(checkout.environment, "production");
+  assert.match(checkout.firstSeen, /^\d{4}-\d\d-\d\dT/);
+  // Entry spans: POST /checkout (80 ms) and POST /refund-hook (20 ms, error), in each of two traces.
+  assert.equal(checkout.red.requests, 4);
+  assert.equal(checkout.red.errors, 2);
+  assert.equal(checkout.red.errorRate, 0.5);
+  assert.equal(checkout.red.avgMs, 50);
+  assert.ok(Math.abs(checkout.red.requestRate - 4 / 3600) < 1e-12);
+  assert.equal(checkout.red.p50Ms, 25);
+  assert.equal(checkout.red.p99Ms, 99);
+  assert.equal(byId.audit.red.requests, 2, "a root span is an entry span whatever its kind");
+  const past = await c.api("/api/services?start=2000-01-01T00:00:00Z&end=2000-01-02T00:00:00Z");
+  assert.equal(past.body.services.find((s) => s.id === "checkout").red.requests, 0);
+  assert.equal(past.body.services.find((s) => s.id === "checkout").red.p50Ms, null);
+  assert.equal((await c.api("/api/services?window=soon")).status, 400);
+});
+
+test("a service shows its callers and callees with counts and latency; unknown ids are 404", async () => {
+  const { status, body } = await c.api("/api/services/checkout?window=2h");
+  assert.equal(status, 200);
+  assert.equal(body.id, "checkout");
+  assert.equal(body.window.seconds, 7200);
+  assert.deepEqual(body.upstream.map((n) => [n.service, n.requestCount, n.errorCount, n.avgLatencyMs]), [
+    ["gateway", 2, 0, 80],
+    ["ledger", 2, 2, 20],
+  ]);
+  assert.deepEqual(body.downstream.map((n) => [n.service, n.requestCount, n.errorRate, n.avgLatencyMs]), [
+    ["orders-db", 2, 0, 10],
+    ["payments", 2, 0, 50],
+  ]);
+  assert.equal((await c.api("/api/services/nope")).status, 404);
+  assert.equal((await c.api("/api/services/checkout?start=5&end=1")).status, 400);
+});
+
+test("the map and its cycles can be limited to a time window", async () => {
+  const past = await c.api("/api/service-map?start=2000-01-01T00:00:00Z&end=2000-01-02T00:00:00Z");
+  assert.equal(past.body.edges.length, 0);
+  const recent = await c.api("/api/service-map?window=1h");
+  assert.equal(recent.body.edges.length, 5);
+  assert.equal(recent.body.edges.find((e) => e.data.id === "ledger->checkout").data.requestCount, 2);
+  assert.equal((await c.api("/api/service-map/cycles?window=1h")).body.cycles.length, 1);
+  assert.equal((await c.api("/api/service-map/cycles?start=2000-01-01T00:00:00Z&end=2000-01-02T00:00:00Z")).body.hasCycles, false);
 });
