@@ -267,3 +267,15 @@ BEGIN
   WHERE caller_service = OLD.caller AND callee_service = OLD.callee
     AND minute_ms = CAST(OLD.time_ms / 60000 AS INTEGER) * 60000 AND call_count <= 0;
 END;
+
+CREATE TABLE span_operations (
+  service_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  PRIMARY KEY (service_name, name, kind)
+);
+
+CREATE TRIGGER spans_operations AFTER INSERT ON spans
+BEGIN
+  INSERT OR IGNORE INTO span_operations (service_name, name, kind) VALUES (NEW.service_name, NEW.name, NEW.kind);
+END;

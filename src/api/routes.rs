@@ -20,6 +20,7 @@ pub enum Route {
     GetService(String),
     ServiceMap,
     ServiceMapCycles,
+    Jaeger(JaegerRoute),
     /// Analytics Engine points handed over from an invocation that had more than it may write.
     WriteDataPoints,
 }
@@ -34,9 +35,21 @@ impl Route {
             | Route::ListServices
             | Route::GetService(_)
             | Route::ServiceMap
-            | Route::ServiceMapCycles => Scope::Read,
+            | Route::ServiceMapCycles
+            | Route::Jaeger(_) => Scope::Read,
         }
     }
+}
+
+/// The Jaeger query API routes, under `/jaeger/api`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JaegerRoute {
+    Services,
+    ServiceOperations(String),
+    Operations,
+    Traces,
+    Trace(String),
+    Dependencies,
 }
 
 /// Path of the internal route that takes Analytics Engine points over.
@@ -54,6 +67,18 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["api", "services", id] => ((method == "GET").then(|| Route::GetService(decode_segment(id))), "GET"),
         ["api", "service-map"] => ((method == "GET").then_some(Route::ServiceMap), "GET"),
         ["api", "service-map", "cycles"] => ((method == "GET").then_some(Route::ServiceMapCycles), "GET"),
+        ["jaeger", "api", rest @ ..] => {
+            let jaeger = match rest {
+                ["services"] => JaegerRoute::Services,
+                ["services", service, "operations"] => JaegerRoute::ServiceOperations(decode_segment(service)),
+                ["operations"] => JaegerRoute::Operations,
+                ["traces"] => JaegerRoute::Traces,
+                ["traces", id] => JaegerRoute::Trace((*id).to_string()),
+                ["dependencies"] => JaegerRoute::Dependencies,
+                _ => return Err(ApiError::not_found(format!("no route for {path}"))),
+            };
+            ((method == "GET").then_some(Route::Jaeger(jaeger)), "GET")
+        }
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
     };
@@ -97,6 +122,12 @@ mod tests {
         assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);
         assert_eq!(route("GET", "/api/services").unwrap(), Route::ListServices);
+        assert_eq!(
+            route("GET", "/jaeger/api/services/my%20svc/operations").unwrap(),
+            Route::Jaeger(JaegerRoute::ServiceOperations("my svc".into()))
+        );
+        assert_eq!(route("GET", "/jaeger/api/traces/abc").unwrap(), Route::Jaeger(JaegerRoute::Trace("abc".into())));
+        assert_eq!(route("GET", "/jaeger/api/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
         assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Read);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);

@@ -2,6 +2,7 @@
 //! stores, turn the result or the `ApiError` into a response.
 
 mod health;
+mod jaeger;
 mod services;
 mod traces;
 
@@ -36,6 +37,7 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::GetService(id) => services::get(&id, &req, env).await,
         Route::ServiceMap => services::get_map(&req, env).await,
         Route::ServiceMapCycles => services::get_cycles(&req, env).await,
+        Route::Jaeger(route) => Ok(jaeger::handle(route, &req, env).await),
         Route::WriteDataPoints => {
             let handover: PointsHandover =
                 req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;

@@ -1,6 +1,7 @@
 //! Read side: the parameters of each query route and the JSON it answers,
 //! built from rows as the stores return them.
 
+pub mod jaeger;
 pub mod service_view;
 pub mod trace_search;
 pub mod trace_view;

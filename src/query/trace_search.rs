@@ -28,6 +28,8 @@ pub struct AttributeFilter {
 pub struct TraceSearch {
     pub service: Option<String>,
     pub operation: Option<String>,
+    /// Match `operation` exactly (and within `service`), as Jaeger does, instead of as a substring.
+    pub exact_operation: bool,
     pub status: Option<StatusFilter>,
     pub min_duration_ms: Option<f64>,
     pub max_duration_ms: Option<f64>,
@@ -66,19 +68,25 @@ impl TraceSearch {
                 }
             }
         }
-        if q.attributes.len() > MAX_ATTRIBUTE_FILTERS {
-            return Err(ApiError::bad_request(format!("at most {MAX_ATTRIBUTE_FILTERS} attr.<key> filters")));
+        q.validated()
+    }
+
+    /// Checks the limits shared by every way of building a search.
+    pub fn validated(self) -> Result<Self, ApiError> {
+        if self.attributes.len() > MAX_ATTRIBUTE_FILTERS {
+            return Err(ApiError::bad_request(format!("at most {MAX_ATTRIBUTE_FILTERS} attribute filters")));
         }
-        if let (Some(s), Some(e)) = (q.start_ms, q.end_ms) {
+        if let (Some(s), Some(e)) = (self.start_ms, self.end_ms) {
             if s > e {
                 return Err(ApiError::bad_request("start must not be after end"));
             }
         }
-        Ok(q)
+        Ok(self)
     }
 }
 
-fn attribute_filter(key: &str, value: &str) -> Result<AttributeFilter, ApiError> {
+/// A filter on a span or resource attribute; numbers and booleans also match their JSON form.
+pub fn attribute_filter(key: &str, value: &str) -> Result<AttributeFilter, ApiError> {
     if key.is_empty() || key.contains(['"', '\\']) {
         return Err(ApiError::bad_request(format!(
             "attr.{key}: attribute keys must be non-empty without quotes or backslashes"

@@ -38,6 +38,16 @@ impl D1ServiceStore {
         [JsValue::from_f64(window.start_minute_ms()), JsValue::from_f64(window.end_ms)]
     }
 
+    /// Every registered service.
+    pub async fn services(&self) -> Result<Vec<StoredService>, StoreError> {
+        let result = self
+            .statement(sql::SELECT_SERVICES, &[])?
+            .all()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        result.results().map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     /// Services and dependency totals, over a window or (without one) over all calls kept.
     pub async fn graph(
         &self,

@@ -54,11 +54,27 @@ pub const SEARCH_SERVICE: &str =
 /// - ?: operation substring (case-insensitive)
 pub const SEARCH_OPERATION: &str =
     " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND instr(lower(s.name), lower(?)) > 0)";
+/// - ?: operation name, ?: service name
+pub const SEARCH_EXACT_OPERATION: &str =
+    " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND s.name = ? AND s.service_name = ?)";
 /// - ?: JSON path, ?: JSON string form, ?: JSON scalar form, then the same three for the resource
 pub const SEARCH_ATTRIBUTE: &str = " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id \
     AND (s.attributes -> ? IN (?, ?) OR s.resource -> ? IN (?, ?)))";
 /// - ?: limit
 pub const SEARCH_TAIL: &str = " ORDER BY t.start_ms DESC, t.trace_id LIMIT ?";
+
+/// Spans of several traces, for Jaeger search results.
+/// - ?1: JSON array of trace ids
+pub const SELECT_SPANS_OF_TRACES: &str = r#"
+SELECT trace_id, span_id, parent_span_id, service_name, name, kind, start_ns, end_ns, duration_ms,
+  status_code, status_message, attributes, events, links, resource, scope_name, scope_version,
+  trace_state, flags, dropped_attributes_count, dropped_events_count, dropped_links_count
+FROM spans WHERE trace_id IN (SELECT value FROM json_each(?1)) ORDER BY trace_id, start_ns, span_id"#;
+
+/// Operations of a service, for Jaeger.
+/// - ?1: service name
+pub const SELECT_OPERATIONS: &str =
+    "SELECT name, kind FROM span_operations WHERE service_name = ?1 ORDER BY name, kind";
 
 /// Health check: D1 answers.
 pub const PING: &str = "SELECT 1 AS ok";

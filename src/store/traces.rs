@@ -11,6 +11,7 @@ use worker::{D1Database, D1PreparedStatement};
 use super::trace_sql as sql;
 use super::StoreError;
 use crate::ingest::SpanBatch;
+use crate::query::jaeger::StoredOperation;
 use crate::query::trace_search::TraceSearch;
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
 
@@ -112,8 +113,12 @@ impl D1TraceStore {
         if let Some(v) = &q.service {
             filter(sql::SEARCH_SERVICE, &[v.as_str().into()]);
         }
-        if let Some(v) = &q.operation {
-            filter(sql::SEARCH_OPERATION, &[v.as_str().into()]);
+        match (&q.operation, &q.service) {
+            (Some(op), Some(service)) if q.exact_operation => {
+                filter(sql::SEARCH_EXACT_OPERATION, &[op.as_str().into(), service.as_str().into()])
+            }
+            (Some(op), _) => filter(sql::SEARCH_OPERATION, &[op.as_str().into()]),
+            (None, _) => {}
         }
         for a in &q.attributes {
             let (path, s, scalar) = (
@@ -142,6 +147,24 @@ impl D1TraceStore {
             Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
         };
         Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)?, red_minutes: 0 })
+    }
+
+    /// Every span of the given traces, by trace then start.
+    pub async fn spans_of_traces(&self, trace_ids: &[&str]) -> Result<Vec<StoredSpan>, StoreError> {
+        let ids = serde_json::to_string(trace_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .statement(sql::SELECT_SPANS_OF_TRACES, &[JsValue::from_str(&ids)])?
+            .all()
+            .await
+            .map_err(unavailable)?;
+        result.results::<StoredSpan>().map_err(corrupt)
+    }
+
+    /// `(name, kind)` of every operation of a service.
+    pub async fn operations(&self, service: &str) -> Result<Vec<StoredOperation>, StoreError> {
+        let result =
+            self.statement(sql::SELECT_OPERATIONS, &[JsValue::from_str(service)])?.all().await.map_err(unavailable)?;
+        result.results::<StoredOperation>().map_err(corrupt)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -70,3 +70,34 @@ export function checkoutTrace(trace, { atMs } = {}) {
     ],
   };
 }
+
+/**
+ * Five services with a cycle and an uninstrumented database, starting at `atMs` (unix ms):
+ * gateway → checkout → payments → ledger → checkout; checkout → orders-db; audit alone.
+ */
+export function fleetTrace(trace, { atMs }) {
+  const shift = atMs - Number(BASE_NS / 1_000_000n);
+  const at = (s) => span({ ...s, startMs: (s.startMs ?? 0) + shift });
+  const b = trace * 100;
+  return {
+    gateway: [
+      at({ trace, id: b + 1, name: "GET /buy", kind: 2, durationMs: 100 }),
+      at({ trace, id: b + 2, parent: b + 1, name: "call checkout", kind: 3, durationMs: 90 }),
+    ],
+    checkout: [
+      at({ trace, id: b + 3, parent: b + 2, name: "POST /checkout", kind: 2, durationMs: 80 }),
+      at({ trace, id: b + 4, parent: b + 3, name: "INSERT", kind: 3, durationMs: 10, attributes: { "db.system": "postgresql", "db.name": "orders-db" } }),
+      at({ trace, id: b + 5, parent: b + 3, name: "call payments", kind: 3, durationMs: 60 }),
+      at({ trace, id: b + 10, parent: b + 9, name: "POST /refund-hook", kind: 2, durationMs: 20, error: true }),
+    ],
+    payments: [
+      at({ trace, id: b + 6, parent: b + 5, name: "POST /pay", kind: 2, durationMs: 50 }),
+      at({ trace, id: b + 7, parent: b + 6, name: "call ledger", kind: 3, durationMs: 40 }),
+    ],
+    ledger: [
+      at({ trace, id: b + 8, parent: b + 7, name: "POST /entries", kind: 2, durationMs: 30 }),
+      at({ trace, id: b + 9, parent: b + 8, name: "notify checkout", kind: 3, durationMs: 25 }),
+    ],
+    audit: [at({ trace, id: b + 11, name: "nightly", kind: 1, durationMs: 5 })],
+  };
+}

@@ -4,44 +4,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import cytoscape from "cytoscape";
 import { startCollector } from "./harness.mjs";
-import { request, json, span as spanAtBase, BASE_NS } from "./otlp.mjs";
+import { request, json, fleetTrace } from "./otlp.mjs";
 
 let c;
 before(async () => { c = await startCollector(); });
 after(async () => { await c?.stop(); });
 
-/** Spans of the fleet start a minute ago, so they fall in the default one-hour window. */
-const shiftMs = Date.now() - 60_000 - Number(BASE_NS / 1_000_000n);
-const span = (s) => spanAtBase({ ...s, startMs: (s.startMs ?? 0) + shiftMs });
-
-/** gateway → checkout → payments → ledger → checkout (a cycle); checkout → orders-db. */
-function fleetTrace(trace) {
-  const b = trace * 100;
-  return {
-    gateway: [
-      span({ trace, id: b + 1, name: "GET /buy", kind: 2, durationMs: 100 }),
-      span({ trace, id: b + 2, parent: b + 1, name: "call checkout", kind: 3, durationMs: 90 }),
-    ],
-    checkout: [
-      span({ trace, id: b + 3, parent: b + 2, name: "POST /checkout", kind: 2, durationMs: 80 }),
-      span({ trace, id: b + 4, parent: b + 3, name: "INSERT", kind: 3, durationMs: 10, attributes: { "db.system": "postgresql", "db.name": "orders-db" } }),
-      span({ trace, id: b + 5, parent: b + 3, name: "call payments", kind: 3, durationMs: 60 }),
-      span({ trace, id: b + 10, parent: b + 9, name: "POST /refund-hook", kind: 2, durationMs: 20, error: true }),
-    ],
-    payments: [
-      span({ trace, id: b + 6, parent: b + 5, name: "POST /pay", kind: 2, durationMs: 50 }),
-      span({ trace, id: b + 7, parent: b + 6, name: "call ledger", kind: 3, durationMs: 40 }),
-    ],
-    ledger: [
-      span({ trace, id: b + 8, parent: b + 7, name: "POST /entries", kind: 2, durationMs: 30 }),
-      span({ trace, id: b + 9, parent: b + 8, name: "notify checkout", kind: 3, durationMs: 25 }),
-    ],
-    audit: [span({ trace, id: b + 11, name: "nightly", kind: 1, durationMs: 5 })],
-  };
-}
-
 test("the service map loads in Cytoscape with real call counts, error rates and latencies", async () => {
-  for (const trace of [1, 2]) assert.equal((await c.ingest(json(request(fleetTrace(trace))))).status, 200);
+  const atMs = Date.now() - 60_000;
+  for (const trace of [1, 2]) assert.equal((await c.ingest(json(request(fleetTrace(trace, { atMs }))))).status, 200);
   const { status, body } = await c.api("/api/service-map");
   assert.equal(status, 200);
   const cy = cytoscape({ headless: true, elements: body });

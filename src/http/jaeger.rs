@@ -1,0 +1,81 @@
+//! The Jaeger query API under `/jaeger/api`: errors answer in Jaeger's
+//! envelope too, so Grafana shows their message.
+
+use worker::{Date, Env, Request, Response};
+
+use super::{json, query_pairs};
+use crate::api::routes::JaegerRoute;
+use crate::api::ApiError;
+use crate::domain::TraceId;
+use crate::query::jaeger::{self, envelope, error_envelope, DependencyLink};
+use crate::query::service_view::Window;
+use crate::store::bindings;
+use crate::store::services::D1ServiceStore;
+use crate::store::traces::D1TraceStore;
+
+pub async fn handle(route: JaegerRoute, req: &Request, env: &Env) -> Response {
+    match dispatch(route, req, env).await {
+        Ok(response) => response,
+        Err(e) => json(e.status, &error_envelope(&e)).unwrap_or_else(|e| super::error_response(&e)),
+    }
+}
+
+fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
+    env.d1(bindings::DB).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
+}
+
+async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let pairs = query_pairs(req)?;
+    let pairs = || pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let now_ms = Date::now().as_millis() as f64;
+    match route {
+        JaegerRoute::Services => {
+            let names: Vec<String> =
+                D1ServiceStore::new(db(env)?).services().await?.into_iter().map(|s| s.name).collect();
+            json(200, &envelope(&names, names.len()))
+        }
+        JaegerRoute::ServiceOperations(service) => {
+            let mut names: Vec<String> =
+                D1TraceStore::new(db(env)?).operations(&service).await?.into_iter().map(|o| o.name).collect();
+            names.dedup();
+            json(200, &envelope(&names, names.len()))
+        }
+        JaegerRoute::Operations => {
+            let service = pairs().find(|(k, _)| *k == "service").map(|(_, v)| v.to_string()).unwrap_or_default();
+            let kind = pairs().find(|(k, _)| *k == "spanKind").map(|(_, v)| v);
+            let operations = jaeger::operations(D1TraceStore::new(db(env)?).operations(&service).await?, kind);
+            json(200, &envelope(&operations, operations.len()))
+        }
+        JaegerRoute::Traces => {
+            let query = jaeger::search(pairs(), now_ms)?;
+            let store = D1TraceStore::new(db(env)?);
+            let found = store.search(&query).await?;
+            let ids: Vec<&str> = found.iter().map(|t| t.trace_id.as_str()).collect();
+            let mut traces = jaeger::traces(store.spans_of_traces(&ids).await?);
+            // Newest first, as the search found them.
+            traces.sort_by_key(|t| ids.iter().position(|id| *id == t.trace_id));
+            json(200, &envelope(&traces, traces.len()))
+        }
+        JaegerRoute::Trace(id) => {
+            let id = TraceId::from_hex(&id).map_err(|e| ApiError::bad_request(format!("invalid trace id: {e}")))?;
+            let traces = jaeger::traces(D1TraceStore::new(db(env)?).spans_of_traces(&[&id.to_string()]).await?);
+            if traces.is_empty() {
+                return Err(ApiError::not_found("trace not found"));
+            }
+            json(200, &envelope(&traces, traces.len()))
+        }
+        JaegerRoute::Dependencies => {
+            let (start_ms, end_ms) = jaeger::dependencies_window(pairs(), now_ms)?;
+            let (_, edges) = D1ServiceStore::new(db(env)?).graph(Some(&Window { start_ms, end_ms })).await?;
+            let links: Vec<DependencyLink> = edges
+                .into_iter()
+                .map(|e| DependencyLink {
+                    parent: e.caller_service,
+                    child: e.callee_service,
+                    call_count: e.call_count.max(0.0) as u64,
+                })
+                .collect();
+            json(200, &envelope(&links, links.len()))
+        }
+    }
+}
