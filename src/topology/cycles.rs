@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 /// At most this many cycles are listed (a dense graph has exponentially many).
-pub const MAX_CYCLES: usize = 10_000;
+pub const MAX_CYCLES: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
