@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, from the package registries only:
 # clippy, rustfmt and the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
-# version), and the npm packages of package-lock.json. Quick when all is there.
+# version), schemathesis (PyPI, in .venv) and the npm packages of
+# package-lock.json. Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$BINDGEN_VERSIO
   echo "setup: installing wasm-bindgen-cli $BINDGEN_VERSION (a few minutes, once)"
   # Not --locked: one locked dependency of the CLI is missing from the registry mirror.
   cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION"
+fi
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(.venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+  echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u32>,
+    /// The methods a 405 route does accept (the `Allow` header).
+    pub allow: Option<&'static str>,
 }
 
 /// How long exporters should wait before retrying after a storage failure.
@@ -21,7 +23,7 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
     fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, allow: None }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "bad_request", message)
@@ -32,8 +34,8 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
     }
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "method_not_allowed", message)
+    pub fn method_not_allowed(allow: &'static str, message: impl Into<String>) -> Self {
+        Self { allow: Some(allow), ..Self::new(405, "method_not_allowed", message) }
     }
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(413, "payload_too_large", message)

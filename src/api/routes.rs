@@ -13,6 +13,7 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
+    OpenApi,
     IngestTraces,
     SearchTraces,
     GetTrace(String),
@@ -28,7 +29,7 @@ pub enum Route {
 impl Route {
     pub fn scope(&self) -> Scope {
         match self {
-            Route::Health => Scope::Public,
+            Route::Health | Route::OpenApi => Scope::Public,
             Route::IngestTraces | Route::WriteDataPoints => Scope::Ingest,
             Route::SearchTraces
             | Route::GetTrace(_)
@@ -60,6 +61,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let (route, allowed) = match segments.as_slice() {
         ["health"] => (matches!(method, "GET" | "HEAD").then_some(Route::Health), "GET"),
+        ["openapi.json"] => ((method == "GET").then_some(Route::OpenApi), "GET"),
         ["v1", "traces"] => ((method == "POST").then_some(Route::IngestTraces), "POST"),
         ["api", "traces"] => ((method == "GET").then_some(Route::SearchTraces), "GET"),
         ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
@@ -82,7 +84,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
     };
-    route.ok_or_else(|| ApiError::method_not_allowed(format!("{path} only accepts {allowed}")))
+    route.ok_or_else(|| ApiError::method_not_allowed(allowed, format!("{path} only accepts {allowed}")))
 }
 
 /// A path segment with its percent-escapes decoded (service names may hold spaces or slashes).
@@ -134,9 +136,25 @@ mod tests {
     }
 
     #[test]
+    fn every_path_of_the_openapi_document_is_routed() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../../openapi.json")).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.len() >= 15);
+        for (path, methods) in paths {
+            let concrete =
+                path.replace("{traceId}", "4bf92f3577b34da6a3ce929d0e0e4736").replace('{', "").replace('}', "");
+            for method in methods.as_object().unwrap().keys() {
+                let routed = route(&method.to_uppercase(), &concrete);
+                assert!(routed.is_ok(), "{method} {path}: {routed:?}");
+            }
+        }
+    }
+
+    #[test]
     fn unknown_paths_are_404_and_wrong_methods_405() {
         assert_eq!(route("GET", "/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/v1/traces").unwrap_err().status, 405);
-        assert_eq!(route("DELETE", "/api/traces/x").unwrap_err().status, 405);
+        let wrong = route("DELETE", "/api/traces/x").unwrap_err();
+        assert_eq!((wrong.status, wrong.allow), (405, Some("GET")));
     }
 }

@@ -13,6 +13,9 @@ use crate::otlp::{response::status_body, Encoding};
 use crate::store::analytics_engine::{accept_handover, PointsHandover};
 use crate::store::bindings;
 
+/// The OpenAPI description of every route (kept true by the route and schemathesis tests).
+const OPENAPI: &str = include_str!("../../openapi.json");
+
 pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let protobuf_otlp = req.path().starts_with("/v1/")
         && matches!(Encoding::from_content_type(header(&req, "content-type").as_deref(), b"{"), Ok(Encoding::Protobuf));
@@ -26,10 +29,12 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
 }
 
 async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
-    let route = api::route(req.method().as_ref(), &req.path())?;
+    // The raw method: `worker::Method` maps methods it does not know to GET.
+    let route = api::route(&req.inner().method(), &req.path())?;
     api::auth::authorize(route.scope(), header(&req, "authorization").as_deref(), &bindings::tokens(env))?;
     match route {
         Route::Health => health::get(env).await,
+        Route::OpenApi => Ok(respond(200, "application/json", OPENAPI.as_bytes().to_vec(), None)),
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,
@@ -77,5 +82,9 @@ pub fn error_response(e: &ApiError) -> Response {
     if e.status >= 500 {
         worker::console_error!("{e}");
     }
-    respond(e.status, "application/json", e.body().into_bytes(), e.retry_after)
+    let response = respond(e.status, "application/json", e.body().into_bytes(), e.retry_after);
+    if let Some(allow) = e.allow {
+        let _ = response.headers().set("allow", allow);
+    }
+    response
 }

@@ -319,18 +319,18 @@ pub fn search<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>, now_ms: f
     let mut q = TraceSearch { limit: DEFAULT_LIMIT, exact_operation: true, ..Default::default() };
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut lookback_ms = DEFAULT_LOOKBACK_MS;
-    for (key, value) in pairs {
-        let non_empty = || (!value.trim().is_empty()).then(|| value.trim().to_string());
+    // Empty values are absent parameters, as Grafana and the Jaeger UI send them.
+    for (key, value) in pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()) {
         match key {
-            "service" => q.service = non_empty(),
-            "operation" => q.operation = non_empty(),
-            "start" if !value.is_empty() => q.start_ms = Some(micros_param(key, value)?),
-            "end" if !value.is_empty() => q.end_ms = Some(micros_param(key, value)?),
-            "lookback" if !value.is_empty() && value != "custom" => lookback_ms = window_seconds(key, value)? * 1000.0,
-            "minDuration" if !value.is_empty() => q.min_duration_ms = Some(go_duration_ms(key, value)?),
-            "maxDuration" if !value.is_empty() => q.max_duration_ms = Some(go_duration_ms(key, value)?),
-            "limit" if !value.is_empty() => q.limit = limit(key, value, MAX_LIMIT)?,
-            "tags" if !value.is_empty() => {
+            "service" => q.service = Some(value.trim().to_string()),
+            "operation" => q.operation = Some(value.trim().to_string()),
+            "start" => q.start_ms = Some(micros_param(key, value)?),
+            "end" => q.end_ms = Some(micros_param(key, value)?),
+            "lookback" if value != "custom" => lookback_ms = window_seconds(key, value)? * 1000.0,
+            "minDuration" => q.min_duration_ms = Some(go_duration_ms(key, value)?),
+            "maxDuration" => q.max_duration_ms = Some(go_duration_ms(key, value)?),
+            "limit" => q.limit = limit(key, value, MAX_LIMIT)?,
+            "tags" => {
                 let object: Map<String, Value> = serde_json::from_str(value)
                     .map_err(|_| ApiError::bad_request(format!("tags must be a JSON object, got {value:?}")))?;
                 for (k, v) in object {
@@ -378,10 +378,10 @@ pub fn dependencies_window<'p>(
         })
     };
     let (mut end, mut lookback) = (now_ms, 86_400_000.0);
-    for (k, v) in pairs {
+    for (k, v) in pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()) {
         match k {
-            "endTs" if !v.is_empty() => end = number(k, v)?,
-            "lookback" if !v.is_empty() => lookback = number(k, v)?,
+            "endTs" => end = number(k, v)?,
+            "lookback" => lookback = number(k, v)?,
             _ => {}
         }
     }
@@ -491,7 +491,9 @@ mod tests {
         assert_eq!(q.status, Some(StatusFilter::Error));
         assert_eq!(q.attributes.len(), 1);
         assert_eq!(q.limit, 5);
-        let q = search([("lookback", "2h"), ("tag", "k:v")], 10_000_000.0).unwrap();
+        let q =
+            search([("lookback", "2h"), ("tag", "k:v"), ("tag", ""), ("start", ""), ("minDuration", "")], 10_000_000.0)
+                .unwrap();
         assert_eq!((q.start_ms, q.end_ms, q.limit), (Some(2_800_000.0), Some(10_000_000.0), DEFAULT_LIMIT));
         for bad in
             [("start", "yesterday"), ("minDuration", "fast"), ("tags", "[1]"), ("tag", "novalue"), ("limit", "0")]

@@ -31,7 +31,7 @@ impl Window {
         now_ms: f64,
     ) -> Result<Option<Self>, ApiError> {
         let (mut window, mut start, mut end) = (None, None, None);
-        for (k, v) in pairs {
+        for (k, v) in pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()) {
             match k {
                 "window" => window = Some(window_seconds(k, v)?),
                 "start" => start = Some(time_ms(k, v)?),
@@ -250,6 +250,7 @@ mod tests {
     fn windows_come_from_a_duration_or_start_and_end() {
         let now = 10_000_000.0;
         assert_eq!(Window::parse([], now).unwrap(), None);
+        assert_eq!(Window::parse([("start", ""), ("window", " ")], now).unwrap(), None);
         assert_eq!(
             Window::parse([("window", "15m")], now).unwrap(),
             Some(Window { start_ms: now - 900_000.0, end_ms: now })

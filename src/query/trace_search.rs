@@ -44,13 +44,16 @@ impl TraceSearch {
     pub fn parse<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Result<Self, ApiError> {
         let mut q = TraceSearch { limit: DEFAULT_LIMIT, ..Default::default() };
         for (key, value) in pairs {
-            let non_empty = || (!value.trim().is_empty()).then(|| value.trim().to_string());
+            // An empty value is an absent parameter (what forms and Grafana send), except for attributes.
+            if value.trim().is_empty() && !key.starts_with("attr.") {
+                continue;
+            }
+            let non_empty = || Some(value.trim().to_string());
             match key {
                 "service" => q.service = non_empty(),
                 "operation" => q.operation = non_empty(),
                 "status" => {
                     q.status = match value.trim().to_ascii_lowercase().as_str() {
-                        "" => None,
                         "ok" => Some(StatusFilter::Ok),
                         "error" => Some(StatusFilter::Error),
                         _ => return Err(ApiError::bad_request(format!("status must be ok or error, got {value:?}"))),
@@ -138,6 +141,8 @@ mod tests {
     fn defaults_apply_when_nothing_is_given() {
         let q = TraceSearch::parse([]).unwrap();
         assert_eq!(q, TraceSearch { limit: DEFAULT_LIMIT, ..Default::default() });
+        let blank = [("service", ""), ("status", " "), ("start", ""), ("limit", ""), ("minDuration", "")];
+        assert_eq!(TraceSearch::parse(blank).unwrap(), q);
     }
 
     #[test]
