@@ -141,8 +141,7 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         assert!(paths.len() >= 15);
         for (path, methods) in paths {
-            let concrete =
-                path.replace("{traceId}", "4bf92f3577b34da6a3ce929d0e0e4736").replace('{', "").replace('}', "");
+            let concrete = path.replace("{traceId}", "4bf92f3577b34da6a3ce929d0e0e4736").replace(['{', '}'], "");
             for method in methods.as_object().unwrap().keys() {
                 let routed = route(&method.to_uppercase(), &concrete);
                 assert!(routed.is_ok(), "{method} {path}: {routed:?}");

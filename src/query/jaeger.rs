@@ -466,6 +466,97 @@ mod tests {
         assert_eq!(json["spans"][2]["processID"], "p1", "spans of one process share it");
     }
 
+    /// Jaeger's UI model (`model/json` in Jaeger's query service), field for
+    /// field: our output must deserialize into it with no field left over.
+    mod jaeger_model {
+        use serde::Deserialize;
+        use std::collections::BTreeMap;
+
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        pub struct Trace {
+            #[serde(rename = "traceID")]
+            pub trace_id: String,
+            pub spans: Vec<Span>,
+            pub processes: BTreeMap<String, Process>,
+            pub warnings: Option<Vec<String>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[allow(dead_code)]
+        pub struct Span {
+            #[serde(rename = "traceID")]
+            pub trace_id: String,
+            #[serde(rename = "spanID")]
+            pub span_id: String,
+            pub flags: Option<u32>,
+            pub operation_name: String,
+            pub references: Option<Vec<Reference>>,
+            pub start_time: u64,
+            pub duration: u64,
+            pub tags: Option<Vec<KeyValue>>,
+            pub logs: Option<Vec<Log>>,
+            #[serde(rename = "processID")]
+            pub process_id: String,
+            pub warnings: Option<Vec<String>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[allow(dead_code)]
+        pub struct Reference {
+            pub ref_type: String,
+            #[serde(rename = "traceID")]
+            pub trace_id: String,
+            #[serde(rename = "spanID")]
+            pub span_id: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[allow(dead_code)]
+        pub struct Process {
+            pub service_name: String,
+            pub tags: Option<Vec<KeyValue>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        pub struct Log {
+            pub timestamp: u64,
+            pub fields: Option<Vec<KeyValue>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        pub struct KeyValue {
+            pub key: String,
+            pub r#type: Option<String>,
+            pub value: serde_json::Value,
+        }
+    }
+
+    #[test]
+    fn traces_fit_the_jaeger_ui_model_exactly() {
+        // A trace in Jaeger's own shape parses (the mirror is right) ...
+        let jaeger_shaped = r#"{"traceID":"abc0","spans":[{"traceID":"abc0","spanID":"s1","operationName":"root",
+            "startTime":1000,"duration":500,"processID":"p1"},{"traceID":"abc0","spanID":"s2","operationName":"child",
+            "references":[{"refType":"CHILD_OF","traceID":"abc0","spanID":"s1"}],"startTime":1100,"duration":200,
+            "tags":[{"key":"error","type":"bool","value":true}],"logs":[{"timestamp":1150,"fields":[{"key":"event","type":"string","value":"x"}]}],
+            "processID":"p1"}],"processes":{"p1":{"serviceName":"svc","tags":[{"key":"host","type":"string","value":"h"}]}}}"#;
+        serde_json::from_str::<jaeger_model::Trace>(jaeger_shaped).unwrap();
+        // ... and so does ours, with no field Jaeger does not have.
+        let ours =
+            serde_json::to_string(&traces(vec![stored("a", "", "gw", 2, 0), stored("b", "a", "db", 3, 2)])[0]).unwrap();
+        let parsed: jaeger_model::Trace = serde_json::from_str(&ours).unwrap();
+        assert_eq!(parsed.spans.len(), 2);
+        let types: Vec<String> =
+            parsed.spans.iter().flat_map(|s| s.tags.iter().flatten()).filter_map(|t| t.r#type.clone()).collect();
+        assert!(
+            types.iter().all(|t| ["string", "bool", "int64", "float64", "binary"].contains(&t.as_str())),
+            "{types:?}"
+        );
+    }
+
     #[test]
     fn search_parameters_are_read_in_jaeger_units() {
         let q = search(
