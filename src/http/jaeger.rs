@@ -69,11 +69,7 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
             let (_, edges) = D1ServiceStore::new(db(env)?).graph(Some(&Window { start_ms, end_ms })).await?;
             let links: Vec<DependencyLink> = edges
                 .into_iter()
-                .map(|e| DependencyLink {
-                    parent: e.caller_service,
-                    child: e.callee_service,
-                    call_count: e.call_count.max(0.0) as u64,
-                })
+                .map(|e| DependencyLink { call_count: e.calls(), parent: e.caller_service, child: e.callee_service })
                 .collect();
             json(200, &envelope(&links, links.len()))
         }

@@ -209,13 +209,12 @@ pub struct ServiceDetail {
 }
 
 fn neighbour(service: String, d: &StoredDependency) -> Neighbour {
-    let calls = d.call_count.max(0.0);
     Neighbour {
         service,
-        request_count: calls as u64,
-        error_count: d.error_count.max(0.0) as u64,
-        error_rate: if calls > 0.0 { d.error_count / calls } else { 0.0 },
-        avg_latency_ms: if calls > 0.0 { d.total_duration_ms / calls } else { 0.0 },
+        request_count: d.calls(),
+        error_count: d.errors(),
+        error_rate: d.error_rate(),
+        avg_latency_ms: d.avg_latency_ms(),
     }
 }
 

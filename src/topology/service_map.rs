@@ -27,6 +27,34 @@ pub struct StoredDependency {
     pub total_duration_ms: f64,
 }
 
+impl StoredDependency {
+    pub fn calls(&self) -> u64 {
+        self.call_count.max(0.0) as u64
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.error_count.max(0.0) as u64
+    }
+
+    /// Errors per call, 0 without calls.
+    pub fn error_rate(&self) -> f64 {
+        if self.calls() == 0 {
+            0.0
+        } else {
+            self.errors() as f64 / self.calls() as f64
+        }
+    }
+
+    /// Mean call latency, 0 without calls.
+    pub fn avg_latency_ms(&self) -> f64 {
+        if self.calls() == 0 {
+            0.0
+        } else {
+            self.total_duration_ms / self.calls() as f64
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Element<T> {
     pub data: T,
@@ -110,22 +138,17 @@ pub fn service_map(
     }
     let mut edges: Vec<Element<EdgeData>> = dependencies
         .into_iter()
-        .map(|d| {
-            let calls = d.call_count.max(0.0) as u64;
-            let errors = d.error_count.max(0.0) as u64;
-            let per_call = |total: f64| if calls == 0 { 0.0 } else { total / calls as f64 };
-            Element {
-                data: EdgeData {
-                    id: format!("{}->{}", d.caller_service, d.callee_service),
-                    label: format!("{calls} calls"),
-                    source: d.caller_service,
-                    target: d.callee_service,
-                    request_count: calls,
-                    error_count: errors,
-                    error_rate: per_call(errors as f64),
-                    avg_latency_ms: per_call(d.total_duration_ms),
-                },
-            }
+        .map(|d| Element {
+            data: EdgeData {
+                id: format!("{}->{}", d.caller_service, d.callee_service),
+                label: format!("{} calls", d.calls()),
+                request_count: d.calls(),
+                error_count: d.errors(),
+                error_rate: d.error_rate(),
+                avg_latency_ms: d.avg_latency_ms(),
+                source: d.caller_service,
+                target: d.callee_service,
+            },
         })
         .collect();
     edges.sort_by(|a, b| a.data.id.cmp(&b.data.id));
