@@ -3,6 +3,7 @@
 //! # Layout
 //! Data flows one way: request → adapter → pure domain → store adapter.
 //! - `domain`: the span model (ids, attribute values, spans), no I/O.
+//! - `alerting`: alert rules, aggregations, conditions and the alert state machine.
 //! - `otlp`: OTLP/HTTP bodies in (gzip, protobuf, JSON) and responses out.
 //! - `ingest`: decoded spans → stored rows, service sightings, Analytics Engine points.
 //! - `query`: REST query parameters and response shapes.
@@ -15,6 +16,7 @@
 //!
 //! Everything but the wasm32-only adapter compiles and is tested natively.
 
+pub mod alerting;
 pub mod api;
 pub mod domain;
 pub mod ingest;
