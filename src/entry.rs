@@ -13,9 +13,9 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match crate::jobs::prune(&env, event.schedule()).await {
         Ok(pruned) => worker::console_log!(
             "pruned {} spans, {} traces, {} dependency calls, {} RED minutes",
-            pruned.spans,
-            pruned.traces,
-            pruned.dependency_calls,
+            pruned.traces.spans,
+            pruned.traces.traces,
+            pruned.traces.dependency_calls,
             pruned.red_minutes
         ),
         Err(e) => worker::console_error!("pruning failed: {e}"),

@@ -7,9 +7,15 @@ use crate::store::services::D1ServiceStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
 use crate::store::{bindings, StoreError};
 
+/// What one cron run deleted.
+pub struct Pruned {
+    pub traces: PruneCounts,
+    pub red_minutes: u32,
+}
+
 /// Prunes traces (with their spans and dependency calls) and RED minutes
 /// older than `SPAN_RETENTION_DAYS`, chunk by chunk, and returns the totals.
-pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
+pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
     let store = D1TraceStore::new(db()?);
     let cutoff = cutoff_ms(now_ms, retention_days(bindings::text(env, bindings::SPAN_RETENTION_DAYS).as_deref()));
@@ -25,6 +31,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<PruneCounts, StoreError> {
             break;
         }
     }
-    total.red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
-    Ok(total)
+    let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
+    Ok(Pruned { traces: total, red_minutes })
 }

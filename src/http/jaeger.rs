@@ -3,13 +3,12 @@
 
 use worker::{Date, Env, Request, Response};
 
-use super::{json, query_pairs};
+use super::{db, json, query_pairs};
 use crate::api::routes::JaegerRoute;
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::query::jaeger::{self, envelope, error_envelope, DependencyLink};
 use crate::query::service_view::Window;
-use crate::store::bindings;
 use crate::store::services::D1ServiceStore;
 use crate::store::traces::D1TraceStore;
 
@@ -18,10 +17,6 @@ pub async fn handle(route: JaegerRoute, req: &Request, env: &Env) -> Response {
         Ok(response) => response,
         Err(e) => json(e.status, &error_envelope(&e)).unwrap_or_else(|e| super::error_response(&e)),
     }
-}
-
-fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
-    env.d1(bindings::DB).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
 }
 
 async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Response, ApiError> {

@@ -52,6 +52,11 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     }
 }
 
+/// The D1 binding; without it the request is retryable (503).
+pub fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
+    env.d1(bindings::DB).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
+}
+
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }

@@ -3,15 +3,14 @@
 
 use worker::{Date, Env, Request, Response};
 
-use super::{json, query_pairs};
+use super::{db, json, query_pairs};
 use crate::api::ApiError;
 use crate::query::service_view::{service_detail, service_view, ServiceView, Window, WindowView};
-use crate::store::bindings;
 use crate::store::services::D1ServiceStore;
 use crate::topology::{analyze, service_map, ServiceMap};
 
 fn store(env: &Env) -> Result<D1ServiceStore, ApiError> {
-    env.d1(bindings::DB).map(D1ServiceStore::new).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
+    db(env).map(D1ServiceStore::new)
 }
 
 fn window(req: &Request) -> Result<Option<Window>, ApiError> {

@@ -2,7 +2,7 @@
 
 use worker::{Context, Date, Env, Request, Response};
 
-use super::{header, json, query_pairs, respond};
+use super::{db, header, json, query_pairs, respond};
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::span_batch;
@@ -15,7 +15,7 @@ use crate::store::bindings;
 use crate::store::traces::D1TraceStore;
 
 fn store(env: &Env) -> Result<D1TraceStore, ApiError> {
-    env.d1(bindings::DB).map(D1TraceStore::new).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
+    db(env).map(D1TraceStore::new)
 }
 
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {

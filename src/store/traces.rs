@@ -21,7 +21,6 @@ pub struct PruneCounts {
     pub spans: u32,
     pub traces: u32,
     pub dependency_calls: u32,
-    pub red_minutes: u32,
 }
 
 pub struct D1TraceStore {
@@ -146,7 +145,7 @@ impl D1TraceStore {
             let meta = results.get(i).map(|r| r.meta()).transpose().map_err(corrupt)?.flatten();
             Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
         };
-        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)?, red_minutes: 0 })
+        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)? })
     }
 
     /// Every span of the given traces, by trace then start.
