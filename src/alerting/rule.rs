@@ -4,21 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-/// Why a rule body was refused; the message names the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct RuleError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> RuleError {
-    RuleError { field, message: message.into() }
-}
+use super::fields::{field, invalid, object, optional_text, text, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -108,35 +96,12 @@ const FIELDS: &[&str] = &[
     "enabled",
 ];
 
-/// One optional field of the body, read as `T`; `null` counts as absent.
-fn field<T: DeserializeOwned>(body: &Map<String, Value>, name: &'static str) -> Result<Option<T>, RuleError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v).map(Some).map_err(|e| invalid(name, e.to_string())),
-    }
-}
-
-/// A required, non-blank text field.
-fn text(body: &Map<String, Value>, name: &'static str) -> Result<String, RuleError> {
-    field::<String>(body, name)?
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid(name, "is required"))
-}
-
 impl AlertRule {
     /// Parses and validates a rule body (a JSON object).
-    pub fn parse(json: &[u8]) -> Result<Self, RuleError> {
-        let body: Map<String, Value> =
-            serde_json::from_slice(json).map_err(|e| invalid("body", format!("must be a JSON object: {e}")))?;
-        if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(invalid("body", format!("unknown field {unknown:?}")));
-        }
-        let name = text(&body, "name")?;
-        if name.len() > 200 {
-            return Err(invalid("name", "must be at most 200 bytes"));
-        }
-        let metric_name = text(&body, "metricName")?;
+    pub fn parse(json: &[u8]) -> Result<Self, FieldError> {
+        let body = object(json, FIELDS)?;
+        let name = text(&body, "name", 200)?;
+        let metric_name = text(&body, "metricName", 200)?;
         if metric_name.starts_with("span.") && !SPAN_METRICS.contains(&metric_name.as_str()) {
             return Err(invalid("metricName", format!("unknown span metric; use one of {}", SPAN_METRICS.join(", "))));
         }
@@ -149,8 +114,8 @@ impl AlertRule {
         }
         Ok(AlertRule {
             name,
-            description: field(&body, "description")?.unwrap_or_default(),
-            service_id: field::<String>(&body, "serviceId")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            description: optional_text(&body, "description", 2000)?.unwrap_or_default(),
+            service_id: optional_text(&body, "serviceId", 200)?,
             metric_name,
             aggregation: field(&body, "aggregation")?.unwrap_or_default(),
             condition,

@@ -16,7 +16,7 @@ pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> 
     let accepted: Vec<&str> = match scope {
         Scope::Public => return Ok(()),
         Scope::Ingest => [tokens.ingest.as_deref(), tokens.api.as_deref()].into_iter().flatten().collect(),
-        Scope::Read => tokens.api.as_deref().into_iter().collect(),
+        Scope::Api => tokens.api.as_deref().into_iter().collect(),
     };
     if accepted.is_empty() {
         return Err(ApiError::unauthorized(match scope {
@@ -52,23 +52,23 @@ mod tests {
     fn each_scope_takes_its_own_token() {
         assert!(authorize(Scope::Ingest, Some("Bearer in"), &tokens()).is_ok());
         assert!(authorize(Scope::Ingest, Some("Bearer api"), &tokens()).is_ok());
-        assert!(authorize(Scope::Read, Some("Bearer api"), &tokens()).is_ok());
-        assert_eq!(authorize(Scope::Read, Some("Bearer in"), &tokens()).unwrap_err().status, 401);
+        assert!(authorize(Scope::Api, Some("Bearer api"), &tokens()).is_ok());
+        assert_eq!(authorize(Scope::Api, Some("Bearer in"), &tokens()).unwrap_err().status, 401);
         assert!(authorize(Scope::Public, None, &Tokens::default()).is_ok());
     }
 
     #[test]
     fn missing_wrong_and_unconfigured_tokens_are_401() {
         assert_eq!(
-            authorize(Scope::Read, None, &tokens()).unwrap_err().message,
+            authorize(Scope::Api, None, &tokens()).unwrap_err().message,
             "missing Authorization: Bearer <token> header"
         );
-        assert_eq!(authorize(Scope::Read, Some("Basic abc"), &tokens()).unwrap_err().status, 401);
+        assert_eq!(authorize(Scope::Api, Some("Basic abc"), &tokens()).unwrap_err().status, 401);
         assert_eq!(
             authorize(Scope::Ingest, Some("Bearer nope"), &tokens()).unwrap_err().message,
             "invalid bearer token"
         );
-        let err = authorize(Scope::Read, Some("Bearer api"), &Tokens::default()).unwrap_err();
+        let err = authorize(Scope::Api, Some("Bearer api"), &Tokens::default()).unwrap_err();
         assert_eq!(err.message, "no API_TOKEN secret is configured");
     }
 }

@@ -7,7 +7,7 @@ use super::ApiError;
 pub enum Scope {
     Public,
     Ingest,
-    Read,
+    Api,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl Route {
             | Route::GetService(_)
             | Route::ServiceMap
             | Route::ServiceMapCycles
-            | Route::Jaeger(_) => Scope::Read,
+            | Route::Jaeger(_) => Scope::Api,
         }
     }
 }
@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(route("POST", "/v1/traces").unwrap(), Route::IngestTraces);
         assert_eq!(route("POST", "/v1/traces/").unwrap(), Route::IngestTraces);
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
-        assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
+        assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Api);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);
         assert_eq!(route("GET", "/api/services").unwrap(), Route::ListServices);
         assert_eq!(
@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(route("GET", "/jaeger/api/traces/abc").unwrap(), Route::Jaeger(JaegerRoute::Trace("abc".into())));
         assert_eq!(route("GET", "/jaeger/api/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
-        assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Read);
+        assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Api);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
     }
 

@@ -88,7 +88,7 @@ pub struct StoredRed {
 }
 
 impl StoredRed {
-    fn buckets(&self) -> [f64; 14] {
+    pub fn buckets(&self) -> [f64; 14] {
         [
             self.b0, self.b1, self.b2, self.b3, self.b4, self.b5, self.b6, self.b7, self.b8, self.b9, self.b10,
             self.b11, self.b12, self.b13,
