@@ -1,7 +1,10 @@
 //! Workers entry points: `fetch` hands every request to `http::handle`,
-//! `scheduled` (the cron trigger) runs the jobs.
+//! `scheduled` (the cron trigger, every minute) evaluates the alert rules
+//! and then prunes past retention.
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+use crate::jobs::{alerts::run_alert_cycle, prune::prune};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -10,7 +13,19 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    match crate::jobs::prune(&env, event.schedule()).await {
+    let now_ms = event.schedule();
+    match run_alert_cycle(&env, now_ms).await {
+        Ok(report) => worker::console_log!(
+            "alerts: {} evaluations, {} changes, {} opened, {} resolved, {} notifications delivered",
+            report.evaluations,
+            report.changes.len(),
+            report.opened.len(),
+            report.resolved.len(),
+            report.notifications.delivered
+        ),
+        Err(e) => worker::console_error!("alert evaluation failed: {e}"),
+    }
+    match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
             "pruned {} spans, {} traces, {} dependency calls, {} RED minutes",
             pruned.traces.spans,

@@ -9,7 +9,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::channel::ChannelKind;
+use super::channel::{ChannelKind, StoredChannel};
+use super::cycle::RuleEntry;
 use super::incident::IncidentView;
 use super::rule::{Condition, Severity};
 
@@ -115,6 +116,23 @@ pub fn payload(kind: ChannelKind, event: Event, incident: &IncidentView, rule: &
     body.and_then(|b| serde_json::to_vec(&b)).unwrap_or_default()
 }
 
+/// The notifications of `event` on `incident`: one per enabled channel of
+/// the rule, as `(channel id, payload)`. Unknown channel ids are skipped.
+pub fn outbox(
+    event: Event,
+    incident: &IncidentView,
+    entry: &RuleEntry,
+    channels: &[StoredChannel],
+) -> Vec<(String, Vec<u8>)> {
+    let rule = &entry.rule;
+    let summary = RuleSummary { id: &entry.id, name: &rule.name, description: &rule.description, labels: &rule.labels };
+    rule.channels
+        .iter()
+        .filter_map(|id| channels.iter().find(|c| &c.id == id && c.enabled != 0.0))
+        .map(|c| (c.id.clone(), payload(c.kind, event, incident, &summary)))
+        .collect()
+}
+
 /// Header carrying the signature of a webhook body.
 pub const SIGNATURE_HEADER: &str = "x-collector-signature-256";
 
@@ -143,6 +161,8 @@ pub enum Attempt {
     Refused(u16),
     /// No answer: network error or timeout.
     Unreachable(String),
+    /// The channel was deleted or disabled after the notification was queued.
+    ChannelGone,
 }
 
 /// What to do after an attempt.
@@ -162,6 +182,7 @@ pub fn next_step(attempt: &Attempt, attempts: u32, now_ms: f64) -> NextStep {
         Attempt::Delivered => return NextStep::Done,
         Attempt::Refused(status) => matches!(status, 408 | 429 | 500..=599),
         Attempt::Unreachable(_) => true,
+        Attempt::ChannelGone => false,
     };
     if !retryable || attempts >= MAX_ATTEMPTS {
         return NextStep::GiveUp;
@@ -176,6 +197,7 @@ impl Attempt {
             Attempt::Delivered => None,
             Attempt::Refused(status) => Some(format!("receiver answered HTTP {status}")),
             Attempt::Unreachable(e) => Some(format!("receiver unreachable: {e}")),
+            Attempt::ChannelGone => Some("the channel was deleted or disabled".into()),
         }
     }
 }
@@ -243,6 +265,34 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_has_one_payload_per_enabled_channel_of_the_rule() {
+        let channel = |id: &str, kind, enabled| StoredChannel {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            url: "https://h/".into(),
+            secret: None,
+            enabled,
+            created_ms: 0.0,
+            updated_ms: 0.0,
+        };
+        let channels = [
+            channel("hook", ChannelKind::Webhook, 1.0),
+            channel("slack", ChannelKind::Slack, 1.0),
+            channel("off", ChannelKind::Webhook, 0.0),
+            channel("other", ChannelKind::Webhook, 1.0),
+        ];
+        let body = r#"{"name":"r","metricName":"span.count","condition":"gt","threshold":1,"channels":["hook","slack","off","gone"]}"#;
+        let entry = RuleEntry { id: "r1".into(), rule: crate::alerting::AlertRule::parse(body.as_bytes()).unwrap() };
+        let out = outbox(Event::Firing, &incident(), &entry, &channels);
+        assert_eq!(out.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["hook", "slack"]);
+        let hook: serde_json::Value = serde_json::from_slice(&out[0].1).unwrap();
+        assert_eq!(hook["rule"]["id"], "r1");
+        let slack: serde_json::Value = serde_json::from_slice(&out[1].1).unwrap();
+        assert!(slack["text"].is_string());
+    }
+
+    #[test]
     fn signatures_are_hmac_sha256_in_hex() {
         // RFC 4231 test case 2.
         assert_eq!(
@@ -260,6 +310,7 @@ mod tests {
         assert_eq!(next_step(&Attempt::Refused(429), 5, now), NextStep::RetryAt(now + 960_000.0));
         assert_eq!(next_step(&Attempt::Refused(500), MAX_ATTEMPTS, now), NextStep::GiveUp);
         assert_eq!(next_step(&Attempt::Refused(404), 1, now), NextStep::GiveUp, "a permanent refusal");
+        assert_eq!(next_step(&Attempt::ChannelGone, 1, now), NextStep::GiveUp);
         assert_eq!(Attempt::Refused(404).error().unwrap(), "receiver answered HTTP 404");
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cycle::ServiceStates;
 use super::fields::{field, invalid, object, optional_text, text, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -77,6 +78,20 @@ pub struct AlertRule {
     pub labels: BTreeMap<String, String>,
     pub channels: Vec<String>,
     pub enabled: bool,
+}
+
+/// A stored rule as the API shows it: its id, the rule's fields, times,
+/// and (for one rule) its evaluation state per service.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView<'a> {
+    pub id: &'a str,
+    #[serde(flatten)]
+    pub rule: &'a AlertRule,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'a ServiceStates>,
 }
 
 /// The fields a rule body may have.

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::alerting::FieldError;
 use crate::otlp::DecodeError;
 
 /// An error answered to the client. `retry_after` (seconds) marks retryable ones.
@@ -16,6 +17,12 @@ pub struct ApiError {
     pub retry_after: Option<u32>,
     /// The methods a 405 route does accept (the `Allow` header).
     pub allow: Option<&'static str>,
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
 }
 
 /// How long exporters should wait before retrying after a storage failure.
@@ -33,6 +40,9 @@ impl ApiError {
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
     }
     pub fn method_not_allowed(allow: &'static str, message: impl Into<String>) -> Self {
         Self { allow: Some(allow), ..Self::new(405, "method_not_allowed", message) }

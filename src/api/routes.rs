@@ -22,6 +22,7 @@ pub enum Route {
     ServiceMap,
     ServiceMapCycles,
     Jaeger(JaegerRoute),
+    Alerts(AlertRoute),
     /// Analytics Engine points handed over from an invocation that had more than it may write.
     WriteDataPoints,
 }
@@ -37,7 +38,8 @@ impl Route {
             | Route::GetService(_)
             | Route::ServiceMap
             | Route::ServiceMapCycles
-            | Route::Jaeger(_) => Scope::Api,
+            | Route::Jaeger(_)
+            | Route::Alerts(_) => Scope::Api,
         }
     }
 }
@@ -51,6 +53,83 @@ pub enum JaegerRoute {
     Traces,
     Trace(String),
     Dependencies,
+}
+
+/// The alerting routes, under `/api/alerts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertRoute {
+    ListConfigs,
+    CreateConfig,
+    GetConfig(String),
+    ReplaceConfig(String),
+    DeleteConfig(String),
+    ListChannels,
+    CreateChannel,
+    GetChannel(String),
+    ReplaceChannel(String),
+    DeleteChannel(String),
+    ListIncidents,
+    GetIncident(String),
+    AcknowledgeIncident(String),
+    Evaluate,
+}
+
+/// A collection (`GET` lists, `POST` creates) or one item (`GET`, `PUT`, `DELETE`).
+fn resource(
+    method: &str,
+    id: Option<&str>,
+    list: AlertRoute,
+    create: AlertRoute,
+    item: [fn(String) -> AlertRoute; 3],
+) -> (Option<Route>, &'static str) {
+    let route = match (id, method) {
+        (None, "GET") => Some(list),
+        (None, "POST") => Some(create),
+        (None, _) => return (None, "GET, POST"),
+        (Some(id), "GET") => Some(item[0](decode_segment(id))),
+        (Some(id), "PUT") => Some(item[1](decode_segment(id))),
+        (Some(id), "DELETE") => Some(item[2](decode_segment(id))),
+        (Some(_), _) => None,
+    };
+    (route.map(Route::Alerts), "GET, PUT, DELETE")
+}
+
+fn alert_route(method: &str, rest: &[&str]) -> Option<(Option<Route>, &'static str)> {
+    use AlertRoute as A;
+    let only = |m: &str, route: AlertRoute| {
+        ((method == m).then_some(Route::Alerts(route)), if m == "GET" { "GET" } else { "POST" })
+    };
+    Some(match rest {
+        ["configs"] => {
+            resource(method, None, A::ListConfigs, A::CreateConfig, [A::GetConfig, A::ReplaceConfig, A::DeleteConfig])
+        }
+        ["configs", id] => resource(
+            method,
+            Some(id),
+            A::ListConfigs,
+            A::CreateConfig,
+            [A::GetConfig, A::ReplaceConfig, A::DeleteConfig],
+        ),
+        ["channels"] => resource(
+            method,
+            None,
+            A::ListChannels,
+            A::CreateChannel,
+            [A::GetChannel, A::ReplaceChannel, A::DeleteChannel],
+        ),
+        ["channels", id] => resource(
+            method,
+            Some(id),
+            A::ListChannels,
+            A::CreateChannel,
+            [A::GetChannel, A::ReplaceChannel, A::DeleteChannel],
+        ),
+        ["incidents"] => only("GET", A::ListIncidents),
+        ["incidents", id] => only("GET", A::GetIncident(decode_segment(id))),
+        ["incidents", id, "acknowledge"] => only("POST", A::AcknowledgeIncident(decode_segment(id))),
+        ["evaluate"] => only("POST", A::Evaluate),
+        _ => return None,
+    })
 }
 
 /// Path of the internal route that takes Analytics Engine points over.
@@ -80,6 +159,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 _ => return Err(ApiError::not_found(format!("no route for {path}"))),
             };
             ((method == "GET").then_some(Route::Jaeger(jaeger)), "GET")
+        }
+        ["api", "alerts", rest @ ..] => {
+            alert_route(method, rest).ok_or_else(|| ApiError::not_found(format!("no route for {path}")))?
         }
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
@@ -133,6 +215,37 @@ mod tests {
         assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
         assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Api);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
+    }
+
+    #[test]
+    fn alert_routes_map_methods_to_actions() {
+        use AlertRoute as A;
+        let alerts = |m, p| {
+            route(m, p).map(|r| match r {
+                Route::Alerts(a) => a,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(alerts("GET", "/api/alerts/configs").unwrap(), A::ListConfigs);
+        assert_eq!(alerts("POST", "/api/alerts/configs").unwrap(), A::CreateConfig);
+        assert_eq!(alerts("GET", "/api/alerts/configs/r1").unwrap(), A::GetConfig("r1".into()));
+        assert_eq!(alerts("PUT", "/api/alerts/configs/r1").unwrap(), A::ReplaceConfig("r1".into()));
+        assert_eq!(alerts("DELETE", "/api/alerts/configs/r1").unwrap(), A::DeleteConfig("r1".into()));
+        assert_eq!(alerts("POST", "/api/alerts/channels").unwrap(), A::CreateChannel);
+        assert_eq!(alerts("DELETE", "/api/alerts/channels/c1").unwrap(), A::DeleteChannel("c1".into()));
+        assert_eq!(alerts("GET", "/api/alerts/incidents").unwrap(), A::ListIncidents);
+        assert_eq!(alerts("GET", "/api/alerts/incidents/i1").unwrap(), A::GetIncident("i1".into()));
+        assert_eq!(
+            alerts("POST", "/api/alerts/incidents/i1/acknowledge").unwrap(),
+            A::AcknowledgeIncident("i1".into())
+        );
+        assert_eq!(alerts("POST", "/api/alerts/evaluate").unwrap(), A::Evaluate);
+        assert_eq!(route("POST", "/api/alerts/evaluate").unwrap().scope(), Scope::Api);
+        let wrong = route("PATCH", "/api/alerts/configs/r1").unwrap_err();
+        assert_eq!((wrong.status, wrong.allow), (405, Some("GET, PUT, DELETE")));
+        assert_eq!(route("DELETE", "/api/alerts/configs").unwrap_err().allow, Some("GET, POST"));
+        assert_eq!(route("GET", "/api/alerts/evaluate").unwrap_err().allow, Some("POST"));
+        assert_eq!(route("GET", "/api/alerts/nope").unwrap_err().status, 404);
     }
 
     #[test]

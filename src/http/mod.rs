@@ -1,6 +1,7 @@
 //! Thin request handlers: read the request, call the pure code and the
 //! stores, turn the result or the `ApiError` into a response.
 
+mod alerts;
 mod health;
 mod jaeger;
 mod services;
@@ -43,6 +44,7 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::ServiceMap => services::get_map(&req, env).await,
         Route::ServiceMapCycles => services::get_cycles(&req, env).await,
         Route::Jaeger(route) => Ok(jaeger::handle(route, &req, env).await),
+        Route::Alerts(route) => alerts::handle(route, &mut req, env).await,
         Route::WriteDataPoints => {
             let handover: PointsHandover =
                 req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;

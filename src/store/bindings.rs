@@ -6,6 +6,7 @@ use crate::api::auth::Tokens;
 
 pub const DB: &str = "DB";
 pub const AE_TRACES: &str = "AE_TRACES";
+pub const ALERT_STATE: &str = "ALERT_STATE";
 /// Service binding to this worker itself: each call is a fresh invocation
 /// with its own Analytics Engine write allowance.
 pub const SELF_SERVICE: &str = "SELF";

@@ -1,8 +1,12 @@
 //! The only code that touches Workers bindings: binding names, D1 stores,
-//! the Analytics Engine writer. Each maps platform errors to `StoreError`.
+//! KV alert state, the Analytics Engine writer. Each maps platform errors to `StoreError`.
 
+mod alert_sql;
+pub mod alert_state;
+pub mod alerts;
 pub mod analytics_engine;
 pub mod bindings;
+pub mod d1;
 mod service_sql;
 pub mod services;
 mod trace_sql;

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1Database;
 
+use super::d1::{corrupt, D1};
 use super::trace_sql as sql;
 use super::StoreError;
 use crate::ingest::SpanBatch;
@@ -24,7 +25,7 @@ pub struct PruneCounts {
 }
 
 pub struct D1TraceStore {
-    db: D1Database,
+    d1: D1,
 }
 
 #[derive(Deserialize)]
@@ -33,21 +34,9 @@ struct SpanKey {
     span_id: String,
 }
 
-fn unavailable(e: worker::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-fn corrupt(e: worker::Error) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
 impl D1TraceStore {
     pub fn new(db: D1Database) -> Self {
-        Self { db }
-    }
-
-    fn statement(&self, query: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
-        self.db.prepare(query).bind(args).map_err(unavailable)
+        Self { d1: D1::new(db) }
     }
 
     /// Writes the batch and returns the keys of spans that were new (not retries).
@@ -55,12 +44,12 @@ impl D1TraceStore {
         let statements = batch
             .row_chunks
             .iter()
-            .map(|rows| self.statement(sql::INSERT_SPANS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms)]))
+            .map(|rows| self.d1.statement(sql::INSERT_SPANS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms)]))
             .collect::<Result<Vec<_>, _>>()?;
-        let results = self.db.batch(statements).await.map_err(unavailable)?;
+        let results = self.d1.batch(statements).await?;
         let mut inserted = HashSet::with_capacity(batch.span_count);
-        for result in &results {
-            for key in result.results::<SpanKey>().map_err(corrupt)? {
+        for i in 0..batch.row_chunks.len() {
+            for key in results.rows::<SpanKey>(i)? {
                 inserted.insert((key.trace_id, key.span_id));
             }
         }
@@ -71,17 +60,11 @@ impl D1TraceStore {
     pub async fn trace(&self, trace_id: &str) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StoreError> {
         let id = [JsValue::from_str(trace_id)];
         let results = self
-            .db
-            .batch(vec![self.statement(sql::SELECT_TRACE, &id)?, self.statement(sql::SELECT_TRACE_SPANS, &id)?])
-            .await
-            .map_err(unavailable)?;
-        let (Some(meta), Some(spans)) = (results.first(), results.get(1)) else {
-            return Err(StoreError::Corrupt("batch answered fewer results than statements".into()));
-        };
-        let Some(trace) = meta.results::<StoredTrace>().map_err(corrupt)?.into_iter().next() else {
-            return Ok(None);
-        };
-        Ok(Some((trace, spans.results::<StoredSpan>().map_err(corrupt)?)))
+            .d1
+            .batch(vec![self.d1.statement(sql::SELECT_TRACE, &id)?, self.d1.statement(sql::SELECT_TRACE_SPANS, &id)?])
+            .await?;
+        let Some(trace) = results.first::<StoredTrace>(0)? else { return Ok(None) };
+        Ok(Some((trace, results.rows(1)?)))
     }
 
     /// Trace summaries matching every filter, newest first.
@@ -128,8 +111,7 @@ impl D1TraceStore {
             filter(sql::SEARCH_ATTRIBUTE, &[path.clone(), s.clone(), scalar.clone(), path, s, scalar]);
         }
         filter(sql::SEARCH_TAIL, &[f64::from(q.limit).into()]);
-        let result = self.db.prepare(query).bind(&args).map_err(unavailable)?.all().await.map_err(unavailable)?;
-        result.results::<StoredTrace>().map_err(corrupt)
+        self.d1.all(&query, &args).await
     }
 
     /// Deletes the oldest `chunk_traces` traces that started before `cutoff_ms`,
@@ -138,36 +120,28 @@ impl D1TraceStore {
         let args = [JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(chunk_traces))];
         let statements = [sql::PRUNE_SPANS, sql::PRUNE_DEPENDENCY_CALLS, sql::PRUNE_TRACE_METADATA]
             .into_iter()
-            .map(|q| self.statement(q, &args))
+            .map(|q| self.d1.statement(q, &args))
             .collect::<Result<Vec<_>, _>>()?;
-        let results = self.db.batch(statements).await.map_err(unavailable)?;
-        let changes = |i: usize| -> Result<u32, StoreError> {
-            let meta = results.get(i).map(|r| r.meta()).transpose().map_err(corrupt)?.flatten();
-            Ok(meta.and_then(|m| m.changes).unwrap_or(0) as u32)
-        };
-        Ok(PruneCounts { spans: changes(0)?, dependency_calls: changes(1)?, traces: changes(2)? })
+        let results = self.d1.batch(statements).await?;
+        Ok(PruneCounts {
+            spans: results.changes(0)?,
+            dependency_calls: results.changes(1)?,
+            traces: results.changes(2)?,
+        })
     }
 
     /// Every span of the given traces, by trace then start.
     pub async fn spans_of_traces(&self, trace_ids: &[&str]) -> Result<Vec<StoredSpan>, StoreError> {
-        let ids = serde_json::to_string(trace_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let result = self
-            .statement(sql::SELECT_SPANS_OF_TRACES, &[JsValue::from_str(&ids)])?
-            .all()
-            .await
-            .map_err(unavailable)?;
-        result.results::<StoredSpan>().map_err(corrupt)
+        let ids = serde_json::to_string(trace_ids).map_err(corrupt)?;
+        self.d1.all(sql::SELECT_SPANS_OF_TRACES, &[JsValue::from_str(&ids)]).await
     }
 
     /// `(name, kind)` of every operation of a service.
     pub async fn operations(&self, service: &str) -> Result<Vec<StoredOperation>, StoreError> {
-        let result =
-            self.statement(sql::SELECT_OPERATIONS, &[JsValue::from_str(service)])?.all().await.map_err(unavailable)?;
-        result.results::<StoredOperation>().map_err(corrupt)
+        self.d1.all(sql::SELECT_OPERATIONS, &[JsValue::from_str(service)]).await
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.prepare(sql::PING).first::<serde_json::Value>(None).await.map_err(unavailable)?;
-        Ok(())
+        self.d1.first::<serde_json::Value>(sql::PING, &[]).await.map(|_| ())
     }
 }

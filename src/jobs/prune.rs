@@ -1,4 +1,4 @@
-//! Work of the cron trigger (every minute): pruning hot D1 tables past retention.
+//! Pruning hot D1 tables past retention (run by the cron trigger).
 
 use worker::Env;
 

@@ -1,0 +1,196 @@
+//! `run_alert_cycle`: one evaluation of every enabled rule at `now`, then
+//! delivery of the notifications that are due. The cron trigger and
+//! `POST /api/alerts/evaluate` both call it.
+//!
+//! Order matters for "nothing lost, nothing twice": incidents are opened
+//! and resolved in D1 first (the unique index keeps one open per rule and
+//! service whatever else runs), their notifications are queued once
+//! (unique per incident, event and channel), states go to KV, and only
+//! then are due notifications claimed and sent. A failed delivery is
+//! recorded and retried by a later cycle; it never fails the evaluation.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{join_all, select, Either};
+use serde::Serialize;
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::alerting::channel::StoredChannel;
+use crate::alerting::cycle::{plan, Change, CycleInput, RuleEntry};
+use crate::alerting::incident::{IncidentView, Resolution, StoredIncident};
+use crate::alerting::notification::{next_step, outbox, signature, Attempt, Event, NextStep, SIGNATURE_HEADER};
+use crate::store::alert_state::KvAlertState;
+use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification, QueuedNotification};
+use crate::store::{bindings, StoreError};
+
+/// Notifications sent per cycle (the rest wait for the next one).
+const DELIVERIES_PER_CYCLE: u32 = 50;
+/// How long a claimed notification is reserved for the cycle that claimed it.
+const CLAIM_MS: f64 = 60_000.0;
+/// How long a receiver gets to answer.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a cycle did, as `POST /api/alerts/evaluate` answers it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleReport {
+    pub evaluated_at: String,
+    pub rules: usize,
+    /// Rule × service evaluations.
+    pub evaluations: usize,
+    pub changes: Vec<Change>,
+    pub opened: Vec<IncidentView>,
+    pub resolved: Vec<IncidentView>,
+    pub notifications: DeliveryCounts,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryCounts {
+    pub delivered: usize,
+    /// Failed this time, to be retried by a later cycle.
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+fn stores(env: &Env) -> Result<(D1AlertStore, KvAlertState), StoreError> {
+    let db = env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(format!("D1 binding: {e}")))?;
+    let kv = env.kv(bindings::ALERT_STATE).map_err(|e| StoreError::Unavailable(format!("KV binding: {e}")))?;
+    Ok((D1AlertStore::new(db), KvAlertState::new(kv)))
+}
+
+/// The notifications opening and resolving these incidents sends.
+fn notifications(
+    opened: &[StoredIncident],
+    resolved: &[StoredIncident],
+    rules: &[RuleEntry],
+    channels: &[StoredChannel],
+) -> Vec<QueuedNotification> {
+    let recovered = resolved.iter().filter(|i| i.resolution == Some(Resolution::Recovered));
+    let events = opened.iter().map(|i| (Event::Firing, i)).chain(recovered.map(|i| (Event::Resolved, i)));
+    let mut queued = Vec::new();
+    for (event, incident) in events {
+        let Some(entry) = rules.iter().find(|r| r.id == incident.rule_id) else { continue };
+        let view = IncidentView::from(incident.clone());
+        for (channel_id, payload) in outbox(event, &view, entry, channels) {
+            queued.push(QueuedNotification {
+                incident_id: incident.id.clone(),
+                event,
+                channel_id,
+                payload: String::from_utf8_lossy(&payload).into_owned(),
+            });
+        }
+    }
+    queued
+}
+
+pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, StoreError> {
+    let (store, kv) = stores(env)?;
+    let data = store.cycle_data(now_ms).await?;
+    let rule_ids: Vec<&str> = data.rules.iter().map(|r| r.id.as_str()).collect();
+    let states = kv.load(&rule_ids).await?;
+    let plan = plan(&CycleInput {
+        now_ms,
+        rules: &data.rules,
+        services: &data.services,
+        red_minutes: &data.red_minutes,
+        states: &states,
+        open_incidents: &data.open_incidents,
+    });
+    let (opened, resolved) = store.apply(&plan.open, &plan.resolve, now_ms).await?;
+    store.queue_notifications(&notifications(&opened, &resolved, &data.rules, &data.channels), now_ms).await?;
+    kv.save(&plan.states).await?;
+    let notifications = match deliver_due(&store, &data.channels, now_ms).await {
+        Ok(counts) => counts,
+        Err(e) => {
+            worker::console_error!("alert notifications not delivered this cycle: {e}");
+            DeliveryCounts::default()
+        }
+    };
+    Ok(CycleReport {
+        evaluated_at: crate::query::trace_view::rfc3339_ms(now_ms),
+        rules: data.rules.len(),
+        evaluations: plan.evaluations,
+        changes: plan.changes,
+        opened: opened.into_iter().map(IncidentView::from).collect(),
+        resolved: resolved.into_iter().map(IncidentView::from).collect(),
+        notifications,
+    })
+}
+
+/// Claims the due notifications, sends them concurrently and records each attempt.
+async fn deliver_due(
+    store: &D1AlertStore,
+    channels: &[StoredChannel],
+    now_ms: f64,
+) -> Result<DeliveryCounts, StoreError> {
+    let due = store.claim_due(now_ms, CLAIM_MS, DELIVERIES_PER_CYCLE).await?;
+    let attempts = join_all(due.iter().map(|n| send(n, channels.iter().find(|c| c.id == n.channel_id)))).await;
+    let mut counts = DeliveryCounts::default();
+    let records: Vec<AttemptRecord> = due
+        .iter()
+        .zip(attempts)
+        .map(|(n, attempt)| {
+            let step = next_step(&attempt, n.attempts as u32, now_ms);
+            let (status, next_attempt_ms) = match step {
+                NextStep::Done => ("delivered", now_ms),
+                NextStep::RetryAt(at) => ("pending", at),
+                NextStep::GiveUp => ("failed", now_ms),
+            };
+            match step {
+                NextStep::Done => counts.delivered += 1,
+                NextStep::RetryAt(_) => counts.retrying += 1,
+                NextStep::GiveUp => counts.failed += 1,
+            }
+            AttemptRecord {
+                id: n.id,
+                incident_id: n.incident_id.clone(),
+                status,
+                next_attempt_ms,
+                error: attempt.error(),
+                delivered_ms: (step == NextStep::Done).then_some(now_ms),
+            }
+        })
+        .collect();
+    store.record_attempts(&records).await?;
+    Ok(counts)
+}
+
+/// One delivery attempt: POST the payload, signed if the channel has a secret.
+async fn send(notification: &DueNotification, channel: Option<&StoredChannel>) -> Attempt {
+    let Some(channel) = channel.filter(|c| c.enabled != 0.0) else {
+        return Attempt::ChannelGone;
+    };
+    let request = (|| {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        headers.set("user-agent", "observability-collector")?;
+        headers.set("x-collector-event", notification.event.as_str())?;
+        headers
+            .set("x-collector-delivery", &format!("{}:{}", notification.incident_id, notification.event.as_str()))?;
+        if let Some(secret) = &channel.secret {
+            headers.set(SIGNATURE_HEADER, &signature(secret, notification.payload.as_bytes()))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(notification.payload.as_str().into()));
+        Request::new_with_init(&channel.url, &init)
+    })();
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return Attempt::Unreachable(format!("request not built: {e}")),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sent = pin!(fetch.send_with_signal(&signal));
+    match select(sent, pin!(Delay::from(DELIVERY_TIMEOUT))).await {
+        Either::Left((Ok(response), _)) if (200..300).contains(&response.status_code()) => Attempt::Delivered,
+        Either::Left((Ok(response), _)) => Attempt::Refused(response.status_code()),
+        Either::Left((Err(e), _)) => Attempt::Unreachable(e.to_string()),
+        Either::Right(_) => {
+            controller.abort();
+            Attempt::Unreachable(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()))
+        }
+    }
+}

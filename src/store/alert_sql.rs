@@ -1,0 +1,121 @@
+//! SQL of the alert store: rules, channels, incidents and the notification outbox.
+
+/// Every rule, oldest first.
+pub const SELECT_RULES: &str =
+    "SELECT id, rule, enabled, created_ms, updated_ms FROM alert_configs ORDER BY created_ms, id";
+
+/// - ?1: rule id
+pub const SELECT_RULE: &str = "SELECT id, rule, enabled, created_ms, updated_ms FROM alert_configs WHERE id = ?1";
+
+/// - ?1: rule JSON; ?2: enabled (0/1); ?3: now, unix ms
+pub const INSERT_RULE: &str =
+    "INSERT INTO alert_configs (rule, enabled, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3) \
+    RETURNING id, rule, enabled, created_ms, updated_ms";
+
+/// - ?1: rule id; ?2: rule JSON; ?3: enabled (0/1); ?4: now, unix ms
+pub const UPDATE_RULE: &str = "UPDATE alert_configs SET rule = ?2, enabled = ?3, updated_ms = ?4 WHERE id = ?1 \
+    RETURNING id, rule, enabled, created_ms, updated_ms";
+
+/// - ?1: rule id
+pub const DELETE_RULE: &str = "DELETE FROM alert_configs WHERE id = ?1 RETURNING id";
+
+/// Resolves the open incidents of a rule that was deleted.
+/// - ?1: rule id; ?2: now, unix ms
+pub const RESOLVE_RULE_INCIDENTS: &str = "UPDATE alert_incidents SET state = 'resolved', resolved_ms = ?2, \
+    resolution = 'rule_removed' WHERE rule_id = ?1 AND state <> 'resolved'";
+
+pub const SELECT_CHANNELS: &str =
+    "SELECT id, name, kind, url, secret, enabled, created_ms, updated_ms FROM notification_channels ORDER BY created_ms, id";
+
+/// - ?1: channel id
+pub const SELECT_CHANNEL: &str =
+    "SELECT id, name, kind, url, secret, enabled, created_ms, updated_ms FROM notification_channels WHERE id = ?1";
+
+/// - ?1 name; ?2 kind; ?3 url; ?4 secret or null; ?5 enabled (0/1); ?6 now, unix ms
+pub const INSERT_CHANNEL: &str =
+    "INSERT INTO notification_channels (name, kind, url, secret, enabled, created_ms, updated_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id, name, kind, url, secret, enabled, created_ms, updated_ms";
+
+/// - ?1 id; ?2 name; ?3 kind; ?4 url; ?5 secret or null; ?6 enabled (0/1); ?7 now, unix ms
+pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET name = ?2, kind = ?3, url = ?4, secret = ?5, \
+    enabled = ?6, updated_ms = ?7 WHERE id = ?1 RETURNING id, name, kind, url, secret, enabled, created_ms, updated_ms";
+
+/// - ?1: channel id
+pub const DELETE_CHANNEL: &str = "DELETE FROM notification_channels WHERE id = ?1 RETURNING id";
+
+/// Incidents, newest first, optionally in one state.
+/// - ?1: state or null for all; ?2: limit
+pub const SELECT_INCIDENTS: &str = "SELECT id, rule_id, rule_name, service_name, metric_name, severity, condition, \
+    threshold, state, value, started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, resolution, \
+    notification_error FROM alert_incidents WHERE ?1 IS NULL OR state = ?1 ORDER BY started_ms DESC, id LIMIT ?2";
+
+/// Incidents firing or acknowledged.
+pub const SELECT_OPEN_INCIDENTS: &str = "SELECT id, rule_id, rule_name, service_name, metric_name, severity, \
+    condition, threshold, state, value, started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, \
+    resolution, notification_error FROM alert_incidents WHERE state <> 'resolved'";
+
+/// - ?1: incident id
+pub const SELECT_INCIDENT: &str = "SELECT id, rule_id, rule_name, service_name, metric_name, severity, condition, \
+    threshold, state, value, started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, resolution, \
+    notification_error FROM alert_incidents WHERE id = ?1";
+
+/// - ?1: incident id; ?2: who; ?3: now, unix ms
+pub const ACKNOWLEDGE_INCIDENT: &str = "UPDATE alert_incidents SET state = 'acknowledged', acknowledged_by = ?2, \
+    acknowledged_ms = ?3 WHERE id = ?1 AND state = 'firing' RETURNING id";
+
+/// Opens an incident unless the rule already has one open for the service
+/// (the unique index `alert_incidents_one_open`); returns it only if opened.
+/// - ?1 rule id; ?2 rule name; ?3 service; ?4 metric; ?5 severity; ?6 condition; ?7 threshold; ?8 value; ?9 now, unix ms
+pub const OPEN_INCIDENT: &str =
+    "INSERT OR IGNORE INTO alert_incidents (rule_id, rule_name, service_name, metric_name, \
+    severity, condition, threshold, state, value, started_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'firing', ?8, ?9) \
+    RETURNING id, rule_id, rule_name, service_name, metric_name, severity, condition, threshold, state, value, \
+    started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, resolution, notification_error";
+
+/// Resolves an incident if still open; returns it only if this statement resolved it.
+/// - ?1 incident id; ?2 value or null; ?3 resolution; ?4 now, unix ms
+pub const RESOLVE_INCIDENT: &str = "UPDATE alert_incidents SET state = 'resolved', resolved_value = ?2, \
+    resolution = ?3, resolved_ms = ?4 WHERE id = ?1 AND state <> 'resolved' \
+    RETURNING id, rule_id, rule_name, service_name, metric_name, severity, condition, threshold, state, value, \
+    started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, resolution, notification_error";
+
+/// Registered service ids.
+pub const SELECT_SERVICE_IDS: &str = "SELECT id FROM services ORDER BY id";
+
+/// Per-minute RED roll-ups over the longest window of the enabled span-metric rules.
+/// - ?1: now, unix ms
+pub const SELECT_RED_MINUTES_FOR_RULES: &str = "SELECT service_name, minute_ms, requests, errors, duration_sum_ms, \
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13 FROM service_red_minutes \
+    WHERE minute_ms >= ?1 - 60000 - 1000 * (SELECT coalesce(max(rule ->> '$.windowSeconds'), 0) FROM alert_configs \
+      WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%') \
+    AND minute_ms <= ?1 \
+    AND EXISTS (SELECT 1 FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%')";
+
+/// Queues notifications, each once per incident, event and channel.
+/// - ?1: JSON array of `{incidentId, event, channelId, payload}`; ?2: now, unix ms
+pub const QUEUE_NOTIFICATIONS: &str = "INSERT OR IGNORE INTO alert_notifications \
+    (incident_id, event, channel_id, payload, status, next_attempt_ms) \
+    SELECT n.value ->> 'incidentId', n.value ->> 'event', n.value ->> 'channelId', n.value ->> 'payload', 'pending', ?2 \
+    FROM json_each(?1) AS n";
+
+/// Claims due notifications for one delivery round: a claimed row is not
+/// picked by an overlapping cycle until the claim expires.
+/// - ?1: now, unix ms; ?2: claim length, ms; ?3: limit
+pub const CLAIM_DUE_NOTIFICATIONS: &str = "UPDATE alert_notifications SET attempts = attempts + 1, \
+    claimed_until_ms = ?1 + ?2 WHERE id IN (SELECT id FROM alert_notifications WHERE status = 'pending' \
+    AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1 ORDER BY id LIMIT ?3) \
+    RETURNING id, incident_id, event, channel_id, payload, attempts";
+
+/// Records one attempt.
+/// - ?1 id; ?2 status; ?3 next attempt, unix ms; ?4 error or null; ?5 delivered at or null
+pub const RECORD_ATTEMPT: &str = "UPDATE alert_notifications SET status = ?2, next_attempt_ms = ?3, \
+    claimed_until_ms = 0, last_error = ?4, delivered_ms = ?5 WHERE id = ?1";
+
+/// Records a failed delivery on its incident.
+/// - ?1 incident id; ?2 error
+pub const RECORD_INCIDENT_NOTIFICATION_ERROR: &str = "UPDATE alert_incidents SET notification_error = ?2 WHERE id = ?1";
+
+/// The notifications of one incident.
+/// - ?1: incident id
+pub const SELECT_INCIDENT_NOTIFICATIONS: &str = "SELECT event, channel_id, status, attempts, \
+    next_attempt_ms, last_error, delivered_ms FROM alert_notifications WHERE incident_id = ?1 ORDER BY id";

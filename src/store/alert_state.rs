@@ -1,0 +1,64 @@
+//! Per-rule alert state in KV `ALERT_STATE`, keyed `alert:{rule_id}`: the
+//! rule's `RuleState` per service. Read with bulk gets (100 keys per KV
+//! operation); written only when a phase changes, so a quiet rule costs no
+//! KV writes.
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+use worker::kv::KvStore;
+
+use super::StoreError;
+use crate::alerting::cycle::{state_key, ServiceStates};
+
+/// Keys per bulk get (the KV limit).
+const BULK_GET_KEYS: usize = 100;
+
+pub struct KvAlertState {
+    kv: KvStore,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("KV ALERT_STATE: {e}"))
+}
+
+impl KvAlertState {
+    pub fn new(kv: KvStore) -> Self {
+        Self { kv }
+    }
+
+    /// The stored states of these rules (rules never evaluated are absent).
+    pub async fn load(&self, rule_ids: &[&str]) -> Result<HashMap<String, ServiceStates>, StoreError> {
+        let mut states = HashMap::with_capacity(rule_ids.len());
+        for ids in rule_ids.chunks(BULK_GET_KEYS) {
+            let keys: Vec<String> = ids.iter().map(|id| state_key(id)).collect();
+            let values = self.kv.get_bulk(&keys).json::<ServiceStates>().await.map_err(unavailable)?;
+            for id in ids {
+                if let Some(Some(state)) = values.get(&state_key(id)) {
+                    states.insert((*id).to_string(), state.clone());
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    /// One rule's stored state.
+    pub async fn get(&self, rule_id: &str) -> Result<Option<ServiceStates>, StoreError> {
+        self.kv.get(&state_key(rule_id)).json().await.map_err(unavailable)
+    }
+
+    /// Writes these rules' states, concurrently.
+    pub async fn save(&self, states: &[(String, ServiceStates)]) -> Result<(), StoreError> {
+        let puts = states.iter().map(|(rule_id, state)| async move {
+            // As JSON text: handing the map to `put` would store a JS Map, which is not JSON.
+            let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.kv.put(&state_key(rule_id), json).map_err(unavailable)?.execute().await.map_err(unavailable)
+        });
+        try_join_all(puts).await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, rule_id: &str) -> Result<(), StoreError> {
+        self.kv.delete(&state_key(rule_id)).await.map_err(unavailable)
+    }
+}

@@ -1,0 +1,93 @@
+//! The D1 plumbing every store shares: statements with bound values,
+//! batches (one round trip, one transaction) and reading their rows, with
+//! platform errors mapped to `StoreError`.
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result};
+
+use super::StoreError;
+
+pub fn unavailable(e: worker::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+pub fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+pub struct D1 {
+    db: D1Database,
+}
+
+/// The results of a batch, one per statement.
+pub struct Batch(Vec<D1Result>);
+
+impl D1 {
+    pub fn new(db: D1Database) -> Self {
+        Self { db }
+    }
+
+    pub fn statement(&self, query: &str, args: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
+        self.db.prepare(query).bind(args).map_err(unavailable)
+    }
+
+    pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Batch, StoreError> {
+        if statements.is_empty() {
+            return Ok(Batch(Vec::new()));
+        }
+        self.db.batch(statements).await.map(Batch).map_err(unavailable)
+    }
+
+    /// Every row of one statement.
+    pub async fn all<T: DeserializeOwned>(&self, query: &str, args: &[JsValue]) -> Result<Vec<T>, StoreError> {
+        self.statement(query, args)?.all().await.map_err(unavailable)?.results().map_err(corrupt)
+    }
+
+    /// The first row of one statement.
+    pub async fn first<T: DeserializeOwned>(&self, query: &str, args: &[JsValue]) -> Result<Option<T>, StoreError> {
+        Ok(self.all(query, args).await?.into_iter().next())
+    }
+
+    /// Runs one statement; returns the rows it changed.
+    pub async fn run(&self, query: &str, args: &[JsValue]) -> Result<u32, StoreError> {
+        let result = self.statement(query, args)?.run().await.map_err(unavailable)?;
+        Ok(result.meta().map_err(corrupt)?.and_then(|m| m.changes).unwrap_or(0) as u32)
+    }
+}
+
+impl Batch {
+    fn result(&self, i: usize) -> Result<&D1Result, StoreError> {
+        self.0.get(i).ok_or_else(|| corrupt("batch answered fewer results than statements"))
+    }
+
+    /// The rows of statement `i`.
+    pub fn rows<T: DeserializeOwned>(&self, i: usize) -> Result<Vec<T>, StoreError> {
+        self.result(i)?.results().map_err(corrupt)
+    }
+
+    /// The first row of statement `i`.
+    pub fn first<T: DeserializeOwned>(&self, i: usize) -> Result<Option<T>, StoreError> {
+        Ok(self.rows(i)?.into_iter().next())
+    }
+
+    /// The rows statement `i` changed (D1 counts trigger changes too).
+    pub fn changes(&self, i: usize) -> Result<u32, StoreError> {
+        Ok(self.result(i)?.meta().map_err(corrupt)?.and_then(|m| m.changes).unwrap_or(0) as u32)
+    }
+}
+
+/// A text value, or SQL NULL.
+pub fn text_or_null(value: Option<&str>) -> JsValue {
+    value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+/// A number, or SQL NULL.
+pub fn number_or_null(value: Option<f64>) -> JsValue {
+    value.map(JsValue::from_f64).unwrap_or(JsValue::NULL)
+}
+
+/// A boolean as SQLite stores it.
+pub fn flag(value: bool) -> JsValue {
+    JsValue::from_f64(if value { 1.0 } else { 0.0 })
+}
