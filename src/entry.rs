@@ -27,11 +27,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes",
+            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours",
             pruned.traces.spans,
             pruned.traces.traces,
             pruned.traces.dependency_calls,
-            pruned.red_minutes
+            pruned.red_minutes,
+            pruned.operation_minutes,
+            pruned.operation_hours
         ),
         Err(e) => worker::console_error!("pruning failed: {e}"),
     }

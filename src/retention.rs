@@ -3,8 +3,10 @@
 //! and dependency calls), in bounded chunks, so one run stays within the
 //! Workers CPU and D1 statement limits.
 
-/// Default `SPAN_RETENTION_DAYS`: spans, trace metadata and dependency calls.
+/// Default `SPAN_RETENTION_DAYS`: spans, trace metadata, dependency calls and per-minute roll-ups.
 pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
+/// Default `SLO_RETENTION_DAYS`: per-operation hourly roll-ups (long enough for 30-day SLOs).
+pub const DEFAULT_SLO_RETENTION_DAYS: f64 = 35.0;
 /// Traces deleted per chunk (one D1 batch).
 pub const PRUNE_CHUNK_TRACES: u32 = 200;
 /// RED minute rows deleted per cron run (one per service and minute).
@@ -19,12 +21,9 @@ pub fn cutoff_ms(now_ms: f64, retention_days: f64) -> f64 {
     now_ms - retention_days * DAY_MS
 }
 
-/// Parses a retention in days: a positive number, else the default.
-pub fn retention_days(value: Option<&str>) -> f64 {
-    value
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .unwrap_or(DEFAULT_SPAN_RETENTION_DAYS)
+/// Parses a retention in days: a positive number, else `default`.
+pub fn retention_days(value: Option<&str>, default: f64) -> f64 {
+    value.and_then(|v| v.trim().parse::<f64>().ok()).filter(|d| d.is_finite() && *d > 0.0).unwrap_or(default)
 }
 
 /// Whether another chunk is worth running: the last one was full and the budget is not spent.
@@ -43,10 +42,10 @@ mod tests {
 
     #[test]
     fn retention_falls_back_to_the_default_for_missing_or_bad_values() {
-        assert_eq!(retention_days(Some("3")), 3.0);
-        assert_eq!(retention_days(Some("0.5")), 0.5);
+        assert_eq!(retention_days(Some("3"), DEFAULT_SPAN_RETENTION_DAYS), 3.0);
+        assert_eq!(retention_days(Some("0.5"), DEFAULT_SPAN_RETENTION_DAYS), 0.5);
         for bad in [None, Some(""), Some("-1"), Some("0"), Some("week")] {
-            assert_eq!(retention_days(bad), DEFAULT_SPAN_RETENTION_DAYS, "{bad:?}");
+            assert_eq!(retention_days(bad, DEFAULT_SLO_RETENTION_DAYS), DEFAULT_SLO_RETENTION_DAYS, "{bad:?}");
         }
     }
 

@@ -46,6 +46,8 @@ pub struct CycleInput<'a> {
     pub states: &'a HashMap<String, ServiceStates>,
     /// Incidents currently firing or acknowledged.
     pub open_incidents: &'a [StoredIncident],
+    /// Observations computed elsewhere, by rule id (the SLO burn-rate rules).
+    pub observations: &'a HashMap<String, Observation>,
 }
 
 /// A state change of one rule for one service, as `POST /api/alerts/evaluate` reports it.
@@ -131,7 +133,9 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
         let old_states = input.states.get(&entry.id).unwrap_or(&empty);
         let mut new_states = ServiceStates::new();
         for service in services {
-            let observation = if rule.metric_name.starts_with("span.") {
+            let observation = if let Some(o) = input.observations.get(&entry.id) {
+                *o
+            } else if rule.metric_name.starts_with("span.") {
                 let minutes = minutes_by_service.get(service).map(Vec::as_slice).unwrap_or(&[]);
                 observe(&rule.metric_name, rule.aggregation, minutes, &window)
             } else {
@@ -245,12 +249,13 @@ mod tests {
         minutes: Vec<RedMinute>,
         states: HashMap<String, ServiceStates>,
         open: Vec<StoredIncident>,
+        observations: HashMap<String, Observation>,
     }
 
     impl Fixture {
         fn new(rules: Vec<RuleEntry>, minutes: Vec<RedMinute>) -> Self {
             let services = vec!["cart".to_string(), "checkout".to_string()];
-            Fixture { rules, services, minutes, states: HashMap::new(), open: Vec::new() }
+            Fixture { rules, services, minutes, states: HashMap::new(), open: Vec::new(), observations: HashMap::new() }
         }
         fn plan(&self) -> CyclePlan<'_> {
             plan(&CycleInput {
@@ -260,6 +265,7 @@ mod tests {
                 red_minutes: &self.minutes,
                 states: &self.states,
                 open_incidents: &self.open,
+                observations: &self.observations,
             })
         }
     }
@@ -351,6 +357,20 @@ mod tests {
         let p = f.plan();
         assert_eq!(p.changes.iter().map(|c| c.transition).collect::<Vec<_>>(), ["nodata", "nodata"]);
         assert!(p.states.iter().all(|(_, s)| s.values().all(|s| s.phase == Phase::NoData)));
+    }
+
+    #[test]
+    fn observations_computed_elsewhere_drive_their_rules() {
+        let slo = crate::alerting::slo::Slo::parse(
+            br#"{"name":"avail","serviceId":"checkout","kind":"availability","target":99.9}"#,
+        )
+        .unwrap();
+        let fast = crate::alerting::slo::BURN_ALERTS[0].rule("s1", &slo);
+        let mut f = Fixture::new(vec![fast], vec![]);
+        f.observations.insert("slo:s1:fast".into(), Observation::Value(20.0));
+        let p = f.plan();
+        assert_eq!((p.changes[0].transition, p.changes[0].value), ("fired", Some(20.0)));
+        assert_eq!(p.open[0].rule.id, "slo:s1:fast");
     }
 
     #[test]

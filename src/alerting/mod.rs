@@ -10,6 +10,7 @@ pub mod fields;
 pub mod incident;
 pub mod notification;
 pub mod rule;
+pub mod slo;
 pub mod span_metrics;
 
 pub use engine::{evaluate, Observation, Phase, RuleState, Transition};

@@ -7,4 +7,4 @@ pub mod params;
 pub mod routes;
 
 pub use error::ApiError;
-pub use routes::{route, AlertRoute, Route, Scope};
+pub use routes::{route, AlertRoute, Route, Scope, SloRoute};

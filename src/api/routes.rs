@@ -23,6 +23,7 @@ pub enum Route {
     ServiceMapCycles,
     Jaeger(JaegerRoute),
     Alerts(AlertRoute),
+    Slos(SloRoute),
     /// Analytics Engine points handed over from an invocation that had more than it may write.
     WriteDataPoints,
 }
@@ -39,7 +40,8 @@ impl Route {
             | Route::ServiceMap
             | Route::ServiceMapCycles
             | Route::Jaeger(_)
-            | Route::Alerts(_) => Scope::Api,
+            | Route::Alerts(_)
+            | Route::Slos(_) => Scope::Api,
         }
     }
 }
@@ -75,13 +77,13 @@ pub enum AlertRoute {
 }
 
 /// A collection (`GET` lists, `POST` creates) or one item (`GET`, `PUT`, `DELETE`).
-fn resource(
+fn resource<T>(
     method: &str,
     id: Option<&str>,
-    list: AlertRoute,
-    create: AlertRoute,
-    item: [fn(String) -> AlertRoute; 3],
-) -> (Option<Route>, &'static str) {
+    list: T,
+    create: T,
+    item: [fn(String) -> T; 3],
+) -> (Option<T>, &'static str) {
     let route = match (id, method) {
         (None, "GET") => Some(list),
         (None, "POST") => Some(create),
@@ -91,39 +93,24 @@ fn resource(
         (Some(id), "DELETE") => Some(item[2](decode_segment(id))),
         (Some(_), _) => None,
     };
-    (route.map(Route::Alerts), "GET, PUT, DELETE")
+    (route, "GET, PUT, DELETE")
 }
 
-fn alert_route(method: &str, rest: &[&str]) -> Option<(Option<Route>, &'static str)> {
+const CONFIG_ITEM: [fn(String) -> AlertRoute; 3] =
+    [AlertRoute::GetConfig, AlertRoute::ReplaceConfig, AlertRoute::DeleteConfig];
+const CHANNEL_ITEM: [fn(String) -> AlertRoute; 3] =
+    [AlertRoute::GetChannel, AlertRoute::ReplaceChannel, AlertRoute::DeleteChannel];
+
+fn alert_route(method: &str, rest: &[&str]) -> Option<(Option<AlertRoute>, &'static str)> {
     use AlertRoute as A;
-    let only = |m: &str, route: AlertRoute| {
-        ((method == m).then_some(Route::Alerts(route)), if m == "GET" { "GET" } else { "POST" })
-    };
+    let only = |m: &'static str, route: AlertRoute| ((method == m).then_some(route), m);
     Some(match rest {
-        ["configs"] => {
-            resource(method, None, A::ListConfigs, A::CreateConfig, [A::GetConfig, A::ReplaceConfig, A::DeleteConfig])
+        ["configs", id @ ..] if id.len() <= 1 => {
+            resource(method, id.first().copied(), A::ListConfigs, A::CreateConfig, CONFIG_ITEM)
         }
-        ["configs", id] => resource(
-            method,
-            Some(id),
-            A::ListConfigs,
-            A::CreateConfig,
-            [A::GetConfig, A::ReplaceConfig, A::DeleteConfig],
-        ),
-        ["channels"] => resource(
-            method,
-            None,
-            A::ListChannels,
-            A::CreateChannel,
-            [A::GetChannel, A::ReplaceChannel, A::DeleteChannel],
-        ),
-        ["channels", id] => resource(
-            method,
-            Some(id),
-            A::ListChannels,
-            A::CreateChannel,
-            [A::GetChannel, A::ReplaceChannel, A::DeleteChannel],
-        ),
+        ["channels", id @ ..] if id.len() <= 1 => {
+            resource(method, id.first().copied(), A::ListChannels, A::CreateChannel, CHANNEL_ITEM)
+        }
         ["incidents"] => only("GET", A::ListIncidents),
         ["incidents", id] => only("GET", A::GetIncident(decode_segment(id))),
         ["incidents", id, "acknowledge"] => only("POST", A::AcknowledgeIncident(decode_segment(id))),
@@ -131,6 +118,19 @@ fn alert_route(method: &str, rest: &[&str]) -> Option<(Option<Route>, &'static s
         _ => return None,
     })
 }
+
+/// The SLO routes, under `/api/slos`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SloRoute {
+    List,
+    Create,
+    Get(String),
+    Replace(String),
+    Delete(String),
+    Status(String),
+}
+
+const SLO_ITEM: [fn(String) -> SloRoute; 3] = [SloRoute::Get, SloRoute::Replace, SloRoute::Delete];
 
 /// Path of the internal route that takes Analytics Engine points over.
 pub const DATA_POINTS_PATH: &str = "/internal/analytics-engine/points";
@@ -161,7 +161,16 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             ((method == "GET").then_some(Route::Jaeger(jaeger)), "GET")
         }
         ["api", "alerts", rest @ ..] => {
-            alert_route(method, rest).ok_or_else(|| ApiError::not_found(format!("no route for {path}")))?
+            let (route, allowed) =
+                alert_route(method, rest).ok_or_else(|| ApiError::not_found(format!("no route for {path}")))?;
+            (route.map(Route::Alerts), allowed)
+        }
+        ["api", "slos", id @ ..] if id.len() <= 1 => {
+            let (route, allowed) = resource(method, id.first().copied(), SloRoute::List, SloRoute::Create, SLO_ITEM);
+            (route.map(Route::Slos), allowed)
+        }
+        ["api", "slos", id, "status"] => {
+            ((method == "GET").then(|| Route::Slos(SloRoute::Status(decode_segment(id)))), "GET")
         }
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
@@ -246,6 +255,17 @@ mod tests {
         assert_eq!(route("DELETE", "/api/alerts/configs").unwrap_err().allow, Some("GET, POST"));
         assert_eq!(route("GET", "/api/alerts/evaluate").unwrap_err().allow, Some("POST"));
         assert_eq!(route("GET", "/api/alerts/nope").unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn slo_routes_map_methods_to_actions() {
+        assert_eq!(route("GET", "/api/slos").unwrap(), Route::Slos(SloRoute::List));
+        assert_eq!(route("POST", "/api/slos").unwrap(), Route::Slos(SloRoute::Create));
+        assert_eq!(route("PUT", "/api/slos/s1").unwrap(), Route::Slos(SloRoute::Replace("s1".into())));
+        assert_eq!(route("DELETE", "/api/slos/s1").unwrap(), Route::Slos(SloRoute::Delete("s1".into())));
+        assert_eq!(route("GET", "/api/slos/s1/status").unwrap(), Route::Slos(SloRoute::Status("s1".into())));
+        assert_eq!(route("GET", "/api/slos/s1/status").unwrap().scope(), Scope::Api);
+        assert_eq!(route("POST", "/api/slos/s1/status").unwrap_err().status, 405);
     }
 
     #[test]

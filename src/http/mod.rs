@@ -5,6 +5,7 @@ mod alerts;
 mod health;
 mod jaeger;
 mod services;
+mod slos;
 mod traces;
 
 use worker::{Context, Env, Request, Response};
@@ -45,6 +46,7 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::ServiceMapCycles => services::get_cycles(&req, env).await,
         Route::Jaeger(route) => Ok(jaeger::handle(route, &req, env).await),
         Route::Alerts(route) => alerts::handle(route, &mut req, env).await,
+        Route::Slos(route) => slos::handle(route, &mut req, env).await,
         Route::WriteDataPoints => {
             let handover: PointsHandover =
                 req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;

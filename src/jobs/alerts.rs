@@ -20,6 +20,7 @@ use crate::alerting::channel::StoredChannel;
 use crate::alerting::cycle::{plan, Change, CycleInput, RuleEntry};
 use crate::alerting::incident::{IncidentView, Resolution, StoredIncident};
 use crate::alerting::notification::{next_step, outbox, signature, Attempt, Event, NextStep, SIGNATURE_HEADER};
+use crate::alerting::slo::burn_rules;
 use crate::store::alert_state::KvAlertState;
 use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification, QueuedNotification};
 use crate::store::{bindings, StoreError};
@@ -88,18 +89,22 @@ fn notifications(
 pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, StoreError> {
     let (store, kv) = stores(env)?;
     let data = store.cycle_data(now_ms).await?;
-    let rule_ids: Vec<&str> = data.rules.iter().map(|r| r.id.as_str()).collect();
+    let slos = data.slos.iter().map(|s| Ok((s.id.clone(), s.slo()?))).collect::<Result<Vec<_>, StoreError>>()?;
+    let (burn_rules, observations) = burn_rules(&slos, &data.burn_rows);
+    let rules: Vec<RuleEntry> = data.rules.into_iter().chain(burn_rules).collect();
+    let rule_ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     let states = kv.load(&rule_ids).await?;
     let plan = plan(&CycleInput {
         now_ms,
-        rules: &data.rules,
+        rules: &rules,
         services: &data.services,
         red_minutes: &data.red_minutes,
         states: &states,
         open_incidents: &data.open_incidents,
+        observations: &observations,
     });
     let (opened, resolved) = store.apply(&plan.open, &plan.resolve, now_ms).await?;
-    store.queue_notifications(&notifications(&opened, &resolved, &data.rules, &data.channels), now_ms).await?;
+    store.queue_notifications(&notifications(&opened, &resolved, &rules, &data.channels), now_ms).await?;
     kv.save(&plan.states).await?;
     let notifications = match deliver_due(&store, &data.channels, now_ms).await {
         Ok(counts) => counts,
@@ -110,7 +115,7 @@ pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, Stor
     };
     Ok(CycleReport {
         evaluated_at: crate::query::trace_view::rfc3339_ms(now_ms),
-        rules: data.rules.len(),
+        rules: rules.len(),
         evaluations: plan.evaluations,
         changes: plan.changes,
         opened: opened.into_iter().map(IncidentView::from).collect(),

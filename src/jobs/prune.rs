@@ -2,23 +2,34 @@
 
 use worker::Env;
 
-use crate::retention::{cutoff_ms, more_to_prune, retention_days, MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES};
+use crate::retention::{
+    cutoff_ms, more_to_prune, retention_days, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS,
+    MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
+};
 use crate::store::services::D1ServiceStore;
+use crate::store::slos::D1SloStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
 use crate::store::{bindings, StoreError};
 
 /// What one cron run deleted.
 pub struct Pruned {
     pub traces: PruneCounts,
+    /// Per-minute roll-ups: per service, and per operation.
     pub red_minutes: u32,
+    pub operation_minutes: u32,
+    /// Per-operation hourly roll-ups (past `SLO_RETENTION_DAYS`).
+    pub operation_hours: u32,
 }
 
-/// Prunes traces (with their spans and dependency calls) and RED minutes
-/// older than `SPAN_RETENTION_DAYS`, chunk by chunk, and returns the totals.
+/// Prunes traces (with their spans and dependency calls) and per-minute
+/// roll-ups older than `SPAN_RETENTION_DAYS`, chunk by chunk, and hourly
+/// roll-ups older than `SLO_RETENTION_DAYS`; returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
     let store = D1TraceStore::new(db()?);
-    let cutoff = cutoff_ms(now_ms, retention_days(bindings::text(env, bindings::SPAN_RETENTION_DAYS).as_deref()));
+    let days = |name, default| retention_days(bindings::text(env, name).as_deref(), default);
+    let cutoff = cutoff_ms(now_ms, days(bindings::SPAN_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS));
+    let slo_cutoff = cutoff_ms(now_ms, days(bindings::SLO_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
     loop {
@@ -32,5 +43,7 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         }
     }
     let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
-    Ok(Pruned { traces: total, red_minutes })
+    let (operation_minutes, operation_hours) =
+        D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
+    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours })
 }

@@ -6,12 +6,15 @@ use wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use super::alert_sql as sql;
-use super::d1::{corrupt, flag, number_or_null, text_or_null, D1};
+use super::d1::{corrupt, flag, number_or_null, text_or_null, Id, D1};
+use super::slo_sql;
+use super::slos::StoredSlo;
 use super::StoreError;
 use crate::alerting::channel::{Channel, StoredChannel};
 use crate::alerting::cycle::{RuleEntry, ToOpen, ToResolve};
 use crate::alerting::incident::{IncidentState, StoredIncident};
 use crate::alerting::notification::Event;
+use crate::alerting::slo::{alert_burn_windows, burn_windows_json, BurnRow};
 use crate::alerting::span_metrics::RedMinute;
 use crate::alerting::AlertRule;
 
@@ -84,6 +87,9 @@ pub struct CycleData {
     pub red_minutes: Vec<RedMinute>,
     pub open_incidents: Vec<StoredIncident>,
     pub channels: Vec<StoredChannel>,
+    /// Enabled SLOs and their burn windows' roll-ups.
+    pub slos: Vec<StoredSlo>,
+    pub burn_rows: Vec<BurnRow>,
 }
 
 /// How an acknowledgement ended.
@@ -92,11 +98,6 @@ pub enum Acknowledged {
     NotFound,
     /// The incident is not firing: its current state.
     Conflict(IncidentState),
-}
-
-#[derive(Deserialize)]
-struct Id {
-    id: String,
 }
 
 pub struct D1AlertStore {
@@ -224,7 +225,8 @@ impl D1AlertStore {
         })
     }
 
-    /// Enabled rules, services, RED minutes of the longest rule window, open incidents and channels.
+    /// Enabled rules, services, RED minutes of the longest rule window, open
+    /// incidents, channels, and enabled SLOs with their burn windows' roll-ups.
     pub async fn cycle_data(&self, now_ms: f64) -> Result<CycleData, StoreError> {
         let batch = self
             .d1
@@ -234,6 +236,11 @@ impl D1AlertStore {
                 self.d1.statement(sql::SELECT_RED_MINUTES_FOR_RULES, &[n(now_ms)])?,
                 self.d1.statement(sql::SELECT_OPEN_INCIDENTS, &[])?,
                 self.d1.statement(sql::SELECT_CHANNELS, &[])?,
+                self.d1.statement(slo_sql::SELECT_SLOS, &[])?,
+                self.d1.statement(
+                    slo_sql::SELECT_BURN_WINDOWS,
+                    &[n(now_ms), s(&burn_windows_json(&alert_burn_windows())), JsValue::NULL],
+                )?,
             ])
             .await?;
         let rules = batch
@@ -248,6 +255,8 @@ impl D1AlertStore {
             red_minutes: batch.rows(2)?,
             open_incidents: batch.rows(3)?,
             channels: batch.rows(4)?,
+            slos: batch.rows::<StoredSlo>(5)?.into_iter().filter(|s| s.enabled != 0.0).collect(),
+            burn_rows: batch.rows(6)?,
         })
     }
 

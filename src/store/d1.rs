@@ -16,6 +16,12 @@ pub fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// A row holding just an id (`RETURNING id`, id lists).
+#[derive(serde::Deserialize)]
+pub struct Id {
+    pub id: String,
+}
+
 pub struct D1 {
     db: D1Database,
 }

@@ -9,6 +9,8 @@ pub mod bindings;
 pub mod d1;
 mod service_sql;
 pub mod services;
+mod slo_sql;
+pub mod slos;
 mod trace_sql;
 pub mod traces;
 

@@ -6,7 +6,7 @@ import { startCollector } from "./harness.mjs";
 import { checkoutTrace, request, json, traceId } from "./otlp.mjs";
 
 let c;
-before(async () => { c = await startCollector({ vars: { SPAN_RETENTION_DAYS: "7" } }); });
+before(async () => { c = await startCollector({ vars: { SPAN_RETENTION_DAYS: "7", SLO_RETENTION_DAYS: "20" } }); });
 after(async () => { await c?.stop(); });
 
 test("the scheduled handler prunes data past retention, and only that", async () => {
@@ -15,6 +15,9 @@ test("the scheduled handler prunes data past retention, and only that", async ()
   assert.equal((await c.ingest(json(request(checkoutTrace(2, { atMs: now - 3_600_000 }))))).status, 200);
   const callsBefore = (await c.db.prepare("SELECT sum(call_count) AS n FROM service_dependencies").first()).n;
   assert.equal(callsBefore, 6);
+
+  const hoursBefore = (await c.db.prepare("SELECT count(DISTINCT hour_ms) AS n FROM operation_red_hours").first()).n;
+  assert.equal(hoursBefore, 2, "one hour of roll-ups for each trace before pruning");
 
   const worker = await c.mf.getWorker();
   const result = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(now) });
@@ -28,4 +31,13 @@ test("the scheduled handler prunes data past retention, and only that", async ()
   const deps = (await c.db.prepare("SELECT caller_service, callee_service, call_count FROM service_dependencies ORDER BY 1, 2").all()).results;
   assert.deepEqual(deps.map((d) => d.call_count), [1, 1, 1]);
   assert.equal((await c.db.prepare("SELECT count(*) AS n FROM services").first()).n, 3);
+
+  // Roll-ups: per-minute ones past SPAN_RETENTION_DAYS, hourly ones past SLO_RETENTION_DAYS.
+  const rollups = async (table, column) => {
+    const rows = (await c.db.prepare(`SELECT ${column} AS t, sum(requests) AS n FROM ${table} GROUP BY ${column} ORDER BY 1`).all()).results;
+    return rows.map((r) => [r.t < now - 7 * 86_400_000 ? "old" : "recent", r.n]);
+  };
+  assert.deepEqual(await rollups("service_red_minutes", "minute_ms"), [["recent", 3]]);
+  assert.deepEqual(await rollups("operation_red_minutes", "minute_ms"), [["recent", 3]]);
+  assert.deepEqual(await rollups("operation_red_hours", "hour_ms"), [["recent", 3]]);
 });

@@ -1,0 +1,88 @@
+//! `/api/slos`: SLO definitions and their status (SLI, error budget, burn rates).
+
+use serde::Serialize;
+use worker::{Date, Env, Request, Response};
+
+use super::{db, json, respond};
+use crate::alerting::slo::{status, window_events, Slo, SloStatus};
+use crate::api::{ApiError, SloRoute};
+use crate::query::trace_view::rfc3339_ms;
+use crate::store::slos::{D1SloStore, StoredSlo};
+
+fn store(env: &Env) -> Result<D1SloStore, ApiError> {
+    db(env).map(D1SloStore::new)
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("SLO {id:?} not found"))
+}
+
+fn now_ms() -> f64 {
+    Date::now().as_millis() as f64
+}
+
+/// An SLO as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SloView<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    slo: &'a Slo,
+    created_at: String,
+    updated_at: String,
+}
+
+fn view<'a>(stored: &'a StoredSlo, slo: &'a Slo) -> SloView<'a> {
+    SloView {
+        id: &stored.id,
+        slo,
+        created_at: rfc3339_ms(stored.created_ms),
+        updated_at: rfc3339_ms(stored.updated_ms),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusView<'a> {
+    #[serde(flatten)]
+    slo: SloView<'a>,
+    evaluated_at: String,
+    #[serde(flatten)]
+    status: SloStatus,
+}
+
+pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let store = store(env)?;
+    match route {
+        SloRoute::List => {
+            let stored = store.slos().await?;
+            let slos = stored.iter().map(StoredSlo::slo).collect::<Result<Vec<_>, _>>()?;
+            let views: Vec<SloView> = stored.iter().zip(&slos).map(|(s, slo)| view(s, slo)).collect();
+            json(200, &serde_json::json!({ "slos": views }))
+        }
+        SloRoute::Get(id) => {
+            let stored = store.slo(&id).await?.ok_or_else(|| not_found(&id))?;
+            json(200, &view(&stored, &stored.slo()?))
+        }
+        SloRoute::Create | SloRoute::Replace(_) => {
+            let body = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
+            let slo = Slo::parse(&body)?;
+            let (status_code, stored) = match &route {
+                SloRoute::Replace(id) => (200, store.update(id, &slo, now_ms()).await?.ok_or_else(|| not_found(id))?),
+                _ => (201, store.insert(&slo, now_ms()).await?),
+            };
+            json(status_code, &view(&stored, &slo))
+        }
+        SloRoute::Delete(id) => match store.delete(&id, now_ms()).await? {
+            true => Ok(respond(204, "text/plain", Vec::new(), None)),
+            false => Err(not_found(&id)),
+        },
+        SloRoute::Status(id) => {
+            let now = now_ms();
+            let (stored, burn_rows, whole) = store.status_data(&id, now).await?.ok_or_else(|| not_found(&id))?;
+            let slo = stored.slo()?;
+            let status = status(&slo, slo.events(&whole), &window_events(&stored.id, &slo, &burn_rows));
+            json(200, &StatusView { slo: view(&stored, &slo), evaluated_at: rfc3339_ms(now), status })
+        }
+    }
+}

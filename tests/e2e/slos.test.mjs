@@ -1,0 +1,107 @@
+// SLOs end to end: definitions through the API, status (SLI, error budget,
+// burn rates) from the per-operation roll-ups of real ingested spans, and
+// multi-window burn-rate alerts opening incidents like rules do.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startCollector, API_TOKEN } from "./harness.mjs";
+import { request, json, span } from "./otlp.mjs";
+import { startReceiver } from "./receiver.mjs";
+
+let c, receiver;
+before(async () => {
+  c = await startCollector();
+  receiver = await startReceiver();
+});
+after(async () => {
+  await c?.stop();
+  await receiver?.close();
+});
+
+async function send(method, path, body) {
+  const res = await c.request(path, {
+    method,
+    token: API_TOKEN,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** `count` `name` SERVER spans of `service` taking `durationMs`, `errors` of them failed, at `atMs`. */
+function requests(service, name, count, errors, atMs, durationMs, firstTrace) {
+  const shift = atMs - 1_763_900_000_123;
+  const spans = Array.from({ length: count }, (_, i) =>
+    span({ trace: firstTrace + i, id: firstTrace + i, name, kind: 2, startMs: shift, durationMs, error: i < errors }));
+  return json(request({ [service]: spans }));
+}
+
+const close = (actual, expected) => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≉ ${expected}`);
+
+test("SLO definitions validate and round-trip", async () => {
+  const bad = await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "latency", target: 99 });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /^thresholdMs: /);
+  assert.match((await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 100 })).body.error.message, /^target: /);
+  const created = await send("POST", "/api/slos", { name: "Temp", serviceId: "s", kind: "availability", target: 99.5 });
+  assert.equal(created.status, 201);
+  assert.deepEqual([created.body.windowDays, created.body.operation, created.body.enabled], [30, null, true]);
+  const replaced = await send("PUT", `/api/slos/${created.body.id}`, { name: "Temp 2", serviceId: "s", kind: "availability", target: 99, windowDays: 7 });
+  assert.deepEqual([replaced.status, replaced.body.name, replaced.body.windowDays], [200, "Temp 2", 7]);
+  assert.equal((await c.api("/api/slos")).body.slos.length, 1);
+  assert.equal((await send("DELETE", `/api/slos/${created.body.id}`)).status, 204);
+  assert.equal((await c.api(`/api/slos/${created.body.id}`)).status, 404);
+  assert.equal((await c.api(`/api/slos/${created.body.id}/status`)).status, 404);
+  assert.equal((await send("PUT", "/api/slos/nope", { name: "n", serviceId: "s", kind: "availability", target: 99 })).status, 404);
+});
+
+test("status reports SLI, budget and burn rates; fast and slow burn open incidents and notify", async () => {
+  const channel = await send("POST", "/api/alerts/channels", { name: "slo pager", kind: "webhook", url: receiver.url });
+  const availability = await send("POST", "/api/slos", {
+    name: "Checkout availability", serviceId: "checkout", operation: "POST /orders", kind: "availability", target: 99,
+    channels: [channel.body.id],
+  });
+  assert.equal(availability.status, 201);
+  const latency = await send("POST", "/api/slos", { name: "Checkout latency", serviceId: "checkout", kind: "latency", thresholdMs: 100, target: 95 });
+  assert.equal(latency.status, 201);
+
+  const at = Date.now() - 30_000;
+  // 100 orders, 20 failed, 40 ms each; 50 health checks (another operation), all fine, 150 ms each.
+  assert.equal((await c.ingest(requests("checkout", "POST /orders", 100, 20, at, 40, 0x10000))).status, 200);
+  assert.equal((await c.ingest(requests("checkout", "GET /health", 50, 0, at, 150, 0x20000))).status, 200);
+
+  const st = (await c.api(`/api/slos/${availability.body.id}/status`)).body;
+  assert.equal(st.name, "Checkout availability");
+  close(st.sli, 80);
+  assert.deepEqual(st.events, { total: 100, good: 80, bad: 20 });
+  close(st.errorBudget.total, 1);
+  assert.equal(st.errorBudget.consumed, 20);
+  close(st.errorBudget.remaining, -19);
+  for (const w of ["5m", "30m", "1h", "6h", "1d", "3d"]) close(st.burnRates[w], 20);
+  assert.deepEqual(st.alerts.map((a) => [a.name, a.factor, a.longWindow, a.shortWindow, a.burning]),
+    [["fast", 14.4, "1h", "5m", true], ["slow", 6, "6h", "30m", true]]);
+
+  // All operations: 100 at 40 ms and 50 at 150 ms; 100 ms splits the (100, 250] bucket at 0 → 100 of 150 good.
+  const lat = (await c.api(`/api/slos/${latency.body.id}/status`)).body;
+  assert.deepEqual(lat.events, { total: 150, good: 100, bad: 50 });
+  close(lat.sli, 100 * 100 / 150);
+  // A third bad against a 5 % budget burns 6.67×: slow (6×) but not fast (14.4×).
+  close(lat.burnRates["1h"], 20 / 3);
+  assert.deepEqual(lat.alerts.map((a) => a.burning), [false, true]);
+
+  const evaluated = (await send("POST", "/api/alerts/evaluate")).body;
+  const opened = evaluated.opened.map((i) => [i.ruleId, i.severity, i.metricName, i.serviceId]).sort();
+  assert.deepEqual(opened, [
+    [`slo:${availability.body.id}:fast`, "critical", "slo.burn_rate.fast", "checkout"],
+    [`slo:${availability.body.id}:slow`, "warning", "slo.burn_rate.slow", "checkout"],
+    [`slo:${latency.body.id}:slow`, "warning", "slo.burn_rate.slow", "checkout"],
+  ].sort());
+  close(evaluated.opened.find((i) => i.ruleId.endsWith(`${availability.body.id}:fast`)).value, 20);
+  // Only the availability SLO has a channel: two notifications.
+  assert.deepEqual(receiver.requests.map((r) => JSON.parse(r.body).rule.labels.slo), [availability.body.id, availability.body.id]);
+  assert.equal((await send("POST", "/api/alerts/evaluate")).body.opened.length, 0);
+
+  assert.equal((await send("DELETE", `/api/slos/${availability.body.id}`)).status, 204);
+  const open = (await c.api("/api/alerts/incidents?state=firing")).body.incidents.map((i) => i.ruleId).sort();
+  assert.deepEqual(open, [`slo:${latency.body.id}:slow`]);
+});
