@@ -60,6 +60,9 @@ pub const DEFAULT_WINDOW_SECONDS: u32 = 300;
 /// Longest window a rule may look back over: a day.
 pub const MAX_WINDOW_SECONDS: u32 = 86_400;
 
+/// Longest a breach may stay pending before firing: a day.
+pub const MAX_FOR_SECONDS: u32 = 86_400;
+
 /// A rule as stored and evaluated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,6 +130,10 @@ impl AlertRule {
         if !(60..=MAX_WINDOW_SECONDS).contains(&window_seconds) {
             return Err(invalid("windowSeconds", format!("must be from 60 to {MAX_WINDOW_SECONDS}")));
         }
+        let for_seconds = field(&body, "forSeconds")?.unwrap_or(0);
+        if for_seconds > MAX_FOR_SECONDS {
+            return Err(invalid("forSeconds", format!("must be at most {MAX_FOR_SECONDS}")));
+        }
         Ok(AlertRule {
             name,
             description: optional_text(&body, "description", 2000)?.unwrap_or_default(),
@@ -136,7 +143,7 @@ impl AlertRule {
             condition,
             threshold,
             window_seconds,
-            for_seconds: field(&body, "forSeconds")?.unwrap_or(0),
+            for_seconds,
             severity: field(&body, "severity")?.unwrap_or_default(),
             labels: field(&body, "labels")?.unwrap_or_default(),
             channels: field(&body, "channels")?.unwrap_or_default(),
@@ -228,6 +235,7 @@ mod tests {
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"severity":"page"}"#, "severity"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":"high"}"#, "threshold"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"forSeconds":-5}"#, "forSeconds"),
+            (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"forSeconds":86401}"#, "forSeconds"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"labels":{"a":1}}"#, "labels"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"bogus":1}"#, "body"),
             (br#"not json"#, "body"),

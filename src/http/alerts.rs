@@ -118,18 +118,25 @@ async fn get_rule(id: &str, env: &Env) -> Result<Response, ApiError> {
 async fn save_rule(id: Option<&str>, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let rule = AlertRule::parse(&body(req).await?)?;
     let store = store(env)?;
-    if !rule.channels.is_empty() {
-        let channels = store.channels().await?;
-        if let Some(unknown) = rule.channels.iter().find(|id| !channels.iter().any(|c| &&c.id == id)) {
-            return Err(ApiError::bad_request(format!("channels: no notification channel {unknown:?}")));
-        }
-    }
+    ensure_channels_exist(&store, &rule.channels).await?;
     match id {
         None => rule_response(201, &store.insert_rule(&rule, now_ms()).await?, None),
         Some(id) => {
             let stored = store.update_rule(id, &rule, now_ms()).await?.ok_or_else(|| rule_not_found(id))?;
             rule_response(200, &stored, None)
         }
+    }
+}
+
+/// 400 unless every id names a notification channel.
+pub async fn ensure_channels_exist(store: &D1AlertStore, ids: &[String]) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let channels = store.channels().await?;
+    match ids.iter().find(|id| !channels.iter().any(|c| &&c.id == id)) {
+        Some(unknown) => Err(ApiError::bad_request(format!("channels: no notification channel {unknown:?}"))),
+        None => Ok(()),
     }
 }
 

@@ -3,10 +3,12 @@
 use serde::Serialize;
 use worker::{Date, Env, Request, Response};
 
+use super::alerts::ensure_channels_exist;
 use super::{db, json, respond};
 use crate::alerting::slo::{status, window_events, Slo, SloStatus};
 use crate::api::{ApiError, SloRoute};
 use crate::query::trace_view::rfc3339_ms;
+use crate::store::alerts::D1AlertStore;
 use crate::store::slos::{D1SloStore, StoredSlo};
 
 fn store(env: &Env) -> Result<D1SloStore, ApiError> {
@@ -67,6 +69,7 @@ pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Res
         SloRoute::Create | SloRoute::Replace(_) => {
             let body = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
             let slo = Slo::parse(&body)?;
+            ensure_channels_exist(&D1AlertStore::new(db(env)?), &slo.channels).await?;
             let (status_code, stored) = match &route {
                 SloRoute::Replace(id) => (200, store.update(id, &slo, now_ms()).await?.ok_or_else(|| not_found(id))?),
                 _ => (201, store.insert(&slo, now_ms()).await?),

@@ -43,6 +43,7 @@ test("SLO definitions validate and round-trip", async () => {
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /^thresholdMs: /);
   assert.match((await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 100 })).body.error.message, /^target: /);
+  assert.match((await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 99, channels: ["nope"] })).body.error.message, /^channels: /);
   const created = await send("POST", "/api/slos", { name: "Temp", serviceId: "s", kind: "availability", target: 99.5 });
   assert.equal(created.status, 201);
   assert.deepEqual([created.body.windowDays, created.body.operation, created.body.enabled], [30, null, true]);
