@@ -10,14 +10,14 @@
 //! stale KV state, or two overlapping cycles, can never leave an incident
 //! open forever or open a second one (the store's unique index refuses it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::engine::{evaluate, Observation, Phase, RuleState, Transition};
 use super::incident::{Resolution, StoredIncident};
 use super::rule::AlertRule;
-use super::span_metrics::{observe, RedMinute};
+use super::span_metrics::{observe, RedMinute, SpanMetric};
 use crate::query::service_view::Window;
 
 /// A stored rule.
@@ -117,9 +117,12 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
     for m in input.red_minutes {
         minutes_by_service.entry(m.red.service_name.as_str()).or_default().push(m);
     }
+    for minutes in minutes_by_service.values_mut() {
+        minutes.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+    }
     let open: HashMap<(&str, &str), &StoredIncident> =
         input.open_incidents.iter().map(|i| ((i.rule_id.as_str(), i.service_name.as_str()), i)).collect();
-    let mut covered: Vec<(&str, &str)> = Vec::new();
+    let mut covered: HashSet<(&str, &str)> = HashSet::new();
     let mut plan = CyclePlan::default();
     let empty = ServiceStates::new();
 
@@ -131,16 +134,17 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
         };
         let window = Window { start_ms: input.now_ms - f64::from(rule.window_seconds) * 1000.0, end_ms: input.now_ms };
         let old_states = input.states.get(&entry.id).unwrap_or(&empty);
+        let span_metric = SpanMetric::parse(&rule.metric_name);
         let mut new_states = ServiceStates::new();
         for service in services {
-            let observation = if let Some(o) = input.observations.get(&entry.id) {
-                *o
-            } else if rule.metric_name.starts_with("span.") {
-                let minutes = minutes_by_service.get(service).map(Vec::as_slice).unwrap_or(&[]);
-                observe(&rule.metric_name, rule.aggregation, minutes, &window)
-            } else {
+            let observation = match (input.observations.get(&entry.id), span_metric) {
+                (Some(o), _) => *o,
+                (None, Some(metric)) => {
+                    let minutes = minutes_by_service.get(service).map(Vec::as_slice).unwrap_or(&[]);
+                    observe(metric, rule.aggregation, minutes, &window)
+                }
                 // OTLP metric roll-ups are not stored yet: such rules report no data.
-                Observation::NoData
+                (None, None) => Observation::NoData,
             };
             let old = old_states.get(service);
             let (state, transition) = evaluate(rule, old.copied().unwrap_or_default(), observation, input.now_ms);
@@ -167,7 +171,7 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
                 }),
                 _ => {}
             }
-            covered.push((entry.id.as_str(), service));
+            covered.insert((entry.id.as_str(), service));
             new_states.insert(service.to_string(), state);
         }
         let changed = new_states.len() != old_states.len()
@@ -177,10 +181,8 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
         }
     }
 
-    covered.sort_unstable();
     for incident in input.open_incidents {
-        let key = (incident.rule_id.as_str(), incident.service_name.as_str());
-        if covered.binary_search(&key).is_err() {
+        if !covered.contains(&(incident.rule_id.as_str(), incident.service_name.as_str())) {
             plan.resolve.push(ToResolve {
                 incident_id: incident.id.clone(),
                 rule_id: incident.rule_id.clone(),

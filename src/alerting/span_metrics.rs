@@ -23,45 +23,70 @@ pub struct RedMinute {
 
 const MINUTE_MS: f64 = 60_000.0;
 
-/// The value of `metric` for one minute; `None` when the minute has no requests.
-fn minute_value(metric: &str, red: &StoredRed) -> Option<f64> {
-    let per_request = |v: f64| (red.requests > 0.0).then(|| v / red.requests);
-    match metric {
-        "span.count" => Some(red.requests),
-        "span.error_count" => Some(red.errors),
-        "span.error_rate" => per_request(red.errors),
-        "span.duration.avg" => per_request(red.duration_sum_ms),
-        "span.duration.p50" => quantile_ms(&red.buckets(), 0.50),
-        "span.duration.p90" => quantile_ms(&red.buckets(), 0.90),
-        "span.duration.p95" => quantile_ms(&red.buckets(), 0.95),
-        "span.duration.p99" => quantile_ms(&red.buckets(), 0.99),
-        _ => None,
+/// A span-derived metric, parsed once per rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SpanMetric {
+    Count,
+    ErrorCount,
+    ErrorRate,
+    DurationAvg,
+    /// A duration quantile (0.5, 0.9, 0.95, 0.99).
+    DurationQuantile(f64),
+}
+
+impl SpanMetric {
+    /// `span.count`, …; `None` for any other name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "span.count" => Self::Count,
+            "span.error_count" => Self::ErrorCount,
+            "span.error_rate" => Self::ErrorRate,
+            "span.duration.avg" => Self::DurationAvg,
+            "span.duration.p50" => Self::DurationQuantile(0.50),
+            "span.duration.p90" => Self::DurationQuantile(0.90),
+            "span.duration.p95" => Self::DurationQuantile(0.95),
+            "span.duration.p99" => Self::DurationQuantile(0.99),
+            _ => return None,
+        })
+    }
+
+    /// Counts are dense: a minute without traffic counts 0.
+    fn is_count(self) -> bool {
+        matches!(self, Self::Count | Self::ErrorCount)
+    }
+
+    /// The value for one minute; `None` when the minute has no requests.
+    fn minute_value(self, red: &StoredRed) -> Option<f64> {
+        let per_request = |v: f64| (red.requests > 0.0).then(|| v / red.requests);
+        match self {
+            Self::Count => Some(red.requests),
+            Self::ErrorCount => Some(red.errors),
+            Self::ErrorRate => per_request(red.errors),
+            Self::DurationAvg => per_request(red.duration_sum_ms),
+            Self::DurationQuantile(q) => quantile_ms(&red.buckets(), q),
+        }
     }
 }
 
-fn is_count(metric: &str) -> bool {
-    matches!(metric, "span.count" | "span.error_count")
-}
-
 /// Observes `metric` with `aggregation` over `window`, from one service's
-/// minutes (in any order; minutes outside the window are ignored).
-pub fn observe(metric: &str, aggregation: Aggregation, minutes: &[&RedMinute], window: &Window) -> Observation {
+/// minutes sorted by minute (minutes outside the window are ignored).
+pub fn observe(metric: SpanMetric, aggregation: Aggregation, minutes: &[&RedMinute], window: &Window) -> Observation {
     let first = window.start_minute_ms();
-    let mut in_window: Vec<&RedMinute> =
-        minutes.iter().copied().filter(|m| m.minute_ms >= first && m.minute_ms < window.end_ms).collect();
-    in_window.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
-    let values: Vec<f64> = if is_count(metric) {
-        let mut dense = Vec::new();
+    let from = minutes.partition_point(|m| m.minute_ms < first);
+    let to = minutes.partition_point(|m| m.minute_ms < window.end_ms);
+    let in_window = &minutes[from..to.max(from)];
+    let values: Vec<f64> = if metric.is_count() {
+        let mut dense = Vec::with_capacity(((window.end_ms - first) / MINUTE_MS).ceil().max(0.0) as usize);
         let mut minute = first;
         let mut rows = in_window.iter().peekable();
         while minute < window.end_ms {
             let row = rows.next_if(|m| m.minute_ms == minute);
-            dense.push(row.and_then(|m| minute_value(metric, &m.red)).unwrap_or(0.0));
+            dense.push(row.and_then(|m| metric.minute_value(&m.red)).unwrap_or(0.0));
             minute += MINUTE_MS;
         }
         dense
     } else {
-        in_window.iter().filter_map(|m| minute_value(metric, &m.red)).collect()
+        in_window.iter().filter_map(|m| metric.minute_value(&m.red)).collect()
     };
     match aggregation.apply(&values, window.seconds().round() as u32) {
         Some(v) => Observation::Value(v),
@@ -92,7 +117,9 @@ mod tests {
     }
 
     fn value(metric: &str, aggregation: Aggregation, minutes: &[RedMinute]) -> Observation {
-        observe(metric, aggregation, &minutes.iter().collect::<Vec<_>>(), &window())
+        let mut sorted: Vec<&RedMinute> = minutes.iter().collect();
+        sorted.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+        observe(SpanMetric::parse(metric).unwrap(), aggregation, &sorted, &window())
     }
 
     #[test]
@@ -124,6 +151,15 @@ mod tests {
         assert_eq!(value("span.duration.p50", Aggregation::Avg, &minutes), Observation::Value(75.0));
         assert_eq!(value("span.duration.p99", Aggregation::Avg, &minutes), Observation::Value(99.5));
         assert_eq!(value("span.duration.p90", Aggregation::Avg, &minutes), Observation::Value(95.0));
+    }
+
+    #[test]
+    fn only_span_metric_names_parse() {
+        assert_eq!(SpanMetric::parse("span.duration.p90"), Some(SpanMetric::DurationQuantile(0.90)));
+        assert_eq!(SpanMetric::parse("http_requests_total"), None);
+        for name in crate::alerting::rule::SPAN_METRICS {
+            assert!(SpanMetric::parse(name).is_some(), "{name}");
+        }
     }
 
     #[test]

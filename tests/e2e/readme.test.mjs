@@ -28,7 +28,7 @@ test("the README's curl examples succeed and read back what they sent", () => {
       .replaceAll("dev-api-token", API_TOKEN);
     return JSON.parse(execFileSync("bash", ["-c", local], { cwd: root, encoding: "utf8" }));
   });
-  const [health, sent, sentGzip, trace, search, services, map, cycles] = outputs;
+  const [health, sent, sentGzip, trace, search, services, map, cycles, rule, slo, evaluation, firing] = outputs;
   assert.equal(health.status, "healthy");
   assert.deepEqual(sent, {});
   assert.deepEqual(sentGzip, {});
@@ -39,4 +39,8 @@ test("the README's curl examples succeed and read back what they sent", () => {
   assert.equal(services.window.seconds, 900);
   assert.deepEqual(map.edges.map((e) => e.data.id), ["frontend->catalog"]);
   assert.equal(cycles.hasCycles, false);
+  assert.deepEqual([rule.serviceId, rule.metricName, rule.aggregation, rule.enabled], ["frontend", "span.error_rate", "avg", true]);
+  assert.deepEqual([slo.serviceId, slo.kind, slo.target], ["frontend", "availability", 99.9]);
+  assert.equal(evaluation.rules, 3, "the rule and the SLO's fast and slow burn-rate rules");
+  assert.deepEqual(firing.incidents, [], "the example trace has no errors");
 });
