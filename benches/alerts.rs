@@ -57,7 +57,8 @@ fn bench(c: &mut Criterion) {
         .collect();
     let slos: Vec<(String, Slo)> = (0..100)
         .map(|i| {
-            let body = format!(r#"{{"name":"slo {i}","serviceId":"{}","kind":"availability","target":99.9}}"#, service(i));
+            let body =
+                format!(r#"{{"name":"slo {i}","serviceId":"{}","kind":"availability","target":99.9}}"#, service(i));
             (format!("s{i}"), Slo::parse(body.as_bytes()).unwrap())
         })
         .collect();
