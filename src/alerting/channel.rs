@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::{field, invalid, object, optional_text, text, FieldError};
+use super::fields::{field, invalid, object, text, FieldError};
 use crate::query::trace_view::rfc3339_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,8 +20,27 @@ pub struct Channel {
     pub kind: ChannelKind,
     pub url: String,
     /// HMAC-SHA256 key of the signature header (webhooks only).
-    pub secret: Option<String>,
+    pub secret: Secret,
     pub enabled: bool,
+}
+
+/// The `secret` of a body. Responses never show the secret, so a replace
+/// that leaves it out keeps the stored one; `null` or `""` removes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Secret {
+    Keep,
+    Clear,
+    Set(String),
+}
+
+impl Secret {
+    /// The secret a new channel gets.
+    pub fn for_new(&self) -> Option<&str> {
+        match self {
+            Secret::Set(s) => Some(s),
+            Secret::Keep | Secret::Clear => None,
+        }
+    }
 }
 
 const FIELDS: &[&str] = &["name", "kind", "url", "secret", "enabled"];
@@ -51,8 +70,17 @@ impl Channel {
                 },
             ));
         }
-        let secret = optional_text(&body, "secret", 256)?;
-        if secret.is_some() && kind == ChannelKind::Slack {
+        // Used byte for byte (not trimmed): the receiver verifies with the same key.
+        let secret = match body.get("secret") {
+            None => Secret::Keep,
+            Some(_) => match field::<String>(&body, "secret")? {
+                None => Secret::Clear,
+                Some(s) if s.is_empty() => Secret::Clear,
+                Some(s) if s.len() > 256 => return Err(invalid("secret", "must be at most 256 bytes")),
+                Some(s) => Secret::Set(s),
+            },
+        };
+        if matches!(secret, Secret::Set(_)) && kind == ChannelKind::Slack {
             return Err(invalid("secret", "Slack incoming webhooks are not signed; leave secret out"));
         }
         Ok(Channel { name, kind, url, secret, enabled: field(&body, "enabled")?.unwrap_or(true) })
@@ -73,7 +101,19 @@ pub struct StoredChannel {
     pub updated_ms: f64,
 }
 
-/// A channel as the API shows it: the secret never leaves the store.
+/// A Slack incoming-webhook URL is itself a credential: shown as its host only.
+fn shown_url(kind: ChannelKind, url: String) -> String {
+    match kind {
+        ChannelKind::Webhook => url,
+        ChannelKind::Slack => {
+            let host_end = url.find("://").map_or(0, |i| i + 3);
+            let path = url[host_end..].find('/').map_or(url.len(), |i| host_end + i);
+            format!("{}/…", &url[..path])
+        }
+    }
+}
+
+/// A channel as the API shows it: the secret (and a Slack URL's path) never leave the store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
@@ -93,7 +133,7 @@ impl From<StoredChannel> for ChannelView {
             id: c.id,
             name: c.name,
             kind: c.kind,
-            url: c.url,
+            url: shown_url(c.kind, c.url),
             has_secret: c.secret.is_some(),
             enabled: c.enabled != 0.0,
             created_at: rfc3339_ms(c.created_ms),
@@ -110,7 +150,16 @@ mod tests {
     fn webhook_and_slack_channels_parse_with_defaults() {
         let hook = Channel::parse(br#"{"name":"ops","kind":"webhook","url":"http://127.0.0.1:9/hook","secret":"s3"}"#)
             .unwrap();
-        assert_eq!((hook.kind, hook.secret.as_deref(), hook.enabled), (ChannelKind::Webhook, Some("s3"), true));
+        assert_eq!(
+            (hook.kind, hook.secret.clone(), hook.enabled),
+            (ChannelKind::Webhook, Secret::Set("s3".into()), true)
+        );
+        let spaced = Channel::parse(br#"{"name":"ops","kind":"webhook","url":"http://h/","secret":" k "}"#).unwrap();
+        assert_eq!(spaced.secret, Secret::Set(" k ".into()), "secrets are used as given");
+        let keep = Channel::parse(br#"{"name":"ops","kind":"webhook","url":"http://h/"}"#).unwrap();
+        assert_eq!((keep.secret.clone(), keep.secret.for_new()), (Secret::Keep, None));
+        let clear = Channel::parse(br#"{"name":"ops","kind":"webhook","url":"http://h/","secret":null}"#).unwrap();
+        assert_eq!(clear.secret, Secret::Clear);
         let slack = Channel::parse(
             br#"{"name":"s","kind":"slack","url":"https://hooks.slack.com/services/T/B/X","enabled":false}"#,
         )
@@ -147,7 +196,14 @@ mod tests {
             created_ms: 0.0,
             updated_ms: 0.0,
         };
-        let json = serde_json::to_string(&ChannelView::from(stored)).unwrap();
+        let json = serde_json::to_string(&ChannelView::from(stored.clone())).unwrap();
         assert!(json.contains(r#""hasSecret":true"#) && !json.contains("s3"), "{json}");
+        let slack = StoredChannel {
+            kind: ChannelKind::Slack,
+            url: "https://hooks.slack.com/services/T0/B0/XYZ".into(),
+            secret: None,
+            ..stored
+        };
+        assert_eq!(ChannelView::from(slack).url, "https://hooks.slack.com/…");
     }
 }

@@ -159,14 +159,19 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
                 });
             }
             let incident = open.get(&(entry.id.as_str(), service));
-            match (state.phase, incident, state.last_value) {
+            // Only a value seen breaching now opens an incident, never one remembered from before.
+            let breaching = match observation {
+                Observation::Value(v) if rule.condition.holds(v, rule.threshold) => Some(v),
+                _ => None,
+            };
+            match (state.phase, incident, breaching) {
                 (Phase::Firing, None, Some(value)) => {
                     plan.open.push(ToOpen { rule: entry, service: service.to_string(), value })
                 }
-                (Phase::Inactive, Some(i), value) => plan.resolve.push(ToResolve {
+                (Phase::Inactive, Some(i), _) => plan.resolve.push(ToResolve {
                     incident_id: i.id.clone(),
                     rule_id: entry.id.clone(),
-                    value,
+                    value: state.last_value,
                     resolution: Resolution::Recovered,
                 }),
                 _ => {}
@@ -328,6 +333,17 @@ mod tests {
         // And if it recovered meanwhile, the stranded incident resolves.
         f.minutes = vec![minute("checkout", 0.0)];
         assert_eq!(f.plan().resolve.len(), 1);
+    }
+
+    #[test]
+    fn a_remembered_firing_state_without_data_opens_nothing() {
+        // The rule was disabled while firing (its incident resolved as removed) and comes back to an empty window.
+        let mut f = Fixture::new(vec![rule("r1", Some("checkout"), "span.error_rate")], vec![]);
+        f.states.insert("r1".into(), ServiceStates::from([("checkout".to_string(), firing_since(NOW - 600_000.0))]));
+        let p = f.plan();
+        assert!(p.open.is_empty());
+        f.minutes = vec![minute("checkout", 40.0)];
+        assert_eq!(f.plan().open.len(), 1, "a fresh breach does open one");
     }
 
     #[test]

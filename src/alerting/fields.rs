@@ -52,3 +52,18 @@ pub fn optional_text(
         v => Ok(v),
     }
 }
+
+/// Most notification channels one rule or SLO may notify.
+pub const MAX_CHANNELS: usize = 10;
+
+/// An optional list of notification channel ids (at most `MAX_CHANNELS`, no repeats).
+pub fn channel_ids(body: &Map<String, Value>, name: &'static str) -> Result<Vec<String>, FieldError> {
+    let ids: Vec<String> = field(body, name)?.unwrap_or_default();
+    if ids.len() > MAX_CHANNELS {
+        return Err(invalid(name, format!("at most {MAX_CHANNELS} channels")));
+    }
+    if let Some((i, id)) = ids.iter().enumerate().find(|(i, id)| id.is_empty() || ids[..*i].contains(id)) {
+        return Err(invalid(name, format!("entry {i} ({id:?}) is empty or repeated")));
+    }
+    Ok(ids)
+}

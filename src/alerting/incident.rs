@@ -118,6 +118,15 @@ impl From<StoredIncident> for IncidentView {
     }
 }
 
+/// The id of the incident a rule opens for a service at `now_ms`: derived,
+/// not random, so the cycle can build the incident and its notifications
+/// before writing anything, and one cycle can never open two.
+pub fn incident_id(rule_id: &str, service: &str, now_ms: f64) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{rule_id}\n{service}\n{now_ms}"));
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The body of `POST /api/alerts/incidents/:id/acknowledge`: who acknowledges.
 pub fn acknowledged_by(json: &[u8]) -> Result<String, FieldError> {
     text(&object(json, &["acknowledgedBy"])?, "acknowledgedBy", 200)
@@ -145,6 +154,15 @@ mod tests {
         assert_eq!(acknowledge_conflict(IncidentState::Firing), None);
         assert!(acknowledge_conflict(IncidentState::Acknowledged).is_some());
         assert!(acknowledge_conflict(IncidentState::Resolved).is_some());
+    }
+
+    #[test]
+    fn incident_ids_are_derived_per_rule_service_and_time() {
+        let id = incident_id("r1", "checkout", 1000.0);
+        assert_eq!(id.len(), 16);
+        assert_eq!(id, incident_id("r1", "checkout", 1000.0));
+        assert_ne!(id, incident_id("r1", "checkout", 1001.0));
+        assert_ne!(id, incident_id("r1", "cart", 1000.0));
     }
 
     #[test]

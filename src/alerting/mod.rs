@@ -12,6 +12,7 @@ pub mod notification;
 pub mod rule;
 pub mod slo;
 pub mod span_metrics;
+pub mod writes;
 
 pub use engine::{evaluate, Observation, Phase, RuleState, Transition};
 pub use fields::FieldError;

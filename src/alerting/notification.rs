@@ -163,6 +163,8 @@ pub enum Attempt {
     Unreachable(String),
     /// The channel was deleted or disabled after the notification was queued.
     ChannelGone,
+    /// No request could be made of the channel's URL.
+    Unsendable(String),
 }
 
 /// What to do after an attempt.
@@ -182,7 +184,7 @@ pub fn next_step(attempt: &Attempt, attempts: u32, now_ms: f64) -> NextStep {
         Attempt::Delivered => return NextStep::Done,
         Attempt::Refused(status) => matches!(status, 408 | 429 | 500..=599),
         Attempt::Unreachable(_) => true,
-        Attempt::ChannelGone => false,
+        Attempt::ChannelGone | Attempt::Unsendable(_) => false,
     };
     if !retryable || attempts >= MAX_ATTEMPTS {
         return NextStep::GiveUp;
@@ -198,6 +200,7 @@ impl Attempt {
             Attempt::Refused(status) => Some(format!("receiver answered HTTP {status}")),
             Attempt::Unreachable(e) => Some(format!("receiver unreachable: {e}")),
             Attempt::ChannelGone => Some("the channel was deleted or disabled".into()),
+            Attempt::Unsendable(e) => Some(format!("no request could be made: {e}")),
         }
     }
 }
@@ -311,6 +314,7 @@ mod tests {
         assert_eq!(next_step(&Attempt::Refused(500), MAX_ATTEMPTS, now), NextStep::GiveUp);
         assert_eq!(next_step(&Attempt::Refused(404), 1, now), NextStep::GiveUp, "a permanent refusal");
         assert_eq!(next_step(&Attempt::ChannelGone, 1, now), NextStep::GiveUp);
+        assert_eq!(next_step(&Attempt::Unsendable("bad URL".into()), 1, now), NextStep::GiveUp);
         assert_eq!(Attempt::Refused(404).error().unwrap(), "receiver answered HTTP 404");
     }
 }

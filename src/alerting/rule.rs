@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::cycle::ServiceStates;
-use super::fields::{field, invalid, object, optional_text, text, FieldError};
+use super::fields::{channel_ids, field, invalid, object, optional_text, text, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +59,9 @@ pub const SPAN_METRICS: &[&str] = &[
 pub const DEFAULT_WINDOW_SECONDS: u32 = 300;
 /// Longest window a rule may look back over: a day.
 pub const MAX_WINDOW_SECONDS: u32 = 86_400;
+
+/// Most labels a rule may carry.
+pub const MAX_LABELS: usize = 32;
 
 /// Longest a breach may stay pending before firing: a day.
 pub const MAX_FOR_SECONDS: u32 = 86_400;
@@ -130,6 +133,13 @@ impl AlertRule {
         if !(60..=MAX_WINDOW_SECONDS).contains(&window_seconds) {
             return Err(invalid("windowSeconds", format!("must be from 60 to {MAX_WINDOW_SECONDS}")));
         }
+        let labels: BTreeMap<String, String> = field(&body, "labels")?.unwrap_or_default();
+        if labels.len() > MAX_LABELS {
+            return Err(invalid("labels", format!("at most {MAX_LABELS} labels")));
+        }
+        if let Some((k, _)) = labels.iter().find(|(k, v)| k.is_empty() || k.len() > 128 || v.len() > 1024) {
+            return Err(invalid("labels", format!("label {k:?}: keys are 1–128 bytes, values at most 1,024")));
+        }
         let for_seconds = field(&body, "forSeconds")?.unwrap_or(0);
         if for_seconds > MAX_FOR_SECONDS {
             return Err(invalid("forSeconds", format!("must be at most {MAX_FOR_SECONDS}")));
@@ -145,8 +155,8 @@ impl AlertRule {
             window_seconds,
             for_seconds,
             severity: field(&body, "severity")?.unwrap_or_default(),
-            labels: field(&body, "labels")?.unwrap_or_default(),
-            channels: field(&body, "channels")?.unwrap_or_default(),
+            labels,
+            channels: channel_ids(&body, "channels")?,
             enabled: field(&body, "enabled")?.unwrap_or(true),
         })
     }
@@ -237,6 +247,8 @@ mod tests {
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"forSeconds":-5}"#, "forSeconds"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"forSeconds":86401}"#, "forSeconds"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"labels":{"a":1}}"#, "labels"),
+            (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"labels":{"":"x"}}"#, "labels"),
+            (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"channels":["a","a"]}"#, "channels"),
             (br#"{"name":"n","metricName":"m","condition":"gt","threshold":1,"bogus":1}"#, "body"),
             (br#"not json"#, "body"),
         ] {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cycle::RuleEntry;
 use super::engine::Observation;
-use super::fields::{field, invalid, object, optional_text, text, FieldError};
+use super::fields::{channel_ids, field, invalid, object, optional_text, text, FieldError};
 use super::rule::{Aggregation, AlertRule, Condition, Severity};
 use crate::query::service_view::{StoredRed, BUCKET_BOUNDS_MS};
 
@@ -97,7 +97,7 @@ impl Slo {
             threshold_ms,
             target,
             window_days,
-            channels: field(&body, "channels")?.unwrap_or_default(),
+            channels: channel_ids(&body, "channels")?,
             enabled: field(&body, "enabled")?.unwrap_or(true),
         })
     }

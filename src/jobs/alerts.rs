@@ -3,10 +3,11 @@
 //! `POST /api/alerts/evaluate` both call it.
 //!
 //! Order matters for "nothing lost, nothing twice": incidents are opened
-//! and resolved in D1 first (the unique index keeps one open per rule and
-//! service whatever else runs), their notifications are queued once
-//! (unique per incident, event and channel), states go to KV, and only
-//! then are due notifications claimed and sent. A failed delivery is
+//! and resolved in D1 first, together with their notifications in the same
+//! transaction (the unique index keeps one open incident per rule and
+//! service whatever else runs; a notification is queued once per incident,
+//! event and channel, and only with the write that took effect), states go
+//! to KV, and only then are due notifications claimed and sent. A failed delivery is
 //! recorded and retried by a later cycle; it never fails the evaluation.
 
 use std::pin::pin;
@@ -14,15 +15,16 @@ use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::alerting::channel::StoredChannel;
 use crate::alerting::cycle::{plan, Change, CycleInput, RuleEntry};
-use crate::alerting::incident::{IncidentView, Resolution, StoredIncident};
-use crate::alerting::notification::{next_step, outbox, signature, Attempt, Event, NextStep, SIGNATURE_HEADER};
+use crate::alerting::incident::IncidentView;
+use crate::alerting::notification::{next_step, signature, Attempt, NextStep, SIGNATURE_HEADER};
 use crate::alerting::slo::burn_rules;
+use crate::alerting::writes::incident_writes;
 use crate::store::alert_state::KvAlertState;
-use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification, QueuedNotification};
+use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification};
 use crate::store::{bindings, StoreError};
 
 /// Notifications sent per cycle (the rest wait for the next one).
@@ -61,35 +63,16 @@ fn stores(env: &Env) -> Result<(D1AlertStore, KvAlertState), StoreError> {
     Ok((D1AlertStore::new(db), KvAlertState::new(kv)))
 }
 
-/// The notifications opening and resolving these incidents sends.
-fn notifications(
-    opened: &[StoredIncident],
-    resolved: &[StoredIncident],
-    rules: &[RuleEntry],
-    channels: &[StoredChannel],
-) -> Vec<QueuedNotification> {
-    let recovered = resolved.iter().filter(|i| i.resolution == Some(Resolution::Recovered));
-    let events = opened.iter().map(|i| (Event::Firing, i)).chain(recovered.map(|i| (Event::Resolved, i)));
-    let mut queued = Vec::new();
-    for (event, incident) in events {
-        let Some(entry) = rules.iter().find(|r| r.id == incident.rule_id) else { continue };
-        let view = IncidentView::from(incident.clone());
-        for (channel_id, payload) in outbox(event, &view, entry, channels) {
-            queued.push(QueuedNotification {
-                incident_id: incident.id.clone(),
-                event,
-                channel_id,
-                payload: String::from_utf8_lossy(&payload).into_owned(),
-            });
-        }
-    }
-    queued
-}
-
 pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, StoreError> {
     let (store, kv) = stores(env)?;
     let data = store.cycle_data(now_ms).await?;
-    let slos = data.slos.iter().map(|s| Ok((s.id.clone(), s.slo()?))).collect::<Result<Vec<_>, StoreError>>()?;
+    let slos: Vec<_> = data
+        .slos
+        .iter()
+        .filter_map(|s| {
+            s.slo().map(|slo| (s.id.clone(), slo)).map_err(|e| worker::console_error!("SLO {} skipped: {e}", s.id)).ok()
+        })
+        .collect();
     let (burn_rules, observations) = burn_rules(&slos, &data.burn_rows);
     let rules: Vec<RuleEntry> = data.rules.into_iter().chain(burn_rules).collect();
     let rule_ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
@@ -103,10 +86,12 @@ pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, Stor
         open_incidents: &data.open_incidents,
         observations: &observations,
     });
-    let (opened, resolved) = store.apply(&plan.open, &plan.resolve, now_ms).await?;
-    store.queue_notifications(&notifications(&opened, &resolved, &rules, &data.channels), now_ms).await?;
+    let (openings, resolvings) = incident_writes(&plan, &rules, &data.open_incidents, &data.channels, now_ms);
+    let (opened, resolved) = store.apply(&openings, &resolvings, now_ms).await?;
     kv.save(&plan.states).await?;
-    let notifications = match deliver_due(&store, &data.channels, now_ms).await {
+    // Claims and retries run on the clock, never on a late scheduled time.
+    let delivery_ms = now_ms.max(Date::now().as_millis() as f64);
+    let notifications = match deliver_due(&store, &data.channels, delivery_ms).await {
         Ok(counts) => counts,
         Err(e) => {
             worker::console_error!("alert notifications not delivered this cycle: {e}");
@@ -183,7 +168,7 @@ async fn send(notification: &DueNotification, channel: Option<&StoredChannel>) -
     })();
     let request = match request {
         Ok(r) => r,
-        Err(e) => return Attempt::Unreachable(format!("request not built: {e}")),
+        Err(e) => return Attempt::Unsendable(e.to_string()),
     };
     let controller = AbortController::default();
     let signal = controller.signal();

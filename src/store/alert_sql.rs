@@ -36,8 +36,10 @@ pub const INSERT_CHANNEL: &str =
     "INSERT INTO notification_channels (name, kind, url, secret, enabled, created_ms, updated_ms) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id, name, kind, url, secret, enabled, created_ms, updated_ms";
 
-/// - ?1 id; ?2 name; ?3 kind; ?4 url; ?5 secret or null; ?6 enabled (0/1); ?7 now, unix ms
-pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET name = ?2, kind = ?3, url = ?4, secret = ?5, \
+/// - ?1 id; ?2 name; ?3 kind; ?4 url; ?5 secret or null; ?6 enabled (0/1); ?7 now, unix ms;
+///   ?8 1 to keep the stored secret (and ignore ?5)
+pub const UPDATE_CHANNEL: &str = "UPDATE notification_channels SET name = ?2, kind = ?3, url = ?4, \
+    secret = CASE WHEN ?8 = 1 AND ?3 = 'webhook' THEN secret ELSE ?5 END, \
     enabled = ?6, updated_ms = ?7 WHERE id = ?1 RETURNING id, name, kind, url, secret, enabled, created_ms, updated_ms";
 
 /// - ?1: channel id
@@ -65,10 +67,11 @@ pub const ACKNOWLEDGE_INCIDENT: &str = "UPDATE alert_incidents SET state = 'ackn
 
 /// Opens an incident unless the rule already has one open for the service
 /// (the unique index `alert_incidents_one_open`); returns it only if opened.
-/// - ?1 rule id; ?2 rule name; ?3 service; ?4 metric; ?5 severity; ?6 condition; ?7 threshold; ?8 value; ?9 now, unix ms
-pub const OPEN_INCIDENT: &str =
-    "INSERT OR IGNORE INTO alert_incidents (rule_id, rule_name, service_name, metric_name, \
-    severity, condition, threshold, state, value, started_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'firing', ?8, ?9) \
+/// - ?1 id; ?2 rule id; ?3 rule name; ?4 service; ?5 metric; ?6 severity; ?7 condition; ?8 threshold; ?9 value;
+///   ?10 now, unix ms
+pub const OPEN_INCIDENT: &str = "INSERT OR IGNORE INTO alert_incidents (id, rule_id, rule_name, service_name, \
+    metric_name, severity, condition, threshold, state, value, started_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'firing', ?9, ?10) \
     RETURNING id, rule_id, rule_name, service_name, metric_name, severity, condition, threshold, state, value, \
     started_ms, acknowledged_ms, acknowledged_by, resolved_ms, resolved_value, resolution, notification_error";
 
@@ -91,19 +94,26 @@ pub const SELECT_RED_MINUTES_FOR_RULES: &str = "SELECT service_name, minute_ms, 
     AND minute_ms <= ?1 \
     AND EXISTS (SELECT 1 FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%')";
 
-/// Queues notifications, each once per incident, event and channel.
-/// - ?1: JSON array of `{incidentId, event, channelId, payload}`; ?2: now, unix ms
-pub const QUEUE_NOTIFICATIONS: &str = "INSERT OR IGNORE INTO alert_notifications \
+/// Queues one notification, once per incident, event and channel, and only
+/// if its incident was written: opened (firing) or resolved as recovered.
+/// Runs in the same batch as the incident write.
+/// - ?1 incident id; ?2 event; ?3 channel id; ?4 payload; ?5 now, unix ms
+pub const QUEUE_NOTIFICATION: &str = "INSERT OR IGNORE INTO alert_notifications \
     (incident_id, event, channel_id, payload, status, next_attempt_ms) \
-    SELECT n.value ->> 'incidentId', n.value ->> 'event', n.value ->> 'channelId', n.value ->> 'payload', 'pending', ?2 \
-    FROM json_each(?1) AS n";
+    SELECT ?1, ?2, ?3, ?4, 'pending', ?5 WHERE EXISTS (SELECT 1 FROM alert_incidents WHERE id = ?1 \
+      AND (?2 = 'firing' OR (state = 'resolved' AND resolution = 'recovered')))";
 
 /// Claims due notifications for one delivery round: a claimed row is not
-/// picked by an overlapping cycle until the claim expires.
+/// picked by an overlapping cycle until the claim expires, and a resolve
+/// waits while the firing notification of its incident and channel is still
+/// pending (receivers see firing before resolved).
 /// - ?1: now, unix ms; ?2: claim length, ms; ?3: limit
 pub const CLAIM_DUE_NOTIFICATIONS: &str = "UPDATE alert_notifications SET attempts = attempts + 1, \
-    claimed_until_ms = ?1 + ?2 WHERE id IN (SELECT id FROM alert_notifications WHERE status = 'pending' \
-    AND next_attempt_ms <= ?1 AND claimed_until_ms <= ?1 ORDER BY id LIMIT ?3) \
+    claimed_until_ms = ?1 + ?2 WHERE id IN (SELECT n.id FROM alert_notifications AS n WHERE n.status = 'pending' \
+    AND n.next_attempt_ms <= ?1 AND n.claimed_until_ms <= ?1 \
+    AND NOT (n.event = 'resolved' AND EXISTS (SELECT 1 FROM alert_notifications AS f WHERE f.incident_id = n.incident_id \
+      AND f.channel_id = n.channel_id AND f.event = 'firing' AND f.status = 'pending')) \
+    ORDER BY n.id LIMIT ?3) \
     RETURNING id, incident_id, event, channel_id, payload, attempts";
 
 /// Records one attempt.

@@ -32,19 +32,23 @@ impl KvAlertState {
         let mut states = HashMap::with_capacity(rule_ids.len());
         for ids in rule_ids.chunks(BULK_GET_KEYS) {
             let keys: Vec<String> = ids.iter().map(|id| state_key(id)).collect();
-            let values = self.kv.get_bulk(&keys).json::<ServiceStates>().await.map_err(unavailable)?;
+            let values = self.kv.get_bulk(&keys).text().await.map_err(unavailable)?;
             for id in ids {
-                if let Some(Some(state)) = values.get(&state_key(id)) {
-                    states.insert((*id).to_string(), state.clone());
+                let Some(Some(text)) = values.get(&state_key(id)) else { continue };
+                // An unreadable state is dropped: the rule starts over, its incidents are reconciled.
+                match serde_json::from_str::<ServiceStates>(text) {
+                    Ok(state) => _ = states.insert((*id).to_string(), state),
+                    Err(e) => worker::console_error!("alert state of {id} ignored: {e}"),
                 }
             }
         }
         Ok(states)
     }
 
-    /// One rule's stored state.
+    /// One rule's stored state (`None` when absent or unreadable).
     pub async fn get(&self, rule_id: &str) -> Result<Option<ServiceStates>, StoreError> {
-        self.kv.get(&state_key(rule_id)).json().await.map_err(unavailable)
+        let text = self.kv.get(&state_key(rule_id)).text().await.map_err(unavailable)?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     /// Writes these rules' states, concurrently.

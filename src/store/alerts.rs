@@ -3,19 +3,20 @@
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 use super::alert_sql as sql;
 use super::d1::{corrupt, flag, number_or_null, text_or_null, Id, D1};
 use super::slo_sql;
 use super::slos::StoredSlo;
 use super::StoreError;
-use crate::alerting::channel::{Channel, StoredChannel};
-use crate::alerting::cycle::{RuleEntry, ToOpen, ToResolve};
+use crate::alerting::channel::{Channel, Secret, StoredChannel};
+use crate::alerting::cycle::RuleEntry;
 use crate::alerting::incident::{IncidentState, StoredIncident};
 use crate::alerting::notification::Event;
 use crate::alerting::slo::{alert_burn_windows, burn_windows_json, BurnRow};
 use crate::alerting::span_metrics::RedMinute;
+use crate::alerting::writes::{Opening, QueuedNotification, Resolving};
 use crate::alerting::AlertRule;
 
 /// A row of `alert_configs`.
@@ -57,16 +58,6 @@ pub struct DueNotification {
     pub channel_id: String,
     pub payload: String,
     pub attempts: f64,
-}
-
-/// A notification to queue.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueuedNotification {
-    pub incident_id: String,
-    pub event: Event,
-    pub channel_id: String,
-    pub payload: String,
 }
 
 /// What one delivery attempt leaves on the notification.
@@ -144,16 +135,13 @@ impl D1AlertStore {
         self.d1.first(sql::UPDATE_RULE, &[s(id), s(&json), flag(rule.enabled), n(now_ms)]).await
     }
 
-    /// Deletes a rule and resolves its open incidents; whether it existed.
+    /// Deletes a rule and then, if it existed, resolves its open incidents; whether it existed.
     pub async fn delete_rule(&self, id: &str, now_ms: f64) -> Result<bool, StoreError> {
-        let batch = self
-            .d1
-            .batch(vec![
-                self.d1.statement(sql::RESOLVE_RULE_INCIDENTS, &[s(id), n(now_ms)])?,
-                self.d1.statement(sql::DELETE_RULE, &[s(id)])?,
-            ])
-            .await?;
-        Ok(batch.first::<Id>(1)?.is_some())
+        if self.d1.first::<Id>(sql::DELETE_RULE, &[s(id)]).await?.is_none() {
+            return Ok(false);
+        }
+        self.d1.run(sql::RESOLVE_RULE_INCIDENTS, &[s(id), n(now_ms)]).await?;
+        Ok(true)
     }
 
     pub async fn channels(&self) -> Result<Vec<StoredChannel>, StoreError> {
@@ -165,7 +153,7 @@ impl D1AlertStore {
     }
 
     fn channel_args(c: &Channel) -> Result<[JsValue; 5], StoreError> {
-        Ok([s(&c.name), enum_text(&c.kind)?, s(&c.url), text_or_null(c.secret.as_deref()), flag(c.enabled)])
+        Ok([s(&c.name), enum_text(&c.kind)?, s(&c.url), text_or_null(c.secret.for_new()), flag(c.enabled)])
     }
 
     pub async fn insert_channel(&self, channel: &Channel, now_ms: f64) -> Result<StoredChannel, StoreError> {
@@ -184,6 +172,7 @@ impl D1AlertStore {
         let mut args = vec![s(id)];
         args.extend(Self::channel_args(channel)?);
         args.push(n(now_ms));
+        args.push(flag(channel.secret == Secret::Keep));
         self.d1.first(sql::UPDATE_CHANNEL, &args).await
     }
 
@@ -243,12 +232,13 @@ impl D1AlertStore {
                 )?,
             ])
             .await?;
+        // A stored rule that no longer parses is skipped (and logged), not allowed to stop every other rule.
         let rules = batch
             .rows::<StoredRule>(0)?
             .iter()
             .filter(|r| r.enabled != 0.0)
-            .map(StoredRule::entry)
-            .collect::<Result<_, _>>()?;
+            .filter_map(|r| r.entry().map_err(|e| worker::console_error!("alert rule {} skipped: {e}", r.id)).ok())
+            .collect();
         Ok(CycleData {
             rules,
             services: batch.rows::<Id>(1)?.into_iter().map(|r| r.id).collect(),
@@ -260,56 +250,65 @@ impl D1AlertStore {
         })
     }
 
-    /// Opens and resolves incidents in one transaction; returns only the
-    /// ones this call opened or resolved (not those another cycle got to first).
+    fn queue(&self, incident_id: &str, q: &QueuedNotification, now_ms: f64) -> Result<D1PreparedStatement, StoreError> {
+        self.d1.statement(
+            sql::QUEUE_NOTIFICATION,
+            &[s(incident_id), s(q.event.as_str()), s(&q.channel_id), s(&q.payload), n(now_ms)],
+        )
+    }
+
+    /// Opens and resolves incidents, each with its notifications, in one
+    /// transaction; returns only the incidents this call opened or resolved
+    /// (not those another cycle got to first, whose notifications are not queued).
     pub async fn apply(
         &self,
-        open: &[ToOpen<'_>],
-        resolve: &[ToResolve],
+        openings: &[Opening],
+        resolvings: &[Resolving],
         now_ms: f64,
     ) -> Result<(Vec<StoredIncident>, Vec<StoredIncident>), StoreError> {
-        let mut statements = Vec::with_capacity(open.len() + resolve.len());
-        for o in open {
-            let r = &o.rule.rule;
+        let mut statements = Vec::new();
+        let (mut open_at, mut resolve_at) = (Vec::new(), Vec::new());
+        for o in openings {
+            let i = &o.incident;
+            open_at.push(statements.len());
             statements.push(self.d1.statement(
                 sql::OPEN_INCIDENT,
                 &[
-                    s(&o.rule.id),
-                    s(&r.name),
-                    s(&o.service),
-                    s(&r.metric_name),
-                    enum_text(&r.severity)?,
-                    enum_text(&r.condition)?,
-                    n(r.threshold),
-                    n(o.value),
+                    s(&i.id),
+                    s(&i.rule_id),
+                    s(&i.rule_name),
+                    s(&i.service_name),
+                    s(&i.metric_name),
+                    enum_text(&i.severity)?,
+                    enum_text(&i.condition)?,
+                    n(i.threshold),
+                    n(i.value),
                     n(now_ms),
                 ],
             )?);
+            for q in &o.notifications {
+                statements.push(self.queue(&i.id, q, now_ms)?);
+            }
         }
-        for r in resolve {
+        for r in resolvings {
+            resolve_at.push(statements.len());
             statements.push(self.d1.statement(
                 sql::RESOLVE_INCIDENT,
                 &[s(&r.incident_id), number_or_null(r.value), enum_text(&r.resolution)?, n(now_ms)],
             )?);
+            for q in &r.notifications {
+                statements.push(self.queue(&r.incident_id, q, now_ms)?);
+            }
         }
         let batch = self.d1.batch(statements).await?;
-        let (mut opened, mut resolved) = (Vec::new(), Vec::new());
-        for i in 0..open.len() {
-            opened.extend(batch.first::<StoredIncident>(i)?);
-        }
-        for i in open.len()..open.len() + resolve.len() {
-            resolved.extend(batch.first::<StoredIncident>(i)?);
-        }
-        Ok((opened, resolved))
-    }
-
-    pub async fn queue_notifications(&self, queued: &[QueuedNotification], now_ms: f64) -> Result<(), StoreError> {
-        if queued.is_empty() {
-            return Ok(());
-        }
-        let json = serde_json::to_string(queued).map_err(corrupt)?;
-        self.d1.run(sql::QUEUE_NOTIFICATIONS, &[s(&json), n(now_ms)]).await?;
-        Ok(())
+        let rows = |at: &[usize]| -> Result<Vec<StoredIncident>, StoreError> {
+            let mut out = Vec::new();
+            for i in at {
+                out.extend(batch.first::<StoredIncident>(*i)?);
+            }
+            Ok(out)
+        };
+        Ok((rows(&open_at)?, rows(&resolve_at)?))
     }
 
     /// Claims up to `limit` due notifications for `claim_ms`.

@@ -17,10 +17,10 @@ pub const UPDATE_SLO: &str = "UPDATE slos SET slo = ?2, enabled = ?3, updated_ms
 /// - ?1: SLO id
 pub const DELETE_SLO: &str = "DELETE FROM slos WHERE id = ?1 RETURNING id";
 
-/// Resolves the open burn-rate incidents of a deleted SLO (rule ids `slo:{id}:…`).
-/// - ?1: SLO id; ?2: now, unix ms
+/// Resolves the open burn-rate incidents of a deleted SLO.
+/// - ?1: JSON array of its burn-rate rule ids; ?2: now, unix ms
 pub const RESOLVE_SLO_INCIDENTS: &str = "UPDATE alert_incidents SET state = 'resolved', resolved_ms = ?2, \
-    resolution = 'rule_removed' WHERE rule_id LIKE 'slo:' || ?1 || ':%' AND state <> 'resolved'";
+    resolution = 'rule_removed' WHERE rule_id IN (SELECT value FROM json_each(?1)) AND state <> 'resolved'";
 
 /// Per SLO and burn window, the summed per-operation minutes of the SLO's
 /// service (and operation) from the window's first minute to now.

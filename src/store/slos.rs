@@ -7,7 +7,7 @@ use worker::D1Database;
 use super::d1::{corrupt, flag, Id, D1};
 use super::slo_sql as sql;
 use super::StoreError;
-use crate::alerting::slo::{burn_windows_json, BurnRow, Slo, BURN_WINDOWS};
+use crate::alerting::slo::{burn_windows_json, BurnRow, Slo, BURN_ALERTS, BURN_WINDOWS};
 use crate::query::service_view::StoredRed;
 
 /// A row of `slos`.
@@ -63,16 +63,15 @@ impl D1SloStore {
         self.d1.first(sql::UPDATE_SLO, &[s(id), s(&json), flag(slo.enabled), n(now_ms)]).await
     }
 
-    /// Deletes an SLO and resolves its open burn-rate incidents; whether it existed.
+    /// Deletes an SLO and then, if it existed, resolves its open burn-rate incidents; whether it existed.
     pub async fn delete(&self, id: &str, now_ms: f64) -> Result<bool, StoreError> {
-        let batch = self
-            .d1
-            .batch(vec![
-                self.d1.statement(sql::RESOLVE_SLO_INCIDENTS, &[s(id), n(now_ms)])?,
-                self.d1.statement(sql::DELETE_SLO, &[s(id)])?,
-            ])
-            .await?;
-        Ok(batch.first::<Id>(1)?.is_some())
+        if self.d1.first::<Id>(sql::DELETE_SLO, &[s(id)]).await?.is_none() {
+            return Ok(false);
+        }
+        let rule_ids: Vec<String> = BURN_ALERTS.iter().map(|a| a.rule_id(id)).collect();
+        let rule_ids = serde_json::to_string(&rule_ids).map_err(corrupt)?;
+        self.d1.run(sql::RESOLVE_SLO_INCIDENTS, &[s(&rule_ids), n(now_ms)]).await?;
+        Ok(true)
     }
 
     /// An SLO with its burn windows' and its whole window's roll-ups, in one round trip.

@@ -23,14 +23,14 @@ after(async () => {
 const SECRET = "webhook-secret";
 let nextTrace = 1;
 
-/** `count` checkout SERVER spans, `errors` of them failed, each its own trace, at `atMs`. */
-function checkoutRequests(count, errors, atMs) {
+/** `count` SERVER spans of `service`, `errors` of them failed, each its own trace, at `atMs`. */
+function checkoutRequests(count, errors, atMs, service = "checkout") {
   const shift = atMs - 1_763_900_000_123;
   const spans = Array.from({ length: count }, (_, i) => {
     const trace = 0x7000 + nextTrace++;
     return span({ trace, id: trace * 10, name: "POST /orders", kind: 2, startMs: shift, durationMs: 40, error: i < errors });
   });
-  return json(request({ checkout: spans }));
+  return json(request({ [service]: spans }));
 }
 
 async function send(method, path, body) {
@@ -77,6 +77,16 @@ test("rules and channels validate, keep the original minimal body working, and n
   const listed = (await c.api("/api/alerts/channels")).body.channels;
   assert.ok(!JSON.stringify(listed).includes(SECRET));
   assert.equal((await send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "http://hooks.slack.test/x" })).body.error.message.split(":")[0], "url");
+  const slack = await send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "https://hooks.slack.test/services/T0/B0/XYZ" });
+  assert.equal(slack.body.url, "https://hooks.slack.test/…", "a Slack URL is a credential: shown as its host");
+  // Replacing a channel without `secret` keeps the stored one; null removes it.
+  const renamed = await send("PUT", `/api/alerts/channels/${channel.body.id}`, { name: "ops", kind: "webhook", url: receiver.url });
+  assert.deepEqual([renamed.status, renamed.body.hasSecret], [200, true]);
+  const scratch = await send("POST", "/api/alerts/channels", { name: "scratch", kind: "webhook", url: receiver.url, secret: "x" });
+  const cleared = await send("PUT", `/api/alerts/channels/${scratch.body.id}`, { name: "scratch", kind: "webhook", url: receiver.url, secret: null });
+  assert.equal(cleared.body.hasSecret, false);
+  assert.equal((await send("DELETE", `/api/alerts/channels/${scratch.body.id}`)).status, 204);
+  assert.equal((await send("DELETE", `/api/alerts/channels/${slack.body.id}`)).status, 204);
 
   const replaced = await send("PUT", `/api/alerts/configs/${minimal.body.id}`, { name: "Renamed", metricName: "http_requests_total", condition: "gt", threshold: 10 });
   assert.equal(replaced.status, 200);
@@ -184,6 +194,28 @@ test("error-heavy traffic fires once, notifies once, is acknowledged, recovers a
   await evaluate();
   assert.equal(receiver.requests.length, before, "closing a deleted rule's incident notifies nobody");
   assert.equal(await c.mf.getKVNamespace("ALERT_STATE").then((kv) => kv.get(`alert:${rule.body.id}`)), null);
+});
+
+test("a resolve waits until the firing notification of its incident is delivered", async () => {
+  const channel = (await c.api("/api/alerts/channels")).body.channels.find((ch) => ch.name === "ops");
+  const rule = await send("POST", "/api/alerts/configs", {
+    name: "Ledger errors", serviceId: "ledger", metricName: "span.error_count", aggregation: "sum", condition: "gte", threshold: 3,
+    channels: [channel.id],
+  });
+  const now = Date.now();
+  const seen = () => receiver.requests.filter((r) => JSON.parse(r.body).rule.id === rule.body.id).map((r) => [r.headers["x-collector-event"], r.status]);
+  assert.equal((await c.ingest(checkoutRequests(5, 5, now - 30_000, "ledger"))).status, 200);
+  receiver.failNext(1);
+  assert.equal((await evaluate()).body.opened.length, 1);
+  assert.deepEqual(seen(), [["firing", 500]]);
+  // Recovered while the firing notification waits for its retry: the resolve must not overtake it.
+  await send("PUT", `/api/alerts/configs/${rule.body.id}`, { ...rule.body, id: undefined, createdAt: undefined, updatedAt: undefined, threshold: 100 });
+  assert.equal((await evaluate()).body.resolved.length, 1);
+  assert.deepEqual(seen(), [["firing", 500]]);
+  await cron(now + 90_000);
+  assert.deepEqual(seen(), [["firing", 500], ["firing", 200]], "the resolve stays queued while the firing is pending");
+  await cron(now + 95_000);
+  assert.deepEqual(seen(), [["firing", 500], ["firing", 200], ["resolved", 200]]);
 });
 
 test("incident queries validate their parameters", async () => {

@@ -102,6 +102,10 @@ test("status reports SLI, budget and burn rates; fast and slow burn open inciden
   assert.deepEqual(receiver.requests.map((r) => JSON.parse(r.body).rule.labels.slo), [availability.body.id, availability.body.id]);
   assert.equal((await send("POST", "/api/alerts/evaluate")).body.opened.length, 0);
 
+  // Ids are matched exactly: a wildcard-looking id deletes nothing and resolves nothing.
+  assert.equal((await send("DELETE", "/api/slos/%25")).status, 404);
+  assert.equal((await send("DELETE", `/api/alerts/configs/slo:${availability.body.id}:fast`)).status, 404);
+  assert.equal((await c.api("/api/alerts/incidents?state=firing")).body.incidents.length, 3);
   assert.equal((await send("DELETE", `/api/slos/${availability.body.id}`)).status, 204);
   const open = (await c.api("/api/alerts/incidents?state=firing")).body.incidents.map((i) => i.ruleId).sort();
   assert.deepEqual(open, [`slo:${latency.body.id}:slow`]);
