@@ -27,13 +27,14 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours",
+            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours, {} log records",
             pruned.traces.spans,
             pruned.traces.traces,
             pruned.traces.dependency_calls,
             pruned.red_minutes,
             pruned.operation_minutes,
-            pruned.operation_hours
+            pruned.operation_hours,
+            pruned.log_records
         ),
         Err(e) => worker::console_error!("pruning failed: {e}"),
     }

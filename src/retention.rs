@@ -5,6 +5,10 @@
 
 /// Default `SPAN_RETENTION_DAYS`: spans, trace metadata, dependency calls and per-minute roll-ups.
 pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
+/// Default `LOG_RETENTION_DAYS`: log records.
+pub const DEFAULT_LOG_RETENTION_DAYS: f64 = 7.0;
+/// Log records deleted per cron run.
+pub const MAX_PRUNE_LOG_RECORDS: u32 = 10_000;
 /// Default `SLO_RETENTION_DAYS`: per-operation hourly roll-ups (long enough for 30-day SLOs).
 pub const DEFAULT_SLO_RETENTION_DAYS: f64 = 35.0;
 /// Traces deleted per chunk (one D1 batch).

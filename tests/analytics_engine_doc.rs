@@ -1,6 +1,6 @@
 //! `docs/analytics-engine.md` shows exactly the layout the mapping code writes.
 
-use observability_collector::ingest::data_points::{Layout, TRACES};
+use observability_collector::ingest::data_points::{Layout, LOGS, TRACES};
 
 fn table(layout: &Layout) -> String {
     let mut out = String::from("| column | name | max bytes | meaning |\n| --- | --- | --- | --- |\n");
@@ -20,10 +20,12 @@ fn table(layout: &Layout) -> String {
 #[test]
 fn the_documented_layout_is_the_one_written() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/analytics-engine.md")).unwrap();
-    let expected = table(&TRACES);
-    assert!(
-        doc.contains(&expected),
-        "docs/analytics-engine.md must contain this table for {}:\n\n{expected}",
-        TRACES.dataset
-    );
+    for layout in [TRACES, LOGS] {
+        let expected = table(&layout);
+        assert!(
+            doc.contains(&expected),
+            "docs/analytics-engine.md must contain this table for {}:\n\n{expected}",
+            layout.dataset
+        );
+    }
 }

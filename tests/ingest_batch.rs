@@ -3,8 +3,8 @@
 mod support;
 
 use observability_collector::ingest::data_points::{MAX_BLOBS, MAX_BLOB_BYTES_TOTAL, MAX_INDEX_BYTES};
+use observability_collector::ingest::row_chunks::{MAX_CHUNK_BYTES, MAX_ROW_BYTES};
 use observability_collector::ingest::span_batch;
-use observability_collector::ingest::span_rows::{MAX_CHUNK_BYTES, MAX_SPAN_ROW_BYTES};
 use observability_collector::otlp::{decode_traces, Encoding};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
@@ -64,7 +64,7 @@ fn a_span_too_large_to_store_is_rejected_and_the_others_kept() {
     let mut request = trace_request(4);
     request.resource_spans[0].scope_spans[0].spans[0]
         .attributes
-        .push(kv("huge", Value::StringValue("y".repeat(MAX_SPAN_ROW_BYTES))));
+        .push(kv("huge", Value::StringValue("y".repeat(MAX_ROW_BYTES))));
     let body = request.encode_to_vec();
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);

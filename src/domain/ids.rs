@@ -66,6 +66,14 @@ macro_rules! id_type {
             pub fn from_hex(hex: &str) -> Result<Self, IdError> {
                 from_hex($what, hex).map(Self)
             }
+            /// `None` for an absent id (empty or all zeros), as OTLP sends "no parent" or "no trace".
+            pub fn from_optional_bytes(bytes: &[u8]) -> Result<Option<Self>, IdError> {
+                if bytes.iter().all(|b| *b == 0) {
+                    Ok(None)
+                } else {
+                    Self::from_bytes(bytes).map(Some)
+                }
+            }
             pub fn as_bytes(&self) -> &[u8; $len] {
                 &self.0
             }

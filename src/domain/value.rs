@@ -8,8 +8,9 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 /// One attribute value; strings and bytes borrow from the request body when they can.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum AnyValue<'a> {
+    #[default]
     Empty,
     Str(Cow<'a, str>),
     Bool(bool),

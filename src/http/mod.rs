@@ -4,14 +4,17 @@
 mod alerts;
 mod health;
 mod jaeger;
+mod logs;
 mod services;
 mod slos;
 mod traces;
 
+use std::borrow::Cow;
+
 use worker::{Context, Env, Request, Response};
 
 use crate::api::{self, ApiError, Route};
-use crate::otlp::{response::status_body, Encoding};
+use crate::otlp::{decompress, response::status_body, DecodeError, Encoding};
 use crate::store::analytics_engine::{accept_handover, PointsHandover};
 use crate::store::bindings;
 
@@ -38,6 +41,8 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::Health => health::get(env).await,
         Route::OpenApi => Ok(respond(200, "application/json", OPENAPI.as_bytes().to_vec(), None)),
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
+        Route::IngestLogs => logs::ingest(&mut req, env, ctx).await,
+        Route::SearchLogs => logs::search(&req, env).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,
         Route::ListServices => services::list(&req, env).await,
@@ -54,6 +59,29 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
             Ok(respond(204, "text/plain", Vec::new(), None))
         }
     }
+}
+
+/// An OTLP/HTTP body, decompressed, with its encoding; size limits
+/// (`MAX_BODY_BYTES`) checked on the declared length, the body, and after gzip.
+pub async fn read_otlp(req: &mut Request, env: &Env) -> Result<(Vec<u8>, Encoding), ApiError> {
+    let limit = bindings::max_body_bytes(env);
+    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(DecodeError::TooLarge { limit, after: "" }.into());
+    }
+    let content_type = header(req, "content-type");
+    if let Some(ct) = &content_type {
+        Encoding::from_content_type(Some(ct), b"")?;
+    }
+    let raw = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
+    // The body as received is kept (not copied) unless it was compressed.
+    let inflated = match decompress(&raw, header(req, "content-encoding").as_deref(), limit)? {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(inflated) => Some(inflated),
+    };
+    let body = inflated.unwrap_or(raw);
+    let encoding = Encoding::from_content_type(content_type.as_deref(), &body)?;
+    Ok((body, encoding))
 }
 
 /// The D1 binding; without it the request is retryable (503).

@@ -2,12 +2,12 @@
 
 use worker::{Context, Date, Env, Request, Response};
 
-use super::{db, header, json, query_pairs, respond};
+use super::{db, json, query_pairs, read_otlp, respond};
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::span_batch;
+use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
-use crate::otlp::{decode_traces, decompress, DecodeError, Encoding};
 use crate::query::trace_view::{trace_detail, TraceSummary};
 use crate::query::TraceSearch;
 use crate::store::analytics_engine::write_or_hand_over;
@@ -19,18 +19,7 @@ fn store(env: &Env) -> Result<D1TraceStore, ApiError> {
 }
 
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
-    let limit = bindings::max_body_bytes(env);
-    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(DecodeError::TooLarge { limit, after: "" }.into());
-    }
-    let content_type = header(req, "content-type");
-    if let Some(ct) = &content_type {
-        Encoding::from_content_type(Some(ct), b"")?;
-    }
-    let raw = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
-    let body = decompress(&raw, header(req, "content-encoding").as_deref(), limit)?;
-    let encoding = Encoding::from_content_type(content_type.as_deref(), &body)?;
+    let (body, encoding) = read_otlp(req, env).await?;
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     if batch.span_count > 0 {
@@ -57,7 +46,7 @@ pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     let id = TraceId::from_hex(trace_id).map_err(|e| ApiError::bad_request(format!("invalid traceId: {e}")))?;
     match store(env)?.trace(&id.to_string()).await? {
-        Some((trace, spans)) => json(200, &trace_detail(trace, spans)),
+        Some((trace, spans, log_count)) => json(200, &trace_detail(trace, spans, log_count)),
         None => Err(ApiError::not_found(format!("trace {id} not found"))),
     }
 }

@@ -1,13 +1,14 @@
 //! Analytics Engine data points: the column layout of each dataset (the one
 //! source for `docs/analytics-engine.md` and the SQL proxy's friendly names)
-//! and the mapping of spans onto it, within the platform's limits.
+//! and the mapping of spans and log records onto it, within the platform's limits.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::log::severity_name;
 use crate::domain::value::find;
-use crate::domain::{KeyValue, Span};
+use crate::domain::{KeyValue, LogRecord, Span};
 
 /// Analytics Engine limits per data point and per invocation.
 pub const MAX_INDEX_BYTES: usize = 96;
@@ -147,6 +148,87 @@ pub const TRACES: Layout = Layout {
     ],
 };
 
+/// `worker_logs`: one point per log record.
+pub const LOGS: Layout = Layout {
+    dataset: "worker_logs",
+    index: col("service_name", MAX_INDEX_BYTES, "service.name of the record's resource (the sampling key)"),
+    blobs: &[
+        col("trace_id", 32, "trace id, 32 lower-case hex digits; empty when the record has none"),
+        col("span_id", 16, "span id, 16 lower-case hex digits; empty when the record has none"),
+        col("service_name", 256, "service.name"),
+        col("severity", 8, "TRACE, DEBUG, INFO, WARN, ERROR or FATAL from the severity number; empty when unspecified"),
+        col("severity_text", 32, "severity text as sent"),
+        col("body", 8192, "the body: the string itself, other values as JSON"),
+        col("event_name", 256, "event name"),
+        col("service_version", 128, "service.version"),
+        col("environment", 128, "deployment.environment(.name)"),
+        col("exception_type", 256, "exception.type attribute"),
+        col("scope_name", 256, "instrumentation scope name"),
+        col("attributes", 4096, "the record's attributes as a JSON object"),
+    ],
+    doubles: &[
+        col("time_ms", 0, "record time (else observed time, else ingestion time), unix milliseconds"),
+        col("observed_time_ms", 0, "observed time, unix milliseconds; 0 when absent"),
+        col("severity_number", 0, "severity number, 1–24; 0 when unspecified"),
+        col("attribute_count", 0, "number of attributes"),
+        col("body_bytes", 0, "length of the whole body in bytes (before the blob is cut)"),
+    ],
+};
+
+/// What the log mapping needs beyond the record itself.
+pub struct LogContext<'s> {
+    pub service: &'s str,
+    pub service_version: &'s str,
+    pub environment: &'s str,
+    pub scope_name: &'s str,
+    /// The body as text: the string itself, other values as JSON.
+    pub body: Cow<'s, str>,
+    /// The record's attributes as a JSON object.
+    pub attributes_json: String,
+    pub time_ms: f64,
+}
+
+/// Cuts a blob to its column's maximum without splitting a character.
+fn cut<'s>(value: Cow<'s, str>, column: &Column) -> Cow<'s, str> {
+    match value {
+        Cow::Borrowed(v) => Cow::Borrowed(truncate(v, column.max_bytes)),
+        Cow::Owned(mut v) => {
+            let keep = truncate(&v, column.max_bytes).len();
+            v.truncate(keep);
+            Cow::Owned(v)
+        }
+    }
+}
+
+/// The `worker_logs` point of one record.
+pub fn log_point<'s>(record: &'s LogRecord<'_>, ctx: LogContext<'s>) -> DataPoint<'s> {
+    let body_bytes = ctx.body.len() as f64;
+    let values: [Cow<'s, str>; 12] = [
+        Cow::Owned(record.trace_id.map(|t| t.to_hex()).unwrap_or_default()),
+        Cow::Owned(record.span_id.map(|s| s.to_hex()).unwrap_or_default()),
+        Cow::Borrowed(ctx.service),
+        Cow::Borrowed(severity_name(record.severity_number).unwrap_or("")),
+        Cow::Borrowed(&record.severity_text),
+        ctx.body,
+        Cow::Borrowed(&record.event_name),
+        Cow::Borrowed(ctx.service_version),
+        Cow::Borrowed(ctx.environment),
+        Cow::Borrowed(text(&record.attributes, &["exception.type"])),
+        Cow::Borrowed(ctx.scope_name),
+        Cow::Owned(ctx.attributes_json),
+    ];
+    let blobs = values.into_iter().zip(LOGS.blobs).map(|(v, c)| cut(v, c)).collect();
+    let doubles = vec![
+        ctx.time_ms,
+        record.observed_time_unix_nano as f64 / 1e6,
+        f64::from(record.severity_number),
+        record.attributes.len() as f64,
+        body_bytes,
+    ];
+    DataPoint::new(Cow::Borrowed(truncate(ctx.service, LOGS.index.max_bytes)), blobs, doubles)
+        .expect("the logs layout is within the Analytics Engine limits")
+}
+
 /// Cuts `s` to at most `max` bytes without splitting a character.
 pub fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -245,11 +327,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_traces_layout_fits_the_analytics_engine_limits() {
-        const { assert!(TRACES.blobs.len() <= MAX_BLOBS && TRACES.doubles.len() <= MAX_DOUBLES) };
-        const { assert!(TRACES.index.max_bytes <= MAX_INDEX_BYTES) };
-        let blob_budget: usize = TRACES.blobs.iter().map(|c| c.max_bytes).sum();
-        assert!(blob_budget <= MAX_BLOB_BYTES_TOTAL, "{blob_budget}");
+    fn every_layout_fits_the_analytics_engine_limits() {
+        for layout in [TRACES, LOGS] {
+            assert!(layout.blobs.len() <= MAX_BLOBS && layout.doubles.len() <= MAX_DOUBLES, "{}", layout.dataset);
+            assert!(layout.index.max_bytes <= MAX_INDEX_BYTES);
+            let blob_budget: usize = layout.blobs.iter().map(|c| c.max_bytes).sum();
+            assert!(blob_budget <= MAX_BLOB_BYTES_TOTAL, "{}: {blob_budget}", layout.dataset);
+        }
     }
 
     #[test]

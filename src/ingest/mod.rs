@@ -1,9 +1,12 @@
-//! From decoded OTLP to what the stores write: span rows (with the fields the
-//! queries need already derived), service sightings, Analytics Engine points.
+//! From decoded OTLP to what the stores write: span and log rows (with the
+//! fields the queries need already derived), Analytics Engine points.
 
 pub mod callee;
 pub mod data_points;
+pub mod log_rows;
+pub mod row_chunks;
 pub mod span_rows;
 
 pub use data_points::{DataPoint, DataPointError};
+pub use log_rows::{log_batch, LogBatch};
 pub use span_rows::{span_batch, SpanBatch};

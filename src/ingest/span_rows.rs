@@ -1,21 +1,16 @@
 //! Flattens a trace export into what storage writes: one JSON row per span
-//! (grouped into size-bounded JSON arrays that D1 expands with `json_each`,
-//! so a whole batch costs one statement per 512 KiB whatever its span count)
-//! and one Analytics Engine point per span.
+//! (in the size-bounded arrays of `row_chunks`) and one Analytics Engine
+//! point per span.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::callee::callee_of;
 use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
+use super::row_chunks::{RowChunks, MAX_ROW_BYTES};
 use crate::domain::value::Attributes;
 use crate::domain::{Event, Link, ResourceSpans, SpanId, TraceId};
 use crate::otlp::Rejections;
-
-/// Bytes of row JSON per statement parameter (D1 allows 2 MB per value).
-pub const MAX_CHUNK_BYTES: usize = 512 * 1024;
-/// A single span row above this is refused rather than failing the whole batch in D1.
-pub const MAX_SPAN_ROW_BYTES: usize = 1024 * 1024;
 
 /// Nanosecond timestamps are stored as 20-digit zero-padded text: exact
 /// (beyond 2^53) and ordered correctly by plain text comparison.
@@ -108,7 +103,7 @@ impl<'s, 'a> LinkRow<'s, 'a> {
 /// Everything one trace export writes.
 #[derive(Debug, Default)]
 pub struct SpanBatch<'s> {
-    /// JSON arrays of span rows, each at most `MAX_CHUNK_BYTES` (or one oversized-but-allowed row).
+    /// JSON arrays of span rows (see `row_chunks`).
     pub row_chunks: Vec<String>,
     /// The Analytics Engine point of each span, by span.
     pub points: Vec<((TraceId, SpanId), DataPoint<'s>)>,
@@ -118,7 +113,7 @@ pub struct SpanBatch<'s> {
 /// Builds the batch; spans too large to store are refused into `rejections`.
 pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut Rejections) -> SpanBatch<'s> {
     let mut batch = SpanBatch::default();
-    let mut chunk = vec![b'['];
+    let mut chunks = RowChunks::default();
     for rs in resource_spans {
         let service = rs.resource.service_name();
         let version = rs.resource.service_version();
@@ -157,25 +152,12 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
                     dropped_events_count: span.dropped_events_count,
                     dropped_links_count: span.dropped_links_count,
                 };
-                // Serialized in place; taken back out if it is too large or overflows the chunk.
-                let before = chunk.len();
-                if before > 1 {
-                    chunk.push(b',');
-                }
-                serde_json::to_writer(&mut chunk, &row).expect("span rows serialize");
-                let row_bytes = chunk.len() - before - usize::from(before > 1);
-                if row_bytes > MAX_SPAN_ROW_BYTES {
-                    chunk.truncate(before);
+                if let Err(row_bytes) = chunks.push(&row, |_| {}) {
                     rejections.reject(format!(
-                        "span {:?}: {row_bytes} bytes stored, the limit is {MAX_SPAN_ROW_BYTES}",
+                        "span {:?}: {row_bytes} bytes stored, the limit is {MAX_ROW_BYTES}",
                         span.name
                     ));
                     continue;
-                }
-                if before > 1 && chunk.len() + 1 > MAX_CHUNK_BYTES {
-                    let row = chunk.split_off(before + 1);
-                    chunk.truncate(before);
-                    batch.row_chunks.push(close_chunk(std::mem::replace(&mut chunk, [b"[", &row[..]].concat())));
                 }
                 let ctx = SpanContext {
                     service,
@@ -189,14 +171,6 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
             }
         }
     }
-    if chunk.len() > 1 {
-        batch.row_chunks.push(close_chunk(chunk));
-    }
+    batch.row_chunks = chunks.finish();
     batch
-}
-
-/// Ends a JSON array of rows (serde_json only writes UTF-8).
-fn close_chunk(mut chunk: Vec<u8>) -> String {
-    chunk.push(b']');
-    String::from_utf8(chunk).expect("serde_json writes UTF-8")
 }

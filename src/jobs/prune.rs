@@ -3,9 +3,10 @@
 use worker::Env;
 
 use crate::retention::{
-    cutoff_ms, more_to_prune, retention_days, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS,
-    MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
+    cutoff_ms, more_to_prune, retention_days, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS,
+    DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
 };
+use crate::store::logs::D1LogStore;
 use crate::store::services::D1ServiceStore;
 use crate::store::slos::D1SloStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
@@ -19,17 +20,21 @@ pub struct Pruned {
     pub operation_minutes: u32,
     /// Per-operation hourly roll-ups (past `SLO_RETENTION_DAYS`).
     pub operation_hours: u32,
+    /// Log records (past `LOG_RETENTION_DAYS`).
+    pub log_records: u32,
 }
 
 /// Prunes traces (with their spans and dependency calls) and per-minute
 /// roll-ups older than `SPAN_RETENTION_DAYS`, chunk by chunk, and hourly
-/// roll-ups older than `SLO_RETENTION_DAYS`; returns the totals.
+/// roll-ups older than `SLO_RETENTION_DAYS`, log records older than
+/// `LOG_RETENTION_DAYS`; returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
     let store = D1TraceStore::new(db()?);
     let days = |name, default| retention_days(bindings::text(env, name).as_deref(), default);
     let cutoff = cutoff_ms(now_ms, days(bindings::SPAN_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS));
     let slo_cutoff = cutoff_ms(now_ms, days(bindings::SLO_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS));
+    let log_cutoff = cutoff_ms(now_ms, days(bindings::LOG_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
     loop {
@@ -45,5 +50,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
-    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours })
+    let log_records = D1LogStore::new(db()?).prune(log_cutoff, MAX_PRUNE_LOG_RECORDS).await?;
+    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours, log_records })
 }

@@ -196,7 +196,13 @@ impl Default for JsonAttributes<'_> {
 }
 
 /// One `AnyValue`, or why it was refused.
-struct JsonAnyValue<'a>(Result<AnyValue<'a>, String>);
+pub struct JsonAnyValue<'a>(pub Result<AnyValue<'a>, String>);
+
+impl Default for JsonAnyValue<'_> {
+    fn default() -> Self {
+        JsonAnyValue(Ok(AnyValue::Empty))
+    }
+}
 
 /// One `KeyValue`, or why its value was refused.
 struct JsonKeyValue<'a>(Result<KeyValue<'a>, String>);

@@ -1,8 +1,11 @@
 //! OTLP/HTTP request bodies in, OTLP responses out: content negotiation,
 //! gzip with a decompressed-size limit, and decoding of each signal into the
-//! span model (protobuf through a borrowing wire reader, JSON through serde).
+//! span and log models (protobuf through a borrowing wire reader, JSON through serde).
 
+mod common_pb;
 mod json_values;
+mod logs_json;
+mod logs_pb;
 pub mod response;
 mod traces_json;
 mod traces_pb;
@@ -11,7 +14,7 @@ pub mod wire;
 use std::borrow::Cow;
 use std::io::Read;
 
-use crate::domain::ResourceSpans;
+use crate::domain::{ResourceLogs, ResourceSpans};
 
 /// Why a request body could not be read at all (the whole request fails).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +142,23 @@ pub fn decode_traces(body: &[u8], encoding: Encoding) -> Result<TraceExport<'_>,
         Encoding::Json => traces_json::decode(body, &mut rejections)?,
     };
     Ok(TraceExport { resource_spans, rejections })
+}
+
+/// A decoded log export: the records we accept and what we refused.
+#[derive(Debug, Default)]
+pub struct LogExport<'a> {
+    pub resource_logs: Vec<ResourceLogs<'a>>,
+    pub rejections: Rejections,
+}
+
+/// Decodes an already-decompressed `ExportLogsServiceRequest`.
+pub fn decode_logs(body: &[u8], encoding: Encoding) -> Result<LogExport<'_>, DecodeError> {
+    let mut rejections = Rejections::default();
+    let resource_logs = match encoding {
+        Encoding::Protobuf => logs_pb::decode(body, &mut rejections)?,
+        Encoding::Json => logs_json::decode(body, &mut rejections)?,
+    };
+    Ok(LogExport { resource_logs, rejections })
 }
 
 #[cfg(test)]

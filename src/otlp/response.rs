@@ -8,12 +8,14 @@ use super::{Encoding, Rejections};
 #[derive(Debug, Clone, Copy)]
 pub enum Signal {
     Traces,
+    Logs,
 }
 
 impl Signal {
     fn rejected_field(self) -> &'static str {
         match self {
             Signal::Traces => "rejectedSpans",
+            Signal::Logs => "rejectedLogRecords",
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::json_values::{id_bytes, nullable, u32_lenient, u64_lenient, EnumValue, JsonAttributes};
 use super::{DecodeError, Rejections};
 use crate::domain::{
-    Event, IdError, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode, TraceId,
+    Event, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode, TraceId,
 };
 
 #[derive(Deserialize)]
@@ -47,11 +47,11 @@ struct JsonScopeSpans<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct JsonScope<'a> {
+pub(super) struct JsonScope<'a> {
     #[serde(borrow, default, deserialize_with = "nullable")]
-    name: Cow<'a, str>,
+    pub(super) name: Cow<'a, str>,
     #[serde(borrow, default, deserialize_with = "nullable")]
-    version: Cow<'a, str>,
+    pub(super) version: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -172,7 +172,8 @@ pub(super) fn resource<'a>(r: JsonResource<'a>, rejections: &mut Rejections) -> 
 fn span(s: JsonSpan<'_>) -> Result<Span<'_>, String> {
     let trace_id = TraceId::from_bytes(&id_bytes(&s.trace_id)).map_err(|e| e.to_string())?;
     let span_id = SpanId::from_bytes(&id_bytes(&s.span_id)).map_err(|e| e.to_string())?;
-    let parent_span_id = parent_id(&s.parent_span_id).map_err(|e| format!("parent {e}"))?;
+    let parent_span_id =
+        SpanId::from_optional_bytes(&id_bytes(&s.parent_span_id)).map_err(|e| format!("parent {e}"))?;
     Ok(Span {
         trace_id,
         span_id,
@@ -216,13 +217,4 @@ fn span(s: JsonSpan<'_>) -> Result<Span<'_>, String> {
         status_code: s.status.code.resolve(StatusCode::from_i32, StatusCode::from_name),
         status_message: s.status.message,
     })
-}
-
-fn parent_id(text: &str) -> Result<Option<SpanId>, IdError> {
-    let bytes = id_bytes(text);
-    if bytes.iter().all(|b| *b == 0) {
-        Ok(None)
-    } else {
-        SpanId::from_bytes(&bytes).map(Some)
-    }
 }

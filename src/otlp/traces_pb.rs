@@ -3,12 +3,10 @@
 
 use std::borrow::Cow;
 
-use super::wire::{field_counts, Reader, WireValue};
+use super::common_pb::{key_value, resource, scope};
+use super::wire::{field_counts, Reader};
 use super::{DecodeError, Rejections};
-use crate::domain::{
-    AnyValue, Event, KeyValue, Link, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode,
-    TraceId,
-};
+use crate::domain::{Event, Link, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, StatusCode, TraceId};
 
 /// Decodes a protobuf `ExportTraceServiceRequest`; spans with invalid ids are
 /// counted in `rejections` and left out, anything structurally broken fails the request.
@@ -37,20 +35,6 @@ fn resource_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<Reso
     Ok(rs)
 }
 
-fn resource(buf: &[u8]) -> Result<Resource<'_>, DecodeError> {
-    let [attributes] = field_counts(buf, [1])?;
-    let mut res = Resource { attributes: Vec::with_capacity(attributes), dropped_attributes_count: 0 };
-    let mut r = Reader::new(buf);
-    while let Some((n, v)) = r.next_field()? {
-        match n {
-            1 => res.attributes.push(key_value(v.bytes("attributes")?)?),
-            2 => res.dropped_attributes_count = v.varint("dropped_attributes_count")? as u32,
-            _ => {}
-        }
-    }
-    Ok(res)
-}
-
 fn scope_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<ScopeSpans<'a>, DecodeError> {
     let [spans] = field_counts(buf, [2])?;
     let mut ss = ScopeSpans { scope: Scope::default(), spans: Vec::with_capacity(spans) };
@@ -68,20 +52,6 @@ fn scope_spans<'a>(buf: &'a [u8], rejections: &mut Rejections) -> Result<ScopeSp
     Ok(ss)
 }
 
-fn scope(buf: &[u8]) -> Result<Scope<'_>, DecodeError> {
-    let mut scope = Scope::default();
-    let mut r = Reader::new(buf);
-    while let Some((n, v)) = r.next_field()? {
-        match n {
-            1 => scope.name = Cow::Borrowed(v.str("scope.name")?),
-            2 => scope.version = Cow::Borrowed(v.str("scope.version")?),
-            _ => {}
-        }
-    }
-    Ok(scope)
-}
-
-/// The outer `Result` is a broken message; the inner one a span we refuse (with why).
 fn span(buf: &[u8]) -> Result<Result<Span<'_>, String>, DecodeError> {
     let (mut trace_id, mut span_id, mut parent): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     let (mut trace_state, mut name, mut status_message) = ("", "", "");
@@ -120,7 +90,7 @@ fn span(buf: &[u8]) -> Result<Result<Span<'_>, String>, DecodeError> {
     let ids = (|| {
         let ids = (TraceId::from_bytes(trace_id), SpanId::from_bytes(span_id));
         let ids = (ids.0.map_err(|e| e.to_string())?, ids.1.map_err(|e| e.to_string())?);
-        let parent = parent_id(parent).map_err(|e| format!("parent {e}"))?;
+        let parent = SpanId::from_optional_bytes(parent).map_err(|e| format!("parent {e}"))?;
         match bad_link {
             Some(e) => Err(format!("link {e}")),
             None => Ok((ids, parent)),
@@ -152,14 +122,6 @@ fn span(buf: &[u8]) -> Result<Result<Span<'_>, String>, DecodeError> {
 }
 
 /// Empty or all-zero parent ids both mean "root span".
-fn parent_id(bytes: &[u8]) -> Result<Option<SpanId>, crate::domain::IdError> {
-    if bytes.iter().all(|b| *b == 0) {
-        Ok(None)
-    } else {
-        SpanId::from_bytes(bytes).map(Some)
-    }
-}
-
 fn status(buf: &[u8]) -> Result<(StatusCode, &str), DecodeError> {
     let (mut code, mut message) = (StatusCode::Unset, "");
     let mut r = Reader::new(buf);
@@ -214,53 +176,4 @@ fn link(buf: &[u8]) -> Result<Result<Link<'_>, crate::domain::IdError>, DecodeEr
             flags,
         })
     })())
-}
-
-fn key_value(buf: &[u8]) -> Result<KeyValue<'_>, DecodeError> {
-    let mut kv = KeyValue { key: Cow::Borrowed(""), value: AnyValue::Empty };
-    let mut r = Reader::new(buf);
-    while let Some((n, v)) = r.next_field()? {
-        match n {
-            1 => kv.key = Cow::Borrowed(v.str("key")?),
-            2 => kv.value = any_value(v.bytes("value")?)?,
-            _ => {}
-        }
-    }
-    Ok(kv)
-}
-
-fn any_value(buf: &[u8]) -> Result<AnyValue<'_>, DecodeError> {
-    let mut value = AnyValue::Empty;
-    let mut r = Reader::new(buf);
-    while let Some((n, v)) = r.next_field()? {
-        value = match (n, v) {
-            (1, v) => AnyValue::Str(Cow::Borrowed(v.str("string_value")?)),
-            (2, v) => AnyValue::Bool(v.varint("bool_value")? != 0),
-            (3, v) => AnyValue::Int(v.varint("int_value")? as i64),
-            (4, v) => AnyValue::Double(f64::from_bits(v.fixed64("double_value")?)),
-            (5, v) => AnyValue::Array(repeated(v, "array_value", any_value)?),
-            (6, v) => AnyValue::Kvlist(repeated(v, "kvlist_value", key_value)?),
-            (7, v) => AnyValue::Bytes(Cow::Borrowed(v.bytes("bytes_value")?)),
-            _ => value,
-        };
-    }
-    Ok(value)
-}
-
-/// Field 1 of an `ArrayValue` / `KeyValueList`, decoded with `item`.
-fn repeated<'a, T>(
-    v: WireValue<'a>,
-    field: &str,
-    item: fn(&'a [u8]) -> Result<T, DecodeError>,
-) -> Result<Vec<T>, DecodeError> {
-    let buf = v.bytes(field)?;
-    let [items] = field_counts(buf, [1])?;
-    let mut out = Vec::with_capacity(items);
-    let mut r = Reader::new(buf);
-    while let Some((n, v)) = r.next_field()? {
-        if n == 1 {
-            out.push(item(v.bytes(field)?)?);
-        }
-    }
-    Ok(out)
 }

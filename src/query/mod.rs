@@ -2,6 +2,7 @@
 //! built from rows as the stores return them.
 
 pub mod jaeger;
+pub mod log_search;
 pub mod service_view;
 pub mod trace_search;
 pub mod trace_view;

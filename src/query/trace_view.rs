@@ -115,11 +115,13 @@ pub struct SpanView {
 pub struct TraceDetail {
     #[serde(flatten)]
     pub summary: TraceSummary,
+    /// Log records carrying this trace id (`GET /api/logs?traceId=` lists them).
+    pub log_count: u64,
     pub spans: Vec<SpanView>,
 }
 
 /// Stored 20-digit nanoseconds back to their plain decimal form.
-fn unpad(ns: &str) -> String {
+pub fn unpad(ns: &str) -> String {
     ns.parse::<u64>().map(|n| n.to_string()).unwrap_or_else(|_| ns.to_string())
 }
 
@@ -195,8 +197,8 @@ impl From<StoredSpan> for SpanView {
 }
 
 /// The full trace: its summary and its spans in start order.
-pub fn trace_detail(trace: StoredTrace, spans: Vec<StoredSpan>) -> TraceDetail {
-    TraceDetail { summary: trace.into(), spans: spans.into_iter().map(SpanView::from).collect() }
+pub fn trace_detail(trace: StoredTrace, spans: Vec<StoredSpan>, log_count: u64) -> TraceDetail {
+    TraceDetail { summary: trace.into(), log_count, spans: spans.into_iter().map(SpanView::from).collect() }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::api::auth::Tokens;
 
 pub const DB: &str = "DB";
 pub const AE_TRACES: &str = "AE_TRACES";
+pub const AE_LOGS: &str = "AE_LOGS";
 pub const ALERT_STATE: &str = "ALERT_STATE";
 /// Service binding to this worker itself: each call is a fresh invocation
 /// with its own Analytics Engine write allowance.
@@ -15,6 +16,7 @@ pub const API_TOKEN: &str = "API_TOKEN";
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 pub const SLO_RETENTION_DAYS: &str = "SLO_RETENTION_DAYS";
+pub const LOG_RETENTION_DAYS: &str = "LOG_RETENTION_DAYS";
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

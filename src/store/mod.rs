@@ -7,6 +7,8 @@ pub mod alerts;
 pub mod analytics_engine;
 pub mod bindings;
 pub mod d1;
+mod log_sql;
+pub mod logs;
 mod service_sql;
 pub mod services;
 mod slo_sql;

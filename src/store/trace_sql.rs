@@ -98,3 +98,7 @@ DELETE FROM dependency_calls WHERE trace_id IN
 pub const PRUNE_TRACE_METADATA: &str = r#"
 DELETE FROM trace_metadata WHERE trace_id IN
   (SELECT trace_id FROM trace_metadata WHERE start_ms < ?1 ORDER BY start_ms LIMIT ?2)"#;
+
+/// How many log records carry the trace id.
+/// - ?1: trace id
+pub const COUNT_TRACE_LOGS: &str = "SELECT count(*) AS n FROM logs WHERE trace_id = ?1";

@@ -29,6 +29,11 @@ pub struct D1TraceStore {
 }
 
 #[derive(Deserialize)]
+struct Count {
+    n: f64,
+}
+
+#[derive(Deserialize)]
 struct SpanKey {
     trace_id: String,
     span_id: String,
@@ -56,15 +61,20 @@ impl D1TraceStore {
         Ok(inserted)
     }
 
-    /// The trace's metadata and spans, or `None` when no span of it is stored.
-    pub async fn trace(&self, trace_id: &str) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StoreError> {
+    /// The trace's metadata, spans and log record count, or `None` when no span of it is stored.
+    pub async fn trace(&self, trace_id: &str) -> Result<Option<(StoredTrace, Vec<StoredSpan>, u64)>, StoreError> {
         let id = [JsValue::from_str(trace_id)];
         let results = self
             .d1
-            .batch(vec![self.d1.statement(sql::SELECT_TRACE, &id)?, self.d1.statement(sql::SELECT_TRACE_SPANS, &id)?])
+            .batch(vec![
+                self.d1.statement(sql::SELECT_TRACE, &id)?,
+                self.d1.statement(sql::SELECT_TRACE_SPANS, &id)?,
+                self.d1.statement(sql::COUNT_TRACE_LOGS, &id)?,
+            ])
             .await?;
         let Some(trace) = results.first::<StoredTrace>(0)? else { return Ok(None) };
-        Ok(Some((trace, results.rows(1)?)))
+        let logs = results.first::<Count>(2)?.map_or(0, |c| c.n as u64);
+        Ok(Some((trace, results.rows(1)?, logs)))
     }
 
     /// Trace summaries matching every filter, newest first.

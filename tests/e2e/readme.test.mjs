@@ -28,11 +28,12 @@ test("the README's curl examples succeed and read back what they sent", () => {
       .replaceAll("dev-api-token", API_TOKEN);
     return JSON.parse(execFileSync("bash", ["-c", local], { cwd: root, encoding: "utf8" }));
   });
-  const [health, sent, sentGzip, trace, search, services, map, cycles, rule, slo, evaluation, firing] = outputs;
+  const [health, sent, sentGzip, trace, search, services, map, cycles, rule, slo, logs, evaluation, firing] = outputs;
   assert.equal(health.status, "healthy");
   assert.deepEqual(sent, {});
   assert.deepEqual(sentGzip, {});
   assert.equal(trace.spanCount, 2);
+  assert.equal(trace.logCount, 0);
   assert.equal(trace.rootService, "frontend");
   assert.deepEqual(search.traces.map((t) => t.traceId), ["4bf92f3577b34da6a3ce929d0e0e4736"]);
   assert.deepEqual(services.services.map((s) => s.id), ["frontend"]);
@@ -41,6 +42,7 @@ test("the README's curl examples succeed and read back what they sent", () => {
   assert.equal(cycles.hasCycles, false);
   assert.deepEqual([rule.serviceId, rule.metricName, rule.aggregation, rule.enabled], ["frontend", "span.error_rate", "avg", true]);
   assert.deepEqual([slo.serviceId, slo.kind, slo.target], ["frontend", "availability", 99.9]);
+  assert.deepEqual([logs.logs, logs.nextCursor, logs.limit], [[], null, 50]);
   assert.equal(evaluation.rules, 3, "the rule and the SLO's fast and slow burn-rate rules");
   assert.deepEqual(firing.incidents, [], "the example trace has no errors");
 });

@@ -1,0 +1,90 @@
+//! Rows for D1 as size-bounded JSON arrays: each array is one bound
+//! parameter that a statement expands with `json_each`, so a batch costs one
+//! statement per `MAX_CHUNK_BYTES` whatever its row count.
+
+use serde::Serialize;
+
+/// Bytes of row JSON per statement parameter (D1 allows 2 MB per value).
+pub const MAX_CHUNK_BYTES: usize = 512 * 1024;
+/// A single row above this is refused rather than failing the whole batch in D1.
+pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// Builds the JSON arrays, row by row.
+#[derive(Debug)]
+pub struct RowChunks {
+    chunks: Vec<String>,
+    current: Vec<u8>,
+}
+
+impl Default for RowChunks {
+    fn default() -> Self {
+        Self { chunks: Vec::new(), current: vec![b'['] }
+    }
+}
+
+impl RowChunks {
+    /// Appends a row; `Err(bytes)` (and nothing appended) when the row alone is over `MAX_ROW_BYTES`.
+    /// `edit` may rewrite the row's serialized bytes in place before it is kept.
+    pub fn push<T: Serialize>(&mut self, row: &T, edit: impl FnOnce(&mut [u8])) -> Result<(), usize> {
+        let before = self.current.len();
+        let separator = usize::from(before > 1);
+        if separator == 1 {
+            self.current.push(b',');
+        }
+        serde_json::to_writer(&mut self.current, row).expect("rows serialize");
+        let row_bytes = self.current.len() - before - separator;
+        if row_bytes > MAX_ROW_BYTES {
+            self.current.truncate(before);
+            return Err(row_bytes);
+        }
+        edit(&mut self.current[before + separator..]);
+        if separator == 1 && self.current.len() + 1 > MAX_CHUNK_BYTES {
+            let row = self.current.split_off(before + 1);
+            self.current.truncate(before);
+            let full = std::mem::replace(&mut self.current, [b"[", &row[..]].concat());
+            self.chunks.push(close(full));
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Vec<String> {
+        if self.current.len() > 1 {
+            self.chunks.push(close(self.current));
+        }
+        self.chunks
+    }
+}
+
+/// Ends a JSON array of rows (serde_json only writes UTF-8).
+fn close(mut chunk: Vec<u8>) -> String {
+    chunk.push(b']');
+    String::from_utf8(chunk).expect("serde_json writes UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_fill_chunks_up_to_the_limit() {
+        let mut chunks = RowChunks::default();
+        let row = "x".repeat(100 * 1024);
+        for _ in 0..12 {
+            chunks.push(&row, |_| {}).unwrap();
+        }
+        let out = chunks.finish();
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|c| c.len() <= MAX_CHUNK_BYTES));
+        let rows: usize = out.iter().map(|c| serde_json::from_str::<Vec<String>>(c).unwrap().len()).sum();
+        assert_eq!(rows, 12);
+    }
+
+    #[test]
+    fn an_oversized_row_is_refused_alone_and_edits_apply() {
+        let mut chunks = RowChunks::default();
+        assert_eq!(chunks.push(&"y".repeat(MAX_ROW_BYTES + 1), |_| {}), Err(MAX_ROW_BYTES + 3));
+        chunks.push(&"ab", |bytes| bytes[1] = b'z').unwrap();
+        assert_eq!(chunks.finish(), [r#"["zb"]"#]);
+        assert!(RowChunks::default().finish().is_empty());
+    }
+}

@@ -1,0 +1,92 @@
+//! `D1LogStore`: log records in D1. An ingest is one `batch()` of inserts
+//! (one per chunk of rows) that ignores records already stored.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::D1Database;
+
+use super::d1::D1;
+use super::log_sql as sql;
+use super::StoreError;
+use crate::ingest::span_rows::nanos_text;
+use crate::ingest::LogBatch;
+use crate::query::log_search::{LogSearch, StoredLog};
+
+pub struct D1LogStore {
+    d1: D1,
+}
+
+#[derive(Deserialize)]
+struct Key {
+    record_key: String,
+}
+
+impl D1LogStore {
+    pub fn new(db: D1Database) -> Self {
+        Self { d1: D1::new(db) }
+    }
+
+    /// Writes the batch and returns the keys of records that were new (not retries).
+    pub async fn ingest(&self, batch: &LogBatch<'_>, now_ms: f64) -> Result<HashSet<String>, StoreError> {
+        let now_ns = JsValue::from_str(&nanos_text((now_ms * 1e6) as u64));
+        let statements = batch
+            .row_chunks
+            .iter()
+            .map(|rows| {
+                self.d1
+                    .statement(sql::INSERT_LOGS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms), now_ns.clone()])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self.d1.batch(statements).await?;
+        let mut inserted = HashSet::with_capacity(batch.record_count);
+        for i in 0..batch.row_chunks.len() {
+            inserted.extend(results.rows::<Key>(i)?.into_iter().map(|k| k.record_key));
+        }
+        Ok(inserted)
+    }
+
+    /// Records matching every filter, newest first.
+    pub async fn search(&self, q: &LogSearch) -> Result<Vec<StoredLog>, StoreError> {
+        let mut query = String::from(sql::SEARCH_HEAD);
+        let mut args: Vec<JsValue> = Vec::new();
+        let mut filter = |fragment: &str, values: &[JsValue]| {
+            query.push_str(fragment);
+            args.extend_from_slice(values);
+        };
+        let text = |v: &str| JsValue::from_str(v);
+        if let Some(v) = &q.service {
+            filter(sql::SEARCH_SERVICE, &[text(v)]);
+        }
+        if let Some(v) = &q.trace_id {
+            filter(sql::SEARCH_TRACE, &[text(v)]);
+        }
+        if let Some(v) = &q.span_id {
+            filter(sql::SEARCH_SPAN, &[text(v)]);
+        }
+        if let Some(v) = q.min_severity {
+            filter(sql::SEARCH_SEVERITY, &[JsValue::from_f64(f64::from(v))]);
+        }
+        if let Some(v) = &q.text {
+            filter(sql::SEARCH_TEXT, &[text(v)]);
+        }
+        if let Some(v) = &q.start_ns {
+            filter(sql::SEARCH_START, &[text(v)]);
+        }
+        if let Some(v) = &q.end_ns {
+            filter(sql::SEARCH_END, &[text(v)]);
+        }
+        if let Some(c) = &q.cursor {
+            filter(sql::SEARCH_AFTER, &[text(&c.time_ns), text(&c.time_ns), JsValue::from_f64(c.id)]);
+        }
+        filter(sql::SEARCH_TAIL, &[JsValue::from_f64(f64::from(q.limit))]);
+        self.d1.all(&query, &args).await
+    }
+
+    /// Deletes up to `limit` records filed before `cutoff_ms`; returns how many.
+    pub async fn prune(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
+        let cutoff = nanos_text((cutoff_ms.max(0.0) * 1e6) as u64);
+        self.d1.run(sql::PRUNE_LOGS, &[JsValue::from_str(&cutoff), JsValue::from_f64(f64::from(limit))]).await
+    }
+}
