@@ -2,6 +2,8 @@
 // concurrent exporters send OTLP/JSON batches of SPANS spans (one trace per
 // batch, three services) for DURATION_S seconds or MAX_BATCHES batches, then
 // every trace is read back through the API to prove nothing was lost.
+// SIGNAL=logs sends batches of SPANS log records instead (all carrying the
+// batch's trace id) and reads them back through GET /api/logs?traceId=.
 //
 //   COLLECTOR_URL=http://127.0.0.1:8787 CLIENTS=4 SPANS=100 DURATION_S=20 node benches/load.mjs
 import { randomBytes } from "node:crypto";
@@ -13,6 +15,7 @@ const clients = Number(process.env.CLIENTS ?? 4);
 const spansPerBatch = Number(process.env.SPANS ?? 100);
 const durationMs = Number(process.env.DURATION_S ?? 20) * 1000;
 const maxBatches = Number(process.env.MAX_BATCHES ?? 5000);
+const signal = process.env.SIGNAL ?? "traces";
 const services = ["gateway", "checkout", "payments"];
 const runPrefix = randomBytes(8).toString("hex");
 
@@ -47,6 +50,33 @@ function batch(n) {
   };
 }
 
+/** One batch of log records, all carrying the batch's trace id. */
+function logBatch(n) {
+  const traceId = runPrefix + n.toString(16).padStart(16, "0");
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const byService = services.map(() => []);
+  for (let i = 0; i < spansPerBatch; i++) {
+    byService[i % services.length].push({
+      timeUnixNano: String(now + BigInt(i) * 1000n),
+      severityNumber: i % 10 === 9 ? 17 : 9,
+      severityText: i % 10 === 9 ? "ERROR" : "INFO",
+      body: { stringValue: `request ${i} of batch ${n} handled in ${i % 40} ms` },
+      attributes: [attr("http.route", "/checkout"), attr("http.response.status_code", 200)],
+      traceId,
+      spanId: (i + 1).toString(16).padStart(16, "0"),
+    });
+  }
+  return {
+    traceId,
+    body: JSON.stringify({
+      resourceLogs: services.map((s, k) => ({
+        resource: { attributes: [attr("service.name", s), attr("service.version", "1.0.0")] },
+        scopeLogs: [{ scope: { name: "load" }, logRecords: byService[k] }],
+      })),
+    }),
+  };
+}
+
 const sent = [];
 const latencies = [];
 let failures = 0;
@@ -55,9 +85,9 @@ const started = performance.now();
 
 async function client() {
   while (performance.now() - started < durationMs && next < maxBatches) {
-    const { traceId, body } = batch(next++);
+    const { traceId, body } = signal === "logs" ? logBatch(next++) : batch(next++);
     const t0 = performance.now();
-    const res = await fetch(`${url}/v1/traces`, {
+    const res = await fetch(`${url}/v1/${signal}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${ingestToken}` },
       body,
@@ -79,18 +109,20 @@ let checked = 0;
 async function verifier() {
   while (checked < sent.length) {
     const traceId = sent[checked++];
-    const res = await fetch(`${url}/api/traces/${traceId}`, { headers: { authorization: `Bearer ${apiToken}` } });
+    const path = signal === "logs" ? `/api/logs?traceId=${traceId}&limit=1000` : `/api/traces/${traceId}`;
+    const res = await fetch(url + path, { headers: { authorization: `Bearer ${apiToken}` } });
     const body = res.ok ? await res.json() : null;
-    if (!body || body.spanCount !== spansPerBatch || body.spans.length !== spansPerBatch) missing++;
+    const stored = signal === "logs" ? body?.logs.length : body?.spanCount === body?.spans.length && body?.spanCount;
+    if (stored !== spansPerBatch) missing++;
   }
 }
 await Promise.all(Array.from({ length: 8 }, verifier));
 
 const accepted = sent.length * spansPerBatch;
 console.log(JSON.stringify({
-  clients, spansPerBatch, batches: latencies.length, failedRequests: failures,
-  seconds: Number(elapsed.toFixed(2)), spansAccepted: accepted, spansPerSecond: Math.round(accepted / elapsed),
+  signal, clients, itemsPerBatch: spansPerBatch, batches: latencies.length, failedRequests: failures,
+  seconds: Number(elapsed.toFixed(2)), itemsAccepted: accepted, itemsPerSecond: Math.round(accepted / elapsed),
   latencyMs: { p50: Number(pct(0.5)), p90: Number(pct(0.9)), p99: Number(pct(0.99)) },
-  tracesVerified: sent.length, tracesIncomplete: missing,
+  batchesVerified: sent.length, batchesIncomplete: missing,
 }, null, 2));
 process.exitCode = failures || missing ? 1 : 0;
