@@ -6,6 +6,8 @@ mod common_pb;
 mod json_values;
 mod logs_json;
 mod logs_pb;
+mod metrics_json;
+mod metrics_pb;
 pub mod response;
 mod traces_json;
 mod traces_pb;
@@ -14,7 +16,7 @@ pub mod wire;
 use std::borrow::Cow;
 use std::io::Read;
 
-use crate::domain::{ResourceLogs, ResourceSpans};
+use crate::domain::{ResourceLogs, ResourceMetrics, ResourceSpans};
 
 /// Why a request body could not be read at all (the whole request fails).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,6 +161,34 @@ pub fn decode_logs(body: &[u8], encoding: Encoding) -> Result<LogExport<'_>, Dec
         Encoding::Json => logs_json::decode(body, &mut rejections)?,
     };
     Ok(LogExport { resource_logs, rejections })
+}
+
+/// A decoded metric export.
+#[derive(Debug, Default)]
+pub struct MetricExport<'a> {
+    pub resource_metrics: Vec<ResourceMetrics<'a>>,
+    pub rejections: Rejections,
+}
+
+impl MetricExport<'_> {
+    pub fn point_count(&self) -> usize {
+        self.resource_metrics
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .map(|m| m.data.point_count())
+            .sum()
+    }
+}
+
+/// Decodes an already-decompressed `ExportMetricsServiceRequest`.
+pub fn decode_metrics(body: &[u8], encoding: Encoding) -> Result<MetricExport<'_>, DecodeError> {
+    let mut rejections = Rejections::default();
+    let resource_metrics = match encoding {
+        Encoding::Protobuf => metrics_pb::decode(body)?,
+        Encoding::Json => metrics_json::decode(body, &mut rejections)?,
+    };
+    Ok(MetricExport { resource_metrics, rejections })
 }
 
 #[cfg(test)]

@@ -120,6 +120,47 @@ impl<'a> WireValue<'a> {
     }
 }
 
+/// Repeated scalar fields, packed (one length-delimited run) or not (one field each).
+impl<'a> WireValue<'a> {
+    /// A repeated `fixed64` / `double` field, as raw 64-bit words.
+    pub fn push_fixed64s(self, field: &str, out: &mut Vec<u64>) -> Result<(), DecodeError> {
+        match self {
+            WireValue::Fixed64(v) => out.push(v),
+            WireValue::Bytes(b) if b.len() % 8 == 0 => {
+                out.extend(b.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))))
+            }
+            _ => return Err(wrong_type(field)),
+        }
+        Ok(())
+    }
+
+    /// A repeated varint field (`uint64`).
+    pub fn push_varints(self, field: &str, out: &mut Vec<u64>) -> Result<(), DecodeError> {
+        match self {
+            WireValue::Varint(v) => out.push(v),
+            WireValue::Bytes(b) => {
+                let mut r = Reader::new(b);
+                while !r.buf.is_empty() {
+                    out.push(r.varint()?);
+                }
+            }
+            _ => return Err(wrong_type(field)),
+        }
+        Ok(())
+    }
+
+    /// A `sint32` (zigzag) field.
+    pub fn sint32(self, field: &str) -> Result<i32, DecodeError> {
+        let v = self.varint(field)?;
+        Ok(((v >> 1) as i64 ^ -((v & 1) as i64)) as i32)
+    }
+
+    /// A `double` field.
+    pub fn double(self, field: &str) -> Result<f64, DecodeError> {
+        self.fixed64(field).map(f64::from_bits)
+    }
+}
+
 fn wrong_type(field: &str) -> DecodeError {
     DecodeError::Malformed(format!("invalid protobuf: wrong wire type for {field}"))
 }
