@@ -27,14 +27,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours, {} log records",
+            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours, {} log records, {} resolved incidents",
             pruned.traces.spans,
             pruned.traces.traces,
             pruned.traces.dependency_calls,
             pruned.red_minutes,
             pruned.operation_minutes,
             pruned.operation_hours,
-            pruned.log_records
+            pruned.log_records,
+            pruned.incidents
         ),
         Err(e) => worker::console_error!("pruning failed: {e}"),
     }

@@ -9,6 +9,10 @@ pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
 pub const DEFAULT_LOG_RETENTION_DAYS: f64 = 7.0;
 /// Log records deleted per cron run.
 pub const MAX_PRUNE_LOG_RECORDS: u32 = 10_000;
+/// Default `INCIDENT_RETENTION_DAYS`: resolved incidents and their notifications.
+pub const DEFAULT_INCIDENT_RETENTION_DAYS: f64 = 90.0;
+/// Resolved incidents deleted per cron run.
+pub const MAX_PRUNE_INCIDENTS: u32 = 1_000;
 /// Default `SLO_RETENTION_DAYS`: per-operation hourly roll-ups (long enough for 30-day SLOs).
 pub const DEFAULT_SLO_RETENTION_DAYS: f64 = 35.0;
 /// Traces deleted per chunk (one D1 batch).

@@ -3,9 +3,11 @@
 use worker::Env;
 
 use crate::retention::{
-    cutoff_ms, more_to_prune, retention_days, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS,
-    DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
+    cutoff_ms, more_to_prune, retention_days, DEFAULT_INCIDENT_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS,
+    MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
 };
+use crate::store::alerts::D1AlertStore;
 use crate::store::logs::D1LogStore;
 use crate::store::services::D1ServiceStore;
 use crate::store::slos::D1SloStore;
@@ -22,12 +24,15 @@ pub struct Pruned {
     pub operation_hours: u32,
     /// Log records (past `LOG_RETENTION_DAYS`).
     pub log_records: u32,
+    /// Resolved incidents, with their notifications (past `INCIDENT_RETENTION_DAYS`).
+    pub incidents: u32,
 }
 
 /// Prunes traces (with their spans and dependency calls) and per-minute
 /// roll-ups older than `SPAN_RETENTION_DAYS`, chunk by chunk, and hourly
 /// roll-ups older than `SLO_RETENTION_DAYS`, log records older than
-/// `LOG_RETENTION_DAYS`; returns the totals.
+/// `LOG_RETENTION_DAYS`, incidents resolved more than
+/// `INCIDENT_RETENTION_DAYS` ago (never open ones); returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
     let store = D1TraceStore::new(db()?);
@@ -35,6 +40,7 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let cutoff = cutoff_ms(now_ms, days(bindings::SPAN_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS));
     let slo_cutoff = cutoff_ms(now_ms, days(bindings::SLO_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS));
     let log_cutoff = cutoff_ms(now_ms, days(bindings::LOG_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS));
+    let incident_cutoff = cutoff_ms(now_ms, days(bindings::INCIDENT_RETENTION_DAYS, DEFAULT_INCIDENT_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
     loop {
@@ -51,5 +57,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let log_records = D1LogStore::new(db()?).prune(log_cutoff, MAX_PRUNE_LOG_RECORDS).await?;
-    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours, log_records })
+    let incidents = D1AlertStore::new(db()?).prune_resolved(incident_cutoff, MAX_PRUNE_INCIDENTS).await?;
+    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours, log_records, incidents })
 }

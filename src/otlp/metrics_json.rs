@@ -258,12 +258,7 @@ fn summary_point(p: JsonSummaryPoint<'_>) -> Result<SummaryPoint<'_>, String> {
 }
 
 /// Converts every point; a point that cannot be read is refused, the rest kept.
-fn convert<J, P>(
-    name: &str,
-    points: Vec<J>,
-    one: fn(J) -> Result<P, String>,
-    rejections: &mut Rejections,
-) -> Vec<P> {
+fn convert<J, P>(name: &str, points: Vec<J>, one: fn(J) -> Result<P, String>, rejections: &mut Rejections) -> Vec<P> {
     points
         .into_iter()
         .filter_map(|p| one(p).map_err(|e| rejections.reject(format!("metric {name:?}: {e}"))).ok())

@@ -129,3 +129,11 @@ pub const RECORD_INCIDENT_NOTIFICATION_ERROR: &str = "UPDATE alert_incidents SET
 /// - ?1: incident id
 pub const SELECT_INCIDENT_NOTIFICATIONS: &str = "SELECT event, channel_id, status, attempts, \
     next_attempt_ms, last_error, delivered_ms FROM alert_notifications WHERE incident_id = ?1 ORDER BY id";
+
+/// Deletes the notifications of up to ?2 incidents resolved before ?1 (unix ms).
+pub const PRUNE_RESOLVED_NOTIFICATIONS: &str = "DELETE FROM alert_notifications WHERE incident_id IN \
+    (SELECT id FROM alert_incidents WHERE state = 'resolved' AND resolved_ms < ?1 ORDER BY resolved_ms LIMIT ?2)";
+
+/// Deletes up to ?2 incidents resolved before ?1 (unix ms); open incidents are never pruned.
+pub const PRUNE_RESOLVED_INCIDENTS: &str = "DELETE FROM alert_incidents WHERE id IN \
+    (SELECT id FROM alert_incidents WHERE state = 'resolved' AND resolved_ms < ?1 ORDER BY resolved_ms LIMIT ?2)";

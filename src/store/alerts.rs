@@ -316,6 +316,20 @@ impl D1AlertStore {
         self.d1.all(sql::CLAIM_DUE_NOTIFICATIONS, &[n(now_ms), n(claim_ms), n(f64::from(limit))]).await
     }
 
+    /// Deletes up to `limit` incidents resolved before `cutoff_ms`, with their
+    /// notifications; returns how many incidents.
+    pub async fn prune_resolved(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
+        let args = [n(cutoff_ms), n(f64::from(limit))];
+        let batch = self
+            .d1
+            .batch(vec![
+                self.d1.statement(sql::PRUNE_RESOLVED_NOTIFICATIONS, &args)?,
+                self.d1.statement(sql::PRUNE_RESOLVED_INCIDENTS, &args)?,
+            ])
+            .await?;
+        batch.changes(1)
+    }
+
     /// Records attempts, and each failure on its incident, in one round trip.
     pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
         let mut statements = Vec::new();

@@ -17,6 +17,7 @@ pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 pub const SLO_RETENTION_DAYS: &str = "SLO_RETENTION_DAYS";
 pub const LOG_RETENTION_DAYS: &str = "LOG_RETENTION_DAYS";
+pub const INCIDENT_RETENTION_DAYS: &str = "INCIDENT_RETENTION_DAYS";
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

@@ -41,3 +41,25 @@ test("the scheduled handler prunes data past retention, and only that", async ()
   assert.deepEqual(await rollups("operation_red_minutes", "minute_ms"), [["recent", 3]]);
   assert.deepEqual(await rollups("operation_red_hours", "hour_ms"), [["recent", 3]]);
 });
+
+test("resolved incidents older than INCIDENT_RETENTION_DAYS go with their notifications; open ones stay", async () => {
+  const now = Date.now();
+  const day = 86_400_000;
+  const incident = (id, state, resolvedMs) => c.db
+    .prepare(`INSERT INTO alert_incidents (id, rule_id, rule_name, service_name, metric_name, severity, condition, threshold,
+      state, value, started_ms, resolved_ms, resolution) VALUES (?, 'r', 'r', ?, 'span.count', 'warning', 'gt', 1, ?, 2, ?, ?, ?)`)
+    .bind(id, id, state, (resolvedMs ?? now) - day, resolvedMs, resolvedMs ? "recovered" : null);
+  await c.db.batch([
+    incident("old-resolved", "resolved", now - 120 * day),
+    incident("recent-resolved", "resolved", now - 10 * day),
+    incident("old-open", "firing", null),
+    c.db.prepare(`INSERT INTO alert_notifications (incident_id, event, channel_id, payload, status, next_attempt_ms)
+      VALUES ('old-resolved', 'firing', 'c', '{}', 'delivered', 0), ('recent-resolved', 'firing', 'c', '{}', 'delivered', 0)`),
+  ]);
+  const result = await (await c.mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date(now) });
+  assert.equal(result.outcome, "ok");
+  const ids = (await c.db.prepare("SELECT id FROM alert_incidents ORDER BY id").all()).results.map((r) => r.id);
+  assert.deepEqual(ids, ["old-open", "recent-resolved"]);
+  const notified = (await c.db.prepare("SELECT incident_id FROM alert_notifications").all()).results.map((r) => r.incident_id);
+  assert.deepEqual(notified, ["recent-resolved"]);
+});
