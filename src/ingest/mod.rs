@@ -4,6 +4,7 @@
 pub mod callee;
 pub mod data_points;
 pub mod log_rows;
+pub mod metric_series;
 pub mod row_chunks;
 pub mod span_rows;
 
