@@ -101,4 +101,4 @@ DELETE FROM trace_metadata WHERE trace_id IN
 
 /// How many log records carry the trace id.
 /// - ?1: trace id
-pub const COUNT_TRACE_LOGS: &str = "SELECT count(*) AS n FROM logs WHERE trace_id = ?1";
+pub const COUNT_TRACE_LOGS: &str = "SELECT count(*) AS n FROM logs WHERE trace_id = ?1 AND trace_id <> ''";
