@@ -49,6 +49,50 @@ pub fn window_seconds(name: &str, value: &str) -> Result<f64, ApiError> {
     }
 }
 
+/// Decodes `%XX` escapes (and, in query strings, `+` as a space); malformed
+/// escapes are kept as they are, invalid UTF-8 is replaced.
+pub fn percent_decode(text: &str, plus_as_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) if plus_as_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `application/x-www-form-urlencoded` pairs of a URL's query string
+/// (the part after `?`, before any `#`).
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let Some((_, rest)) = url.split_once('?') else { return Vec::new() };
+    let query = rest.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
 /// A limit between 1 and `max`.
 pub fn limit(name: &str, value: &str, max: u32) -> Result<u32, ApiError> {
     match value.trim().parse::<u32>() {
@@ -82,6 +126,18 @@ mod tests {
         for bad in ["", "0", "-1h", "1w", "h", "soon"] {
             assert!(window_seconds("window", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn query_strings_decode_as_forms() {
+        let pairs =
+            query_pairs("https://h/api/traces?service=my+svc&attr.http.route=%2Forders%3Fx&empty=&flag&q=a%2Bb#frag");
+        let expected =
+            [("service", "my svc"), ("attr.http.route", "/orders?x"), ("empty", ""), ("flag", ""), ("q", "a+b")];
+        assert_eq!(pairs, expected.map(|(k, v)| (k.to_string(), v.to_string())));
+        assert!(query_pairs("https://h/api/traces").is_empty());
+        assert_eq!(percent_decode("caf%C3%A9%2", false), "café%2");
+        assert_eq!(percent_decode("a+b", false), "a+b");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The route table: method + path → what to do and which token it needs.
 
+use super::params::percent_decode;
 use super::ApiError;
 
 /// Which token a route needs.
@@ -185,26 +186,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
 
 /// A path segment with its percent-escapes decoded (service names may hold spaces or slashes).
 fn decode_segment(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode(segment, false)
 }
 
 #[cfg(test)]

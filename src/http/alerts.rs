@@ -162,7 +162,7 @@ async fn save_channel(id: Option<&str>, req: &mut Request, env: &Env) -> Result<
 
 async fn list_incidents(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let (mut state, mut max) = (None, DEFAULT_INCIDENTS);
-    for (k, v) in query_pairs(req)?.iter().filter(|(_, v)| !v.trim().is_empty()) {
+    for (k, v) in query_pairs(req).iter().filter(|(_, v)| !v.trim().is_empty()) {
         match k.as_str() {
             "state" => {
                 state = Some(IncidentState::parse(v.trim()).ok_or_else(|| {

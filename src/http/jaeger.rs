@@ -20,7 +20,7 @@ pub async fn handle(route: JaegerRoute, req: &Request, env: &Env) -> Response {
 }
 
 async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let pairs = query_pairs(req)?;
+    let pairs = query_pairs(req);
     let pairs = || pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let now_ms = Date::now().as_millis() as f64;
     match route {

@@ -31,7 +31,7 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
 }
 
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let pairs = query_pairs(req)?;
+    let pairs = query_pairs(req);
     let query = LogSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let (next_cursor, logs) = page(store(env)?.search(&query).await?, query.limit);
     json(200, &serde_json::json!({ "logs": logs, "nextCursor": next_cursor, "limit": query.limit }))

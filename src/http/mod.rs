@@ -94,9 +94,8 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 }
 
 /// The query string as pairs, percent-decoded.
-pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    let url = req.url().map_err(|e| ApiError::bad_request(format!("invalid URL: {e}")))?;
-    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    api::params::query_pairs(&req.inner().url())
 }
 
 pub fn respond(status: u16, content_type: &str, body: Vec<u8>, retry_after: Option<u32>) -> Response {

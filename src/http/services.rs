@@ -14,12 +14,12 @@ fn store(env: &Env) -> Result<D1ServiceStore, ApiError> {
 }
 
 fn window(req: &Request) -> Result<Option<Window>, ApiError> {
-    let pairs = query_pairs(req)?;
+    let pairs = query_pairs(req);
     Window::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), Date::now().as_millis() as f64)
 }
 
 async fn map(req: &Request, env: &Env) -> Result<ServiceMap, ApiError> {
-    let pairs = query_pairs(req)?;
+    let pairs = query_pairs(req);
     let environment = pairs.iter().find(|(k, _)| k == "environment").map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     let (services, dependencies) = store(env)?.graph(window(req)?.as_ref()).await?;
     Ok(service_map(services, dependencies, environment))

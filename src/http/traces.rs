@@ -37,7 +37,7 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
 }
 
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let pairs = query_pairs(req)?;
+    let pairs = query_pairs(req);
     let query = TraceSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let traces: Vec<TraceSummary> = store(env)?.search(&query).await?.into_iter().map(TraceSummary::from).collect();
     json(200, &serde_json::json!({ "traces": traces, "limit": query.limit }))
