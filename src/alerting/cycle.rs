@@ -202,8 +202,6 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::incident::IncidentState;
-    use crate::alerting::rule::{Condition, Severity};
     use crate::query::service_view::StoredRed;
 
     const NOW: f64 = 1_700_000_070_000.0;
@@ -225,25 +223,7 @@ mod tests {
     }
 
     fn open_incident(id: &str, rule_id: &str, service: &str) -> StoredIncident {
-        StoredIncident {
-            id: id.into(),
-            rule_id: rule_id.into(),
-            rule_name: "r".into(),
-            service_name: service.into(),
-            metric_name: "span.error_rate".into(),
-            severity: Severity::Warning,
-            condition: Condition::Gt,
-            threshold: 0.1,
-            state: IncidentState::Firing,
-            value: 0.5,
-            started_ms: NOW - 600_000.0,
-            acknowledged_ms: None,
-            acknowledged_by: None,
-            resolved_ms: None,
-            resolved_value: None,
-            resolution: None,
-            notification_error: None,
-        }
+        StoredIncident::firing(id, rule_id, service, NOW - 600_000.0)
     }
 
     fn firing_since(ms: f64) -> RuleState {

@@ -68,6 +68,32 @@ pub struct StoredIncident {
     pub notification_error: Option<String>,
 }
 
+#[cfg(test)]
+impl StoredIncident {
+    /// Test fixture: a firing `span.error_rate > 0.1` incident of `rule_id` for `service`.
+    pub(crate) fn firing(id: &str, rule_id: &str, service: &str, started_ms: f64) -> Self {
+        StoredIncident {
+            id: id.into(),
+            rule_id: rule_id.into(),
+            rule_name: "errors".into(),
+            service_name: service.into(),
+            metric_name: "span.error_rate".into(),
+            severity: Severity::Warning,
+            condition: Condition::Gt,
+            threshold: 0.1,
+            state: IncidentState::Firing,
+            value: 0.5,
+            started_ms,
+            acknowledged_ms: None,
+            acknowledged_by: None,
+            resolved_ms: None,
+            resolved_value: None,
+            resolution: None,
+            notification_error: None,
+        }
+    }
+}
+
 /// An incident as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

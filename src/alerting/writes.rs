@@ -147,23 +147,10 @@ mod tests {
             red: StoredRed { service_name: service.into(), requests: 10.0, errors, ..Default::default() },
         };
         let open = |id: &str, rule: &str, service: &str| StoredIncident {
-            id: id.into(),
-            rule_id: rule.into(),
-            rule_name: "errors".into(),
-            service_name: service.into(),
-            metric_name: "span.error_rate".into(),
-            severity: crate::alerting::Severity::Warning,
-            condition: crate::alerting::Condition::Gt,
-            threshold: 0.1,
             state: IncidentState::Acknowledged,
-            value: 0.5,
-            started_ms: NOW - 600_000.0,
             acknowledged_ms: Some(NOW - 300_000.0),
             acknowledged_by: Some("alice".into()),
-            resolved_ms: None,
-            resolved_value: None,
-            resolution: None,
-            notification_error: None,
+            ..StoredIncident::firing(id, rule, service, NOW - 600_000.0)
         };
         let firing =
             RuleState { phase: Phase::Firing, since_ms: Some(0.0), last_value: Some(0.5), last_evaluated_ms: None };

@@ -1,10 +1,11 @@
 //! `/api/alerts/*`: rules (configs), notification channels, incidents and
 //! acknowledgement, and on-demand evaluation.
 
-use worker::{Date, Env, Request, Response};
+use worker::{Env, Request, Response};
 
-use super::{db, json, query_pairs, respond};
+use super::{db, json, now_ms, query_pairs, read_body, respond};
 use crate::alerting::channel::{Channel, ChannelView};
+use crate::alerting::cycle::ServiceStates;
 use crate::alerting::incident::{acknowledge_conflict, acknowledged_by, IncidentState, IncidentView};
 use crate::alerting::rule::RuleView;
 use crate::alerting::AlertRule;
@@ -25,16 +26,7 @@ fn store(env: &Env) -> Result<D1AlertStore, ApiError> {
 }
 
 fn alert_state(env: &Env) -> Result<KvAlertState, ApiError> {
-    let kv = env.kv(bindings::ALERT_STATE).map_err(|e| ApiError::unavailable(format!("KV binding: {e}")))?;
-    Ok(KvAlertState::new(kv))
-}
-
-fn now_ms() -> f64 {
-    Date::now().as_millis() as f64
-}
-
-async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
-    req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))
+    Ok(KvAlertState::new(bindings::alert_state(env)?))
 }
 
 pub async fn handle(route: AlertRoute, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -73,38 +65,24 @@ fn channel_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("notification channel {id:?} not found"))
 }
 
-fn rule_response(
-    status: u16,
-    stored: &StoredRule,
-    state: Option<&crate::alerting::cycle::ServiceStates>,
-) -> Result<Response, ApiError> {
-    let entry = stored.entry()?;
-    json(
-        status,
-        &RuleView {
-            id: &stored.id,
-            rule: &entry.rule,
-            created_at: rfc3339_ms(stored.created_ms),
-            updated_at: rfc3339_ms(stored.updated_ms),
-            state,
-        },
-    )
+fn rule_view<'a>(stored: &'a StoredRule, rule: &'a AlertRule, state: Option<&'a ServiceStates>) -> RuleView<'a> {
+    RuleView {
+        id: &stored.id,
+        rule,
+        created_at: rfc3339_ms(stored.created_ms),
+        updated_at: rfc3339_ms(stored.updated_ms),
+        state,
+    }
+}
+
+fn rule_response(status: u16, stored: &StoredRule, state: Option<&ServiceStates>) -> Result<Response, ApiError> {
+    json(status, &rule_view(stored, &stored.entry()?.rule, state))
 }
 
 async fn list_rules(env: &Env) -> Result<Response, ApiError> {
     let stored = store(env)?.rules().await?;
     let entries = stored.iter().map(|s| s.entry()).collect::<Result<Vec<_>, _>>()?;
-    let configs: Vec<RuleView> = stored
-        .iter()
-        .zip(&entries)
-        .map(|(s, e)| RuleView {
-            id: &s.id,
-            rule: &e.rule,
-            created_at: rfc3339_ms(s.created_ms),
-            updated_at: rfc3339_ms(s.updated_ms),
-            state: None,
-        })
-        .collect();
+    let configs: Vec<RuleView> = stored.iter().zip(&entries).map(|(s, e)| rule_view(s, &e.rule, None)).collect();
     json(200, &serde_json::json!({ "configs": configs }))
 }
 
@@ -116,7 +94,7 @@ async fn get_rule(id: &str, env: &Env) -> Result<Response, ApiError> {
 
 /// Creates (`id` None) or replaces a rule; its channels must exist.
 async fn save_rule(id: Option<&str>, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let rule = AlertRule::parse(&body(req).await?)?;
+    let rule = AlertRule::parse(&read_body(req).await?)?;
     let store = store(env)?;
     ensure_channels_exist(&store, &rule.channels).await?;
     match id {
@@ -149,7 +127,7 @@ async fn delete_rule(id: &str, env: &Env) -> Result<Response, ApiError> {
 }
 
 async fn save_channel(id: Option<&str>, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let channel = Channel::parse(&body(req).await?)?;
+    let channel = Channel::parse(&read_body(req).await?)?;
     let store = store(env)?;
     match id {
         None => json(201, &ChannelView::from(store.insert_channel(&channel, now_ms()).await?)),
@@ -215,7 +193,7 @@ async fn get_incident(id: &str, env: &Env) -> Result<Response, ApiError> {
 }
 
 async fn acknowledge(id: &str, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let by = acknowledged_by(&body(req).await?)?;
+    let by = acknowledged_by(&read_body(req).await?)?;
     match store(env)?.acknowledge(id, &by, now_ms()).await? {
         Acknowledged::Done(incident) => json(200, &IncidentView::from(incident)),
         Acknowledged::NotFound => Err(ApiError::not_found(format!("incident {id:?} not found"))),

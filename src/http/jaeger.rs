@@ -1,9 +1,9 @@
 //! The Jaeger query API under `/jaeger/api`: errors answer in Jaeger's
 //! envelope too, so Grafana shows their message.
 
-use worker::{Date, Env, Request, Response};
+use worker::{Env, Request, Response};
 
-use super::{db, json, query_pairs};
+use super::{db, json, now_ms, query_pairs};
 use crate::api::routes::JaegerRoute;
 use crate::api::ApiError;
 use crate::domain::TraceId;
@@ -22,7 +22,7 @@ pub async fn handle(route: JaegerRoute, req: &Request, env: &Env) -> Response {
 async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let pairs = || pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let now_ms = Date::now().as_millis() as f64;
+    let now_ms = now_ms();
     match route {
         JaegerRoute::Services => {
             let names: Vec<String> =

@@ -1,8 +1,8 @@
 //! `POST /v1/logs` and `GET /api/logs`.
 
-use worker::{Context, Date, Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
-use super::{db, json, query_pairs, read_otlp, respond};
+use super::{db, json, now_ms, query_pairs, read_otlp, respond};
 use crate::api::ApiError;
 use crate::ingest::log_batch;
 use crate::otlp::decode_logs;
@@ -19,13 +19,12 @@ fn store(env: &Env) -> Result<D1LogStore, ApiError> {
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let (body, encoding) = read_otlp(req, env).await?;
     let mut export = decode_logs(&body, encoding)?;
-    let now_ms = Date::now().as_millis() as f64;
+    let now_ms = now_ms();
     let batch = log_batch(&export.resource_logs, now_ms, &mut export.rejections);
     if batch.record_count > 0 {
         let inserted = store(env)?.ingest(&batch, now_ms).await?;
         let new_points = batch.points.into_iter().filter(|(key, _)| inserted.contains(key)).map(|(_, p)| p).collect();
-        let tokens = bindings::tokens(env);
-        write_or_hand_over(env, ctx, bindings::AE_LOGS, new_points, tokens.ingest.or(tokens.api));
+        write_or_hand_over(env, ctx, bindings::AE_LOGS, new_points);
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Logs, &export.rejections, encoding), None))
 }

@@ -73,7 +73,7 @@ pub async fn read_otlp(req: &mut Request, env: &Env) -> Result<(Vec<u8>, Encodin
     if let Some(ct) = &content_type {
         Encoding::from_content_type(Some(ct), b"")?;
     }
-    let raw = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
+    let raw = read_body(req).await?;
     // The body as received is kept (not copied) unless it was compressed.
     let inflated = match decompress(&raw, header(req, "content-encoding").as_deref(), limit)? {
         Cow::Borrowed(_) => None,
@@ -86,7 +86,17 @@ pub async fn read_otlp(req: &mut Request, env: &Env) -> Result<(Vec<u8>, Encodin
 
 /// The D1 binding; without it the request is retryable (503).
 pub fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
-    env.d1(bindings::DB).map_err(|e| ApiError::unavailable(format!("D1 binding: {e}")))
+    Ok(bindings::database(env)?)
+}
+
+/// Now, unix milliseconds.
+pub fn now_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}
+
+/// The whole request body.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))
 }
 
 pub fn header(req: &Request, name: &str) -> Option<String> {

@@ -1,9 +1,9 @@
 //! `GET /api/services`, `GET /api/services/:id`, `GET /api/service-map`
 //! and `GET /api/service-map/cycles`.
 
-use worker::{Date, Env, Request, Response};
+use worker::{Env, Request, Response};
 
-use super::{db, json, query_pairs};
+use super::{db, json, now_ms, query_pairs};
 use crate::api::ApiError;
 use crate::query::service_view::{service_detail, service_view, ServiceView, Window, WindowView};
 use crate::store::services::D1ServiceStore;
@@ -15,7 +15,7 @@ fn store(env: &Env) -> Result<D1ServiceStore, ApiError> {
 
 fn window(req: &Request) -> Result<Option<Window>, ApiError> {
     let pairs = query_pairs(req);
-    Window::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), Date::now().as_millis() as f64)
+    Window::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now_ms())
 }
 
 async fn map(req: &Request, env: &Env) -> Result<ServiceMap, ApiError> {
@@ -35,14 +35,14 @@ pub async fn get_cycles(req: &Request, env: &Env) -> Result<Response, ApiError> 
 }
 
 pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let window = window(req)?.unwrap_or_else(|| Window::last_hour(Date::now().as_millis() as f64));
+    let window = window(req)?.unwrap_or_else(|| Window::last_hour(now_ms()));
     let (services, reds) = store(env)?.services_with_red(&window).await?;
     let services: Vec<ServiceView> = services.into_iter().map(|s| service_view(s, &reds, &window)).collect();
     json(200, &serde_json::json!({ "services": services, "window": WindowView::from(&window) }))
 }
 
 pub async fn get(id: &str, req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let window = window(req)?.unwrap_or_else(|| Window::last_hour(Date::now().as_millis() as f64));
+    let window = window(req)?.unwrap_or_else(|| Window::last_hour(now_ms()));
     match store(env)?.service(id, &window).await? {
         Some((service, reds, edges)) => json(200, &service_detail(service, &reds, &edges, &window)),
         None => Err(ApiError::not_found(format!("service {id:?} not found"))),

@@ -1,10 +1,10 @@
 //! `/api/slos`: SLO definitions and their status (SLI, error budget, burn rates).
 
 use serde::Serialize;
-use worker::{Date, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 use super::alerts::ensure_channels_exist;
-use super::{db, json, respond};
+use super::{db, json, now_ms, read_body, respond};
 use crate::alerting::slo::{status, window_events, Slo, SloStatus};
 use crate::api::{ApiError, SloRoute};
 use crate::query::trace_view::rfc3339_ms;
@@ -17,10 +17,6 @@ fn store(env: &Env) -> Result<D1SloStore, ApiError> {
 
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("SLO {id:?} not found"))
-}
-
-fn now_ms() -> f64 {
-    Date::now().as_millis() as f64
 }
 
 /// An SLO as the API shows it.
@@ -67,8 +63,7 @@ pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Res
             json(200, &view(&stored, &stored.slo()?))
         }
         SloRoute::Create | SloRoute::Replace(_) => {
-            let body = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
-            let slo = Slo::parse(&body)?;
+            let slo = Slo::parse(&read_body(req).await?)?;
             ensure_channels_exist(&D1AlertStore::new(db(env)?), &slo.channels).await?;
             let (status_code, stored) = match &route {
                 SloRoute::Replace(id) => (200, store.update(id, &slo, now_ms()).await?.ok_or_else(|| not_found(id))?),

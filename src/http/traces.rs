@@ -1,8 +1,8 @@
 //! `POST /v1/traces`, `GET /api/traces`, `GET /api/traces/:traceId`.
 
-use worker::{Context, Date, Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
-use super::{db, json, query_pairs, read_otlp, respond};
+use super::{db, json, now_ms, query_pairs, read_otlp, respond};
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::span_batch;
@@ -23,15 +23,14 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     if batch.span_count > 0 {
-        let inserted = store(env)?.ingest(&batch, Date::now().as_millis() as f64).await?;
+        let inserted = store(env)?.ingest(&batch, now_ms()).await?;
         let new_points = batch
             .points
             .into_iter()
             .filter(|((t, s), _)| inserted.contains(&(t.to_string(), s.to_string())))
             .map(|(_, p)| p)
             .collect();
-        let tokens = bindings::tokens(env);
-        write_or_hand_over(env, ctx, bindings::AE_TRACES, new_points, tokens.ingest.or(tokens.api));
+        write_or_hand_over(env, ctx, bindings::AE_TRACES, new_points);
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Traces, &export.rejections, encoding), None))
 }

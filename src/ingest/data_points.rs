@@ -181,6 +181,9 @@ pub struct LogContext<'s> {
     pub service_version: &'s str,
     pub environment: &'s str,
     pub scope_name: &'s str,
+    /// The record's trace and span ids as hex, empty when it has none.
+    pub trace_id: String,
+    pub span_id: String,
     /// The body as text: the string itself, other values as JSON.
     pub body: Cow<'s, str>,
     /// The record's attributes as a JSON object.
@@ -204,8 +207,8 @@ fn cut<'s>(value: Cow<'s, str>, column: &Column) -> Cow<'s, str> {
 pub fn log_point<'s>(record: &'s LogRecord<'_>, ctx: LogContext<'s>) -> DataPoint<'s> {
     let body_bytes = ctx.body.len() as f64;
     let values: [Cow<'s, str>; 12] = [
-        Cow::Owned(record.trace_id.map(|t| t.to_hex()).unwrap_or_default()),
-        Cow::Owned(record.span_id.map(|s| s.to_hex()).unwrap_or_default()),
+        Cow::Owned(ctx.trace_id),
+        Cow::Owned(ctx.span_id),
         Cow::Borrowed(ctx.service),
         Cow::Borrowed(severity_name(record.severity_number).unwrap_or("")),
         Cow::Borrowed(&record.severity_text),

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::data_points::{log_point, DataPoint, LogContext};
-use super::row_chunks::{RowChunks, MAX_ROW_BYTES};
+use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
 use super::span_rows::nanos_text;
 use crate::domain::value::Attributes;
 use crate::domain::{AnyValue, ResourceLogs};
@@ -82,8 +82,9 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
     let mut chunks = RowChunks::default();
     for rl in resource_logs {
         let service = rl.resource.service_name();
-        let resource_json = serde_json::to_string(&Attributes(&rl.resource.attributes)).expect("attributes serialize");
-        let resource = RawValue::from_string(resource_json).expect("serialized attributes are JSON");
+        let resource = attributes_json(&rl.resource.attributes);
+        let (service_version, environment) =
+            (rl.resource.service_version().unwrap_or(""), rl.resource.environment().unwrap_or(""));
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
                 let time_ns = record.effective_time_unix_nano();
@@ -121,9 +122,11 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
                 };
                 let ctx = LogContext {
                     service,
-                    service_version: rl.resource.service_version().unwrap_or(""),
-                    environment: rl.resource.environment().unwrap_or(""),
+                    service_version,
+                    environment,
                     scope_name: &sl.scope.name,
+                    trace_id: row.trace_id,
+                    span_id: row.span_id,
                     body,
                     attributes_json: serde_json::to_string(&Attributes(&record.attributes))
                         .expect("attributes serialize"),

@@ -3,6 +3,10 @@
 //! statement per `MAX_CHUNK_BYTES` whatever its row count.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::domain::value::Attributes;
+use crate::domain::KeyValue;
 
 /// Bytes of row JSON per statement parameter (D1 allows 2 MB per value).
 pub const MAX_CHUNK_BYTES: usize = 512 * 1024;
@@ -53,6 +57,12 @@ impl RowChunks {
         }
         self.chunks
     }
+}
+
+/// Attributes (a resource's, stored once per row of it) as ready-made JSON.
+pub fn attributes_json(attributes: &[KeyValue<'_>]) -> Box<RawValue> {
+    let json = serde_json::to_string(&Attributes(attributes)).expect("attributes serialize");
+    RawValue::from_string(json).expect("serialized attributes are JSON")
 }
 
 /// Ends a JSON array of rows (serde_json only writes UTF-8).

@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use super::callee::callee_of;
 use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
-use super::row_chunks::{RowChunks, MAX_ROW_BYTES};
+use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
 use crate::domain::value::Attributes;
 use crate::domain::{Event, Link, ResourceSpans, SpanId, TraceId};
 use crate::otlp::Rejections;
@@ -118,8 +118,7 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
         let service = rs.resource.service_name();
         let version = rs.resource.service_version();
         let environment = rs.resource.environment();
-        let resource_json = serde_json::to_string(&Attributes(&rs.resource.attributes)).expect("attributes serialize");
-        let resource = RawValue::from_string(resource_json).expect("serialized attributes are JSON");
+        let resource = attributes_json(&rs.resource.attributes);
         for ss in &rs.scope_spans {
             for span in &ss.spans {
                 let callee = callee_of(span, service);

@@ -58,9 +58,7 @@ pub struct DeliveryCounts {
 }
 
 fn stores(env: &Env) -> Result<(D1AlertStore, KvAlertState), StoreError> {
-    let db = env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(format!("D1 binding: {e}")))?;
-    let kv = env.kv(bindings::ALERT_STATE).map_err(|e| StoreError::Unavailable(format!("KV binding: {e}")))?;
-    Ok((D1AlertStore::new(db), KvAlertState::new(kv)))
+    Ok((D1AlertStore::new(bindings::database(env)?), KvAlertState::new(bindings::alert_state(env)?)))
 }
 
 pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, StoreError> {

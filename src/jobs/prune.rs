@@ -34,7 +34,7 @@ pub struct Pruned {
 /// `LOG_RETENTION_DAYS`, incidents resolved more than
 /// `INCIDENT_RETENTION_DAYS` ago (never open ones); returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
-    let db = || env.d1(bindings::DB).map_err(|e| StoreError::Unavailable(e.to_string()));
+    let db = || bindings::database(env);
     let store = D1TraceStore::new(db()?);
     let days = |name, default| retention_days(bindings::text(env, name).as_deref(), default);
     let cutoff = cutoff_ms(now_ms, days(bindings::SPAN_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS));

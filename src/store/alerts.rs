@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::alert_sql as sql;
-use super::d1::{corrupt, flag, number_or_null, text_or_null, Id, D1};
+use super::d1::{corrupt, flag, number as n, number_or_null, text as s, text_or_null, Id, D1};
 use super::slo_sql;
 use super::slos::StoredSlo;
 use super::StoreError;
@@ -93,14 +93,6 @@ pub enum Acknowledged {
 
 pub struct D1AlertStore {
     d1: D1,
-}
-
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-
-fn n(v: f64) -> JsValue {
-    JsValue::from_f64(v)
 }
 
 /// A unit enum as the text it serializes to (`"critical"`, `"gt"`, …).

@@ -38,14 +38,9 @@ pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) 
     Ok(())
 }
 
-/// Writes what this invocation may and hands the rest over (after the response, via `wait_until`).
-pub fn write_or_hand_over(
-    env: &Env,
-    ctx: &Context,
-    binding: &'static str,
-    points: Vec<DataPoint<'_>>,
-    token: Option<String>,
-) {
+/// Writes what this invocation may and hands the rest over (after the response, via `wait_until`),
+/// authenticated with the ingest token (or the API token when only that is set).
+pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
         Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
@@ -67,6 +62,8 @@ pub fn write_or_hand_over(
             )
         }
     };
+    let tokens = bindings::tokens(env);
+    let token = tokens.ingest.or(tokens.api);
     let parts: Vec<Vec<DataPoint<'static>>> = later
         .chunks(MAX_POINTS_PER_INVOCATION)
         .map(|part| part.iter().cloned().map(DataPoint::into_owned).collect())

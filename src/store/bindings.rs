@@ -1,7 +1,9 @@
 //! Binding and variable names (mirrored in `wrangler.toml`) and the settings read from them.
 
-use worker::Env;
+use worker::kv::KvStore;
+use worker::{D1Database, Env};
 
+use super::StoreError;
 use crate::api::auth::Tokens;
 
 pub const DB: &str = "DB";
@@ -21,6 +23,16 @@ pub const INCIDENT_RETENTION_DAYS: &str = "INCIDENT_RETENTION_DAYS";
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The D1 database; without it storage is unavailable (retryable).
+pub fn database(env: &Env) -> Result<D1Database, StoreError> {
+    env.d1(DB).map_err(|e| StoreError::Unavailable(format!("D1 binding: {e}")))
+}
+
+/// The KV namespace of alert states.
+pub fn alert_state(env: &Env) -> Result<KvStore, StoreError> {
+    env.kv(ALERT_STATE).map_err(|e| StoreError::Unavailable(format!("KV binding {ALERT_STATE}: {e}")))
+}
 
 /// A secret or variable, unless unset or blank.
 pub fn text(env: &Env, name: &str) -> Option<String> {

@@ -31,20 +31,9 @@ impl D1LogStore {
     /// Writes the batch and returns the keys of records that were new (not retries).
     pub async fn ingest(&self, batch: &LogBatch<'_>, now_ms: f64) -> Result<HashSet<String>, StoreError> {
         let now_ns = JsValue::from_str(&nanos_text((now_ms * 1e6) as u64));
-        let statements = batch
-            .row_chunks
-            .iter()
-            .map(|rows| {
-                self.d1
-                    .statement(sql::INSERT_LOGS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms), now_ns.clone()])
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.d1.batch(statements).await?;
-        let mut inserted = HashSet::with_capacity(batch.record_count);
-        for i in 0..batch.row_chunks.len() {
-            inserted.extend(results.rows::<Key>(i)?.into_iter().map(|k| k.record_key));
-        }
-        Ok(inserted)
+        let keys: Vec<Key> =
+            self.d1.per_chunk(sql::INSERT_LOGS, &batch.row_chunks, &[JsValue::from_f64(now_ms), now_ns]).await?;
+        Ok(keys.into_iter().map(|k| k.record_key).collect())
     }
 
     /// Records matching every filter, newest first.

@@ -1,10 +1,9 @@
 //! `D1SloStore`: SLO definitions and the roll-ups their status reads.
 
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use super::d1::{corrupt, flag, Id, D1};
+use super::d1::{corrupt, flag, number as n, text as s, Id, D1};
 use super::slo_sql as sql;
 use super::StoreError;
 use crate::alerting::slo::{burn_windows_json, BurnRow, Slo, BURN_ALERTS, BURN_WINDOWS};
@@ -29,14 +28,6 @@ impl StoredSlo {
 
 pub struct D1SloStore {
     d1: D1,
-}
-
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-
-fn n(v: f64) -> JsValue {
-    JsValue::from_f64(v)
 }
 
 impl D1SloStore {

@@ -46,19 +46,9 @@ impl D1TraceStore {
 
     /// Writes the batch and returns the keys of spans that were new (not retries).
     pub async fn ingest(&self, batch: &SpanBatch<'_>, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
-        let statements = batch
-            .row_chunks
-            .iter()
-            .map(|rows| self.d1.statement(sql::INSERT_SPANS, &[JsValue::from_str(rows), JsValue::from_f64(now_ms)]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.d1.batch(statements).await?;
-        let mut inserted = HashSet::with_capacity(batch.span_count);
-        for i in 0..batch.row_chunks.len() {
-            for key in results.rows::<SpanKey>(i)? {
-                inserted.insert((key.trace_id, key.span_id));
-            }
-        }
-        Ok(inserted)
+        let keys: Vec<SpanKey> =
+            self.d1.per_chunk(sql::INSERT_SPANS, &batch.row_chunks, &[JsValue::from_f64(now_ms)]).await?;
+        Ok(keys.into_iter().map(|k| (k.trace_id, k.span_id)).collect())
     }
 
     /// The trace's metadata, spans and log record count, or `None` when no span of it is stored.

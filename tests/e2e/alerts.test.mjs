@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { startCollector, API_TOKEN } from "./harness.mjs";
+import { startCollector } from "./harness.mjs";
 import { request, json, span } from "./otlp.mjs";
 import { startReceiver } from "./receiver.mjs";
 
@@ -33,18 +33,7 @@ function checkoutRequests(count, errors, atMs, service = "checkout") {
   return json(request({ [service]: spans }));
 }
 
-async function send(method, path, body) {
-  const res = await c.request(path, {
-    method,
-    token: API_TOKEN,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-const evaluate = () => send("POST", "/api/alerts/evaluate");
+const evaluate = () => c.send("POST", "/api/alerts/evaluate");
 const incidents = async (state) => (await c.api(`/api/alerts/incidents${state ? `?state=${state}` : ""}`)).body.incidents;
 const cron = async (atMs) => {
   const result = await (await c.mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date(atMs) });
@@ -52,7 +41,7 @@ const cron = async (atMs) => {
 };
 
 test("rules and channels validate, keep the original minimal body working, and never show secrets", async () => {
-  const minimal = await send("POST", "/api/alerts/configs", {
+  const minimal = await c.send("POST", "/api/alerts/configs", {
     name: "High Error Rate", description: "Triggers when error rate exceeds 5%", serviceId: "gateway-production",
     metricName: "http_requests_total", condition: "gt", threshold: 5, windowSeconds: 300, severity: "critical",
   });
@@ -62,49 +51,49 @@ test("rules and channels validate, keep the original minimal body working, and n
     [minimal.body.aggregation, minimal.body.forSeconds, minimal.body.enabled, minimal.body.channels, minimal.body.labels],
     ["avg", 0, true, [], {}],
   );
-  const bad = await send("POST", "/api/alerts/configs", { name: "x", metricName: "span.count", condition: "above", threshold: 1 });
+  const bad = await c.send("POST", "/api/alerts/configs", { name: "x", metricName: "span.count", condition: "above", threshold: 1 });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /^condition: /);
-  const unknownChannel = await send("POST", "/api/alerts/configs", { name: "x", metricName: "span.count", condition: "gt", threshold: 1, channels: ["nope"] });
+  const unknownChannel = await c.send("POST", "/api/alerts/configs", { name: "x", metricName: "span.count", condition: "gt", threshold: 1, channels: ["nope"] });
   assert.equal(unknownChannel.status, 400);
   assert.match(unknownChannel.body.error.message, /^channels: /);
-  assert.equal((await send("POST", "/api/alerts/configs", "{not json")).status, 400);
+  assert.equal((await c.send("POST", "/api/alerts/configs", "{not json")).status, 400);
 
-  const channel = await send("POST", "/api/alerts/channels", { name: "ops", kind: "webhook", url: receiver.url, secret: SECRET });
+  const channel = await c.send("POST", "/api/alerts/channels", { name: "ops", kind: "webhook", url: receiver.url, secret: SECRET });
   assert.equal(channel.status, 201);
   assert.equal(channel.body.hasSecret, true);
   assert.ok(!JSON.stringify(channel.body).includes(SECRET));
   const listed = (await c.api("/api/alerts/channels")).body.channels;
   assert.ok(!JSON.stringify(listed).includes(SECRET));
-  assert.equal((await send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "http://hooks.slack.test/x" })).body.error.message.split(":")[0], "url");
-  const slack = await send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "https://hooks.slack.test/services/T0/B0/XYZ" });
+  assert.equal((await c.send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "http://hooks.slack.test/x" })).body.error.message.split(":")[0], "url");
+  const slack = await c.send("POST", "/api/alerts/channels", { name: "s", kind: "slack", url: "https://hooks.slack.test/services/T0/B0/XYZ" });
   assert.equal(slack.body.url, "https://hooks.slack.test/…", "a Slack URL is a credential: shown as its host");
   // Replacing a channel without `secret` keeps the stored one; null removes it.
-  const renamed = await send("PUT", `/api/alerts/channels/${channel.body.id}`, { name: "ops", kind: "webhook", url: receiver.url });
+  const renamed = await c.send("PUT", `/api/alerts/channels/${channel.body.id}`, { name: "ops", kind: "webhook", url: receiver.url });
   assert.deepEqual([renamed.status, renamed.body.hasSecret], [200, true]);
-  const scratch = await send("POST", "/api/alerts/channels", { name: "scratch", kind: "webhook", url: receiver.url, secret: "x" });
-  const cleared = await send("PUT", `/api/alerts/channels/${scratch.body.id}`, { name: "scratch", kind: "webhook", url: receiver.url, secret: null });
+  const scratch = await c.send("POST", "/api/alerts/channels", { name: "scratch", kind: "webhook", url: receiver.url, secret: "x" });
+  const cleared = await c.send("PUT", `/api/alerts/channels/${scratch.body.id}`, { name: "scratch", kind: "webhook", url: receiver.url, secret: null });
   assert.equal(cleared.body.hasSecret, false);
-  assert.equal((await send("DELETE", `/api/alerts/channels/${scratch.body.id}`)).status, 204);
-  assert.equal((await send("DELETE", `/api/alerts/channels/${slack.body.id}`)).status, 204);
+  assert.equal((await c.send("DELETE", `/api/alerts/channels/${scratch.body.id}`)).status, 204);
+  assert.equal((await c.send("DELETE", `/api/alerts/channels/${slack.body.id}`)).status, 204);
 
-  const replaced = await send("PUT", `/api/alerts/configs/${minimal.body.id}`, { name: "Renamed", metricName: "http_requests_total", condition: "gt", threshold: 10 });
+  const replaced = await c.send("PUT", `/api/alerts/configs/${minimal.body.id}`, { name: "Renamed", metricName: "http_requests_total", condition: "gt", threshold: 10 });
   assert.equal(replaced.status, 200);
   assert.equal((await c.api(`/api/alerts/configs/${minimal.body.id}`)).body.name, "Renamed");
-  assert.equal((await send("PUT", "/api/alerts/configs/missing", { name: "n", metricName: "m", condition: "gt", threshold: 1 })).status, 404);
-  assert.equal((await send("DELETE", `/api/alerts/configs/${minimal.body.id}`)).status, 204);
+  assert.equal((await c.send("PUT", "/api/alerts/configs/missing", { name: "n", metricName: "m", condition: "gt", threshold: 1 })).status, 404);
+  assert.equal((await c.send("DELETE", `/api/alerts/configs/${minimal.body.id}`)).status, 204);
   assert.equal((await c.api(`/api/alerts/configs/${minimal.body.id}`)).status, 404);
-  assert.equal((await send("DELETE", `/api/alerts/configs/${minimal.body.id}`)).status, 404);
+  assert.equal((await c.send("DELETE", `/api/alerts/configs/${minimal.body.id}`)).status, 404);
 });
 
 test("error-heavy traffic fires once, notifies once, is acknowledged, recovers and notifies the resolve once", async () => {
   const channel = (await c.api("/api/alerts/channels")).body.channels.find((ch) => ch.name === "ops");
-  const rule = await send("POST", "/api/alerts/configs", {
+  const rule = await c.send("POST", "/api/alerts/configs", {
     name: "Checkout errors", serviceId: "checkout", metricName: "span.error_rate", condition: "gt", threshold: 0.1,
     windowSeconds: 300, severity: "critical", labels: { team: "payments" }, channels: [channel.id],
   });
   assert.equal(rule.status, 201);
-  const perService = await send("POST", "/api/alerts/configs", { name: "Any service p95", metricName: "span.duration.p95", condition: "gt", threshold: 10000 });
+  const perService = await c.send("POST", "/api/alerts/configs", { name: "Any service p95", metricName: "span.duration.p95", condition: "gt", threshold: 10000 });
   assert.equal(perService.status, 201);
 
   const now = Date.now();
@@ -147,13 +136,13 @@ test("error-heavy traffic fires once, notifies once, is acknowledged, recovers a
 
   // Acknowledge: validation, 404, 200, then 409.
   const ackPath = `/api/alerts/incidents/${incident.id}/acknowledge`;
-  assert.equal((await send("POST", ackPath, {})).status, 400);
-  assert.equal((await send("POST", "/api/alerts/incidents/nope/acknowledge", { acknowledgedBy: "alice" })).status, 404);
-  const ack = await send("POST", ackPath, { acknowledgedBy: "alice" });
+  assert.equal((await c.send("POST", ackPath, {})).status, 400);
+  assert.equal((await c.send("POST", "/api/alerts/incidents/nope/acknowledge", { acknowledgedBy: "alice" })).status, 404);
+  const ack = await c.send("POST", ackPath, { acknowledgedBy: "alice" });
   assert.equal(ack.status, 200);
   assert.deepEqual([ack.body.state, ack.body.acknowledgedBy], ["acknowledged", "alice"]);
   assert.ok(ack.body.acknowledgedAt);
-  const again = await send("POST", ackPath, { acknowledgedBy: "bob" });
+  const again = await c.send("POST", ackPath, { acknowledgedBy: "bob" });
   assert.equal(again.status, 409);
   assert.equal((await incidents("acknowledged")).length, 1);
 
@@ -188,7 +177,7 @@ test("error-heavy traffic fires once, notifies once, is acknowledged, recovers a
 
   // Deleting the rule closes its open incident without a notification.
   const before = receiver.requests.length;
-  assert.equal((await send("DELETE", `/api/alerts/configs/${rule.body.id}`)).status, 204);
+  assert.equal((await c.send("DELETE", `/api/alerts/configs/${rule.body.id}`)).status, 204);
   const closed = (await c.api(`/api/alerts/incidents/${refired.body.opened[0].id}`)).body;
   assert.deepEqual([closed.state, closed.resolution], ["resolved", "rule_removed"]);
   await evaluate();
@@ -198,7 +187,7 @@ test("error-heavy traffic fires once, notifies once, is acknowledged, recovers a
 
 test("a resolve waits until the firing notification of its incident is delivered", async () => {
   const channel = (await c.api("/api/alerts/channels")).body.channels.find((ch) => ch.name === "ops");
-  const rule = await send("POST", "/api/alerts/configs", {
+  const rule = await c.send("POST", "/api/alerts/configs", {
     name: "Ledger errors", serviceId: "ledger", metricName: "span.error_count", aggregation: "sum", condition: "gte", threshold: 3,
     channels: [channel.id],
   });
@@ -209,7 +198,7 @@ test("a resolve waits until the firing notification of its incident is delivered
   assert.equal((await evaluate()).body.opened.length, 1);
   assert.deepEqual(seen(), [["firing", 500]]);
   // Recovered while the firing notification waits for its retry: the resolve must not overtake it.
-  await send("PUT", `/api/alerts/configs/${rule.body.id}`, { ...rule.body, id: undefined, createdAt: undefined, updatedAt: undefined, threshold: 100 });
+  await c.send("PUT", `/api/alerts/configs/${rule.body.id}`, { ...rule.body, id: undefined, createdAt: undefined, updatedAt: undefined, threshold: 100 });
   assert.equal((await evaluate()).body.resolved.length, 1);
   assert.deepEqual(seen(), [["firing", 500]]);
   await cron(now + 90_000);

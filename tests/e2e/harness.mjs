@@ -120,6 +120,17 @@ export async function startCollector({ vars = {} } = {}) {
     /** POST /v1/traces with the ingest token. */
     ingest: (body, headers = {}) =>
       request("/v1/traces", { method: "POST", body, token: INGEST_TOKEN, headers: { "content-type": "application/json", ...headers } }),
+    /** Any method with the API token and an optional JSON body (an object, or text sent as is); parses the answer. */
+    send: async (method, path, body) => {
+      const res = await request(path, {
+        method,
+        token: API_TOKEN,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
     /** GET with the API token; parses JSON. */
     api: async (path) => {
       const res = await request(path, { token: API_TOKEN });

@@ -3,7 +3,7 @@
 // multi-window burn-rate alerts opening incidents like rules do.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startCollector, API_TOKEN } from "./harness.mjs";
+import { startCollector } from "./harness.mjs";
 import { request, json, span } from "./otlp.mjs";
 import { startReceiver } from "./receiver.mjs";
 
@@ -17,17 +17,6 @@ after(async () => {
   await receiver?.close();
 });
 
-async function send(method, path, body) {
-  const res = await c.request(path, {
-    method,
-    token: API_TOKEN,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
 /** `count` `name` SERVER spans of `service` taking `durationMs`, `errors` of them failed, at `atMs`. */
 function requests(service, name, count, errors, atMs, durationMs, firstTrace) {
   const shift = atMs - 1_763_900_000_123;
@@ -39,31 +28,31 @@ function requests(service, name, count, errors, atMs, durationMs, firstTrace) {
 const close = (actual, expected) => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≉ ${expected}`);
 
 test("SLO definitions validate and round-trip", async () => {
-  const bad = await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "latency", target: 99 });
+  const bad = await c.send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "latency", target: 99 });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /^thresholdMs: /);
-  assert.match((await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 100 })).body.error.message, /^target: /);
-  assert.match((await send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 99, channels: ["nope"] })).body.error.message, /^channels: /);
-  const created = await send("POST", "/api/slos", { name: "Temp", serviceId: "s", kind: "availability", target: 99.5 });
+  assert.match((await c.send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 100 })).body.error.message, /^target: /);
+  assert.match((await c.send("POST", "/api/slos", { name: "n", serviceId: "s", kind: "availability", target: 99, channels: ["nope"] })).body.error.message, /^channels: /);
+  const created = await c.send("POST", "/api/slos", { name: "Temp", serviceId: "s", kind: "availability", target: 99.5 });
   assert.equal(created.status, 201);
   assert.deepEqual([created.body.windowDays, created.body.operation, created.body.enabled], [30, null, true]);
-  const replaced = await send("PUT", `/api/slos/${created.body.id}`, { name: "Temp 2", serviceId: "s", kind: "availability", target: 99, windowDays: 7 });
+  const replaced = await c.send("PUT", `/api/slos/${created.body.id}`, { name: "Temp 2", serviceId: "s", kind: "availability", target: 99, windowDays: 7 });
   assert.deepEqual([replaced.status, replaced.body.name, replaced.body.windowDays], [200, "Temp 2", 7]);
   assert.equal((await c.api("/api/slos")).body.slos.length, 1);
-  assert.equal((await send("DELETE", `/api/slos/${created.body.id}`)).status, 204);
+  assert.equal((await c.send("DELETE", `/api/slos/${created.body.id}`)).status, 204);
   assert.equal((await c.api(`/api/slos/${created.body.id}`)).status, 404);
   assert.equal((await c.api(`/api/slos/${created.body.id}/status`)).status, 404);
-  assert.equal((await send("PUT", "/api/slos/nope", { name: "n", serviceId: "s", kind: "availability", target: 99 })).status, 404);
+  assert.equal((await c.send("PUT", "/api/slos/nope", { name: "n", serviceId: "s", kind: "availability", target: 99 })).status, 404);
 });
 
 test("status reports SLI, budget and burn rates; fast and slow burn open incidents and notify", async () => {
-  const channel = await send("POST", "/api/alerts/channels", { name: "slo pager", kind: "webhook", url: receiver.url });
-  const availability = await send("POST", "/api/slos", {
+  const channel = await c.send("POST", "/api/alerts/channels", { name: "slo pager", kind: "webhook", url: receiver.url });
+  const availability = await c.send("POST", "/api/slos", {
     name: "Checkout availability", serviceId: "checkout", operation: "POST /orders", kind: "availability", target: 99,
     channels: [channel.body.id],
   });
   assert.equal(availability.status, 201);
-  const latency = await send("POST", "/api/slos", { name: "Checkout latency", serviceId: "checkout", kind: "latency", thresholdMs: 100, target: 95 });
+  const latency = await c.send("POST", "/api/slos", { name: "Checkout latency", serviceId: "checkout", kind: "latency", thresholdMs: 100, target: 95 });
   assert.equal(latency.status, 201);
 
   const at = Date.now() - 30_000;
@@ -90,7 +79,7 @@ test("status reports SLI, budget and burn rates; fast and slow burn open inciden
   close(lat.burnRates["1h"], 20 / 3);
   assert.deepEqual(lat.alerts.map((a) => a.burning), [false, true]);
 
-  const evaluated = (await send("POST", "/api/alerts/evaluate")).body;
+  const evaluated = (await c.send("POST", "/api/alerts/evaluate")).body;
   const opened = evaluated.opened.map((i) => [i.ruleId, i.severity, i.metricName, i.serviceId]).sort();
   assert.deepEqual(opened, [
     [`slo:${availability.body.id}:fast`, "critical", "slo.burn_rate.fast", "checkout"],
@@ -100,13 +89,13 @@ test("status reports SLI, budget and burn rates; fast and slow burn open inciden
   close(evaluated.opened.find((i) => i.ruleId.endsWith(`${availability.body.id}:fast`)).value, 20);
   // Only the availability SLO has a channel: two notifications.
   assert.deepEqual(receiver.requests.map((r) => JSON.parse(r.body).rule.labels.slo), [availability.body.id, availability.body.id]);
-  assert.equal((await send("POST", "/api/alerts/evaluate")).body.opened.length, 0);
+  assert.equal((await c.send("POST", "/api/alerts/evaluate")).body.opened.length, 0);
 
   // Ids are matched exactly: a wildcard-looking id deletes nothing and resolves nothing.
-  assert.equal((await send("DELETE", "/api/slos/%25")).status, 404);
-  assert.equal((await send("DELETE", `/api/alerts/configs/slo:${availability.body.id}:fast`)).status, 404);
+  assert.equal((await c.send("DELETE", "/api/slos/%25")).status, 404);
+  assert.equal((await c.send("DELETE", `/api/alerts/configs/slo:${availability.body.id}:fast`)).status, 404);
   assert.equal((await c.api("/api/alerts/incidents?state=firing")).body.incidents.length, 3);
-  assert.equal((await send("DELETE", `/api/slos/${availability.body.id}`)).status, 204);
+  assert.equal((await c.send("DELETE", `/api/slos/${availability.body.id}`)).status, 204);
   const open = (await c.api("/api/alerts/incidents?state=firing")).body.incidents.map((i) => i.ruleId).sort();
   assert.deepEqual(open, [`slo:${latency.body.id}:slow`]);
 });
