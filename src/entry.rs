@@ -27,7 +27,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours, {} log records, {} resolved incidents",
+            "pruned {} spans, {} traces, {} dependency calls, {} RED minutes, {} operation minutes, {} operation hours, {} log records, {} resolved incidents, {} metric minutes, {} metric points, {} metric series",
             pruned.traces.spans,
             pruned.traces.traces,
             pruned.traces.dependency_calls,
@@ -35,7 +35,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             pruned.operation_minutes,
             pruned.operation_hours,
             pruned.log_records,
-            pruned.incidents
+            pruned.incidents,
+            pruned.metric_minutes,
+            pruned.metric_points,
+            pruned.metric_series
         ),
         Err(e) => worker::console_error!("pruning failed: {e}"),
     }

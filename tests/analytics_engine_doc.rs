@@ -1,6 +1,6 @@
 //! `docs/analytics-engine.md` shows exactly the layout the mapping code writes.
 
-use observability_collector::ingest::data_points::{Layout, LOGS, TRACES};
+use observability_collector::ingest::data_points::{Layout, LOGS, METRICS, TRACES};
 
 fn table(layout: &Layout) -> String {
     let mut out = String::from("| column | name | max bytes | meaning |\n| --- | --- | --- | --- |\n");
@@ -20,7 +20,7 @@ fn table(layout: &Layout) -> String {
 #[test]
 fn the_documented_layout_is_the_one_written() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/analytics-engine.md")).unwrap();
-    for layout in [TRACES, LOGS] {
+    for layout in [TRACES, LOGS, METRICS] {
         let expected = table(&layout);
         assert!(
             doc.contains(&expected),

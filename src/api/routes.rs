@@ -16,9 +16,12 @@ pub enum Route {
     Health,
     OpenApi,
     IngestTraces,
+    IngestMetrics,
     IngestLogs,
     SearchTraces,
     SearchLogs,
+    ListMetrics,
+    QueryMetric,
     GetTrace(String),
     ListServices,
     GetService(String),
@@ -35,9 +38,11 @@ impl Route {
     pub fn scope(&self) -> Scope {
         match self {
             Route::Health | Route::OpenApi => Scope::Public,
-            Route::IngestTraces | Route::IngestLogs | Route::WriteDataPoints => Scope::Ingest,
+            Route::IngestTraces | Route::IngestMetrics | Route::IngestLogs | Route::WriteDataPoints => Scope::Ingest,
             Route::SearchTraces
             | Route::SearchLogs
+            | Route::ListMetrics
+            | Route::QueryMetric
             | Route::GetTrace(_)
             | Route::ListServices
             | Route::GetService(_)
@@ -146,9 +151,12 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["health"] => (matches!(method, "GET" | "HEAD").then_some(Route::Health), "GET"),
         ["openapi.json"] => ((method == "GET").then_some(Route::OpenApi), "GET"),
         ["v1", "traces"] => ((method == "POST").then_some(Route::IngestTraces), "POST"),
+        ["v1", "metrics"] => ((method == "POST").then_some(Route::IngestMetrics), "POST"),
         ["v1", "logs"] => ((method == "POST").then_some(Route::IngestLogs), "POST"),
         ["api", "traces"] => ((method == "GET").then_some(Route::SearchTraces), "GET"),
         ["api", "logs"] => ((method == "GET").then_some(Route::SearchLogs), "GET"),
+        ["api", "metrics"] => ((method == "GET").then_some(Route::ListMetrics), "GET"),
+        ["api", "metrics", "query"] => ((method == "GET").then_some(Route::QueryMetric), "GET"),
         ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
         ["api", "services"] => ((method == "GET").then_some(Route::ListServices), "GET"),
         ["api", "services", id] => ((method == "GET").then(|| Route::GetService(decode_segment(id))), "GET"),
@@ -200,6 +208,9 @@ mod tests {
         assert_eq!(route("POST", "/v1/traces/").unwrap(), Route::IngestTraces);
         assert_eq!(route("POST", "/v1/logs").unwrap().scope(), Scope::Ingest);
         assert_eq!(route("GET", "/api/logs").unwrap(), Route::SearchLogs);
+        assert_eq!(route("POST", "/v1/metrics").unwrap(), Route::IngestMetrics);
+        assert_eq!(route("GET", "/api/metrics").unwrap(), Route::ListMetrics);
+        assert_eq!(route("GET", "/api/metrics/query").unwrap(), Route::QueryMetric);
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
         assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Api);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);

@@ -5,6 +5,7 @@ mod alerts;
 mod health;
 mod jaeger;
 mod logs;
+mod metrics;
 mod services;
 mod slos;
 mod traces;
@@ -41,7 +42,10 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::Health => health::get(env).await,
         Route::OpenApi => Ok(respond(200, "application/json", OPENAPI.as_bytes().to_vec(), None)),
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
+        Route::IngestMetrics => metrics::ingest(&mut req, env, ctx).await,
         Route::IngestLogs => logs::ingest(&mut req, env, ctx).await,
+        Route::ListMetrics => metrics::list(&req, env).await,
+        Route::QueryMetric => metrics::query(&req, env).await,
         Route::SearchLogs => logs::search(&req, env).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,

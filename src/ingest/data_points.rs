@@ -1,6 +1,7 @@
 //! Analytics Engine data points: the column layout of each dataset (the one
 //! source for `docs/analytics-engine.md` and the SQL proxy's friendly names)
-//! and the mapping of spans and log records onto it, within the platform's limits.
+//! and the mapping of spans, log records and metric points onto it, within
+//! the platform's limits.
 
 use std::borrow::Cow;
 
@@ -175,6 +176,39 @@ pub const LOGS: Layout = Layout {
     ],
 };
 
+/// `worker_metrics`: one point per metric data point.
+pub const METRICS: Layout = Layout {
+    dataset: "worker_metrics",
+    index: col("service_name", MAX_INDEX_BYTES, "service.name of the point's resource (the sampling key)"),
+    blobs: &[
+        col("metric_name", 256, "metric name"),
+        col("service_name", 256, "service.name"),
+        col("kind", 24, "gauge, sum, histogram, exponential_histogram or summary"),
+        col("temporality", 16, "delta or cumulative (sums and histograms); empty for gauges and summaries"),
+        col("unit", 64, "unit as sent"),
+        col("series_key", 32, "series id: 32 hex digits over service, name and attribute set"),
+        col("attributes", 4096, "the point's attributes as a JSON object"),
+        col("service_version", 128, "service.version"),
+        col("environment", 128, "deployment.environment(.name)"),
+        col("scope_name", 256, "instrumentation scope name"),
+        col("description", 1024, "metric description"),
+    ],
+    doubles: &[
+        col("value", 0, "a gauge's or sum's value; a histogram's or summary's sum (0 when absent)"),
+        col("count", 0, "observations of a histogram or summary; 0 for gauges and sums"),
+        col("min", 0, "a histogram's min (else 0); a gauge's or sum's value"),
+        col("max", 0, "a histogram's max (else 0); a gauge's or sum's value"),
+        col("time_ms", 0, "point time, unix milliseconds"),
+        col(
+            "start_time_ms",
+            0,
+            "start of the point's interval (cumulative: since the counter started), unix milliseconds; 0 when absent",
+        ),
+        col("is_monotonic", 0, "1 for monotonic sums (counters), else 0"),
+        col("attribute_count", 0, "number of point attributes"),
+    ],
+};
+
 /// What the log mapping needs beyond the record itself.
 pub struct LogContext<'s> {
     pub service: &'s str,
@@ -230,6 +264,64 @@ pub fn log_point<'s>(record: &'s LogRecord<'_>, ctx: LogContext<'s>) -> DataPoin
     ];
     DataPoint::new(Cow::Borrowed(truncate(ctx.service, LOGS.index.max_bytes)), blobs, doubles)
         .expect("the logs layout is within the Analytics Engine limits")
+}
+
+/// The numbers of one metric point, in `METRICS` double order.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MetricNumbers {
+    pub value: f64,
+    pub count: f64,
+    pub min: f64,
+    pub max: f64,
+    pub time_ms: f64,
+    pub start_time_ms: f64,
+    pub monotonic: bool,
+    pub attribute_count: usize,
+}
+
+/// The texts of one metric point, in `METRICS` blob order.
+pub struct MetricTexts<'s> {
+    pub metric_name: &'s str,
+    pub service: &'s str,
+    pub kind: &'static str,
+    pub temporality: &'static str,
+    pub unit: &'s str,
+    pub series_key: String,
+    pub attributes_json: String,
+    pub service_version: &'s str,
+    pub environment: &'s str,
+    pub scope_name: &'s str,
+    pub description: &'s str,
+}
+
+/// The `worker_metrics` point of one metric data point.
+pub fn metric_point(texts: MetricTexts<'_>, n: MetricNumbers) -> DataPoint<'_> {
+    let values: [Cow<'_, str>; 11] = [
+        Cow::Borrowed(texts.metric_name),
+        Cow::Borrowed(texts.service),
+        Cow::Borrowed(texts.kind),
+        Cow::Borrowed(texts.temporality),
+        Cow::Borrowed(texts.unit),
+        Cow::Owned(texts.series_key),
+        Cow::Owned(texts.attributes_json),
+        Cow::Borrowed(texts.service_version),
+        Cow::Borrowed(texts.environment),
+        Cow::Borrowed(texts.scope_name),
+        Cow::Borrowed(texts.description),
+    ];
+    let blobs = values.into_iter().zip(METRICS.blobs).map(|(v, c)| cut(v, c)).collect();
+    let doubles = vec![
+        n.value,
+        n.count,
+        n.min,
+        n.max,
+        n.time_ms,
+        n.start_time_ms,
+        f64::from(u8::from(n.monotonic)),
+        n.attribute_count as f64,
+    ];
+    DataPoint::new(Cow::Borrowed(truncate(texts.service, METRICS.index.max_bytes)), blobs, doubles)
+        .expect("the metrics layout is within the Analytics Engine limits")
 }
 
 /// Cuts `s` to at most `max` bytes without splitting a character.
@@ -331,7 +423,7 @@ mod tests {
 
     #[test]
     fn every_layout_fits_the_analytics_engine_limits() {
-        for layout in [TRACES, LOGS] {
+        for layout in [TRACES, LOGS, METRICS] {
             assert!(layout.blobs.len() <= MAX_BLOBS && layout.doubles.len() <= MAX_DOUBLES, "{}", layout.dataset);
             assert!(layout.index.max_bytes <= MAX_INDEX_BYTES);
             let blob_budget: usize = layout.blobs.iter().map(|c| c.max_bytes).sum();

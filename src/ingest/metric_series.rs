@@ -71,19 +71,18 @@ pub fn cumulative_increase(previous: Option<CumulativeState>, point: CumulativeS
 }
 
 /// Estimates the `q` quantile of an explicit-bucket histogram (`counts` has
-/// `bounds.len() + 1` entries), interpolating linearly inside the bucket
+/// `bounds.len() + 1` entries, as numbers: roll-ups add counts up), interpolating linearly inside the bucket
 /// that holds it, as Prometheus' `histogram_quantile` does: the first
 /// bucket starts at 0 (or at its bound when that is negative), and the
 /// overflow bucket answers the last bound.
-pub fn histogram_quantile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> {
-    let total: u64 = counts.iter().sum();
-    if total == 0 || counts.len() != bounds.len() + 1 || !(0.0..=1.0).contains(&q) {
+pub fn histogram_quantile(bounds: &[f64], counts: &[f64], q: f64) -> Option<f64> {
+    let total: f64 = counts.iter().sum();
+    if total <= 0.0 || counts.len() != bounds.len() + 1 || !(0.0..=1.0).contains(&q) {
         return None;
     }
-    let rank = q * total as f64;
+    let rank = q * total;
     let mut seen = 0.0;
     for (i, &count) in counts.iter().enumerate() {
-        let count = count as f64;
         if count > 0.0 && seen + count >= rank {
             let Some(&upper) = bounds.get(i) else { return bounds.last().copied() };
             let lower = if i == 0 { upper.min(0.0) } else { bounds[i - 1] };
@@ -190,8 +189,7 @@ mod tests {
     fn explicit_histogram_quantiles_match_exact_values_on_uniform_data() {
         // 1,000 values 0.5, 1.5, …, 999.5 in buckets of width 100: the estimate is exact for uniform data.
         let bounds: Vec<f64> = (1..10).map(|i| f64::from(i) * 100.0).collect();
-        let mut counts = vec![100u64; 10];
-        counts[9] = 100; // (900, +inf): 900..1000
+        let counts = vec![100.0; 10]; // the last bucket, (900, +inf), holds 900..1000
         let exact = |q: f64| q * 1000.0;
         for q in [0.1, 0.5, 0.9] {
             let estimate = histogram_quantile(&bounds, &counts, q).unwrap();
@@ -202,8 +200,8 @@ mod tests {
             Some(900.0),
             "the overflow bucket answers its lower bound"
         );
-        assert_eq!(histogram_quantile(&bounds, &[0; 10], 0.5), None);
-        assert_eq!(histogram_quantile(&bounds, &[1, 2], 0.5), None, "counts must match the bounds");
+        assert_eq!(histogram_quantile(&bounds, &[0.0; 10], 0.5), None);
+        assert_eq!(histogram_quantile(&bounds, &[1.0, 2.0], 0.5), None, "counts must match the bounds");
     }
 
     #[test]
@@ -224,6 +222,7 @@ mod tests {
         let (bounds, counts) = exponential_to_explicit(&p);
         assert_eq!(bounds, [-2.0, -1.0, -0.0, 0.0, 2.0, 4.0, 8.0]);
         assert_eq!(counts, [0, 1, 0, 2, 0, 3, 4, 0]);
+        let counts: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
         // 1 negative and 2 zeros lie below (2, 4]: rank 6 of 10 is its top, rank 5 two thirds in.
         assert_eq!(histogram_quantile(&bounds, &counts, 0.6), Some(4.0));
         assert!((histogram_quantile(&bounds, &counts, 0.5).unwrap() - (2.0 + 2.0 * 2.0 / 3.0)).abs() < 1e-12);

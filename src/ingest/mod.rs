@@ -1,13 +1,15 @@
-//! From decoded OTLP to what the stores write: span and log rows (with the
+//! From decoded OTLP to what the stores write: span, log and metric rows (with the
 //! fields the queries need already derived), Analytics Engine points.
 
 pub mod callee;
 pub mod data_points;
 pub mod log_rows;
+pub mod metric_rows;
 pub mod metric_series;
 pub mod row_chunks;
 pub mod span_rows;
 
 pub use data_points::{DataPoint, DataPointError};
 pub use log_rows::{log_batch, LogBatch};
+pub use metric_rows::{metric_batch, MetricBatch};
 pub use span_rows::{span_batch, SpanBatch};

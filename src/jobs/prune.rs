@@ -4,11 +4,13 @@ use worker::Env;
 
 use crate::retention::{
     cutoff_ms, more_to_prune, retention_days, DEFAULT_INCIDENT_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS,
-    MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_TRACES,
+    DEFAULT_METRIC_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_INCIDENTS,
+    MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES, METRIC_POINT_RETENTION_DAYS,
+    PRUNE_CHUNK_TRACES,
 };
 use crate::store::alerts::D1AlertStore;
 use crate::store::logs::D1LogStore;
+use crate::store::metrics::D1MetricStore;
 use crate::store::services::D1ServiceStore;
 use crate::store::slos::D1SloStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
@@ -26,12 +28,17 @@ pub struct Pruned {
     pub log_records: u32,
     /// Resolved incidents, with their notifications (past `INCIDENT_RETENTION_DAYS`).
     pub incidents: u32,
+    /// Metric minute roll-ups and series (past `METRIC_RETENTION_DAYS`), raw points (past a day).
+    pub metric_minutes: u32,
+    pub metric_points: u32,
+    pub metric_series: u32,
 }
 
 /// Prunes traces (with their spans and dependency calls) and per-minute
 /// roll-ups older than `SPAN_RETENTION_DAYS`, chunk by chunk, and hourly
 /// roll-ups older than `SLO_RETENTION_DAYS`, log records older than
-/// `LOG_RETENTION_DAYS`, incidents resolved more than
+/// `LOG_RETENTION_DAYS`, metric roll-ups and series older than
+/// `METRIC_RETENTION_DAYS` (raw points after a day), incidents resolved more than
 /// `INCIDENT_RETENTION_DAYS` ago (never open ones); returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || bindings::database(env);
@@ -40,6 +47,8 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let cutoff = cutoff_ms(now_ms, days(bindings::SPAN_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS));
     let slo_cutoff = cutoff_ms(now_ms, days(bindings::SLO_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS));
     let log_cutoff = cutoff_ms(now_ms, days(bindings::LOG_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS));
+    let metric_cutoff = cutoff_ms(now_ms, days(bindings::METRIC_RETENTION_DAYS, DEFAULT_METRIC_RETENTION_DAYS));
+    let point_cutoff = metric_cutoff.max(cutoff_ms(now_ms, METRIC_POINT_RETENTION_DAYS));
     let incident_cutoff = cutoff_ms(now_ms, days(bindings::INCIDENT_RETENTION_DAYS, DEFAULT_INCIDENT_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
@@ -58,5 +67,17 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let log_records = D1LogStore::new(db()?).prune(log_cutoff, MAX_PRUNE_LOG_RECORDS).await?;
     let incidents = D1AlertStore::new(db()?).prune_resolved(incident_cutoff, MAX_PRUNE_INCIDENTS).await?;
-    Ok(Pruned { traces: total, red_minutes, operation_minutes, operation_hours, log_records, incidents })
+    let (metric_minutes, metric_points, metric_series) =
+        D1MetricStore::new(db()?).prune(metric_cutoff, point_cutoff, MAX_PRUNE_METRIC_ROWS).await?;
+    Ok(Pruned {
+        traces: total,
+        red_minutes,
+        operation_minutes,
+        operation_hours,
+        log_records,
+        incidents,
+        metric_minutes,
+        metric_points,
+        metric_series,
+    })
 }

@@ -8,6 +8,7 @@ use super::{Encoding, Rejections};
 #[derive(Debug, Clone, Copy)]
 pub enum Signal {
     Traces,
+    Metrics,
     Logs,
 }
 
@@ -15,6 +16,7 @@ impl Signal {
     fn rejected_field(self) -> &'static str {
         match self {
             Signal::Traces => "rejectedSpans",
+            Signal::Metrics => "rejectedDataPoints",
             Signal::Logs => "rejectedLogRecords",
         }
     }

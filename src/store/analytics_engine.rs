@@ -22,7 +22,7 @@ pub struct PointsHandover {
 }
 
 /// Bindings this writer may be asked to write to by the hand-over route.
-const KNOWN_BINDINGS: &[&str] = &[bindings::AE_TRACES];
+const KNOWN_BINDINGS: &[&str] = &[bindings::AE_TRACES, bindings::AE_METRICS, bindings::AE_LOGS];
 
 pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) -> Result<(), StoreError> {
     for p in points {

@@ -5,10 +5,12 @@ use worker::{D1Database, Env};
 
 use super::StoreError;
 use crate::api::auth::Tokens;
+use crate::ingest::metric_rows::SeriesCaps;
 
 pub const DB: &str = "DB";
 pub const AE_TRACES: &str = "AE_TRACES";
 pub const AE_LOGS: &str = "AE_LOGS";
+pub const AE_METRICS: &str = "AE_METRICS";
 pub const ALERT_STATE: &str = "ALERT_STATE";
 /// Service binding to this worker itself: each call is a fresh invocation
 /// with its own Analytics Engine write allowance.
@@ -20,6 +22,9 @@ pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 pub const SLO_RETENTION_DAYS: &str = "SLO_RETENTION_DAYS";
 pub const LOG_RETENTION_DAYS: &str = "LOG_RETENTION_DAYS";
 pub const INCIDENT_RETENTION_DAYS: &str = "INCIDENT_RETENTION_DAYS";
+pub const METRIC_RETENTION_DAYS: &str = "METRIC_RETENTION_DAYS";
+pub const METRIC_MAX_SERIES_PER_SERVICE: &str = "METRIC_MAX_SERIES_PER_SERVICE";
+pub const METRIC_MAX_SERIES_PER_METRIC: &str = "METRIC_MAX_SERIES_PER_METRIC";
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -45,6 +50,18 @@ pub fn text(env: &Env, name: &str) -> Option<String> {
 
 pub fn tokens(env: &Env) -> Tokens {
     Tokens { ingest: text(env, INGEST_TOKEN), api: text(env, API_TOKEN) }
+}
+
+/// The metric series caps, each a positive whole number or its default.
+pub fn series_caps(env: &Env) -> SeriesCaps {
+    let default = SeriesCaps::default();
+    let cap = |name: &str, default: u32| {
+        text(env, name).and_then(|v| v.trim().parse::<u32>().ok()).filter(|n| *n > 0).unwrap_or(default)
+    };
+    SeriesCaps {
+        per_service: cap(METRIC_MAX_SERIES_PER_SERVICE, default.per_service),
+        per_metric: cap(METRIC_MAX_SERIES_PER_METRIC, default.per_metric),
+    }
 }
 
 pub fn max_body_bytes(env: &Env) -> usize {

@@ -9,6 +9,8 @@ pub mod bindings;
 pub mod d1;
 mod log_sql;
 pub mod logs;
+mod metric_sql;
+pub mod metrics;
 mod service_sql;
 pub mod services;
 mod slo_sql;

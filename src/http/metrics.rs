@@ -1,0 +1,111 @@
+//! `POST /v1/metrics`, `GET /api/metrics` and `GET /api/metrics/query`.
+
+use worker::{Context, Env, Request, Response};
+
+use super::{db, json, now_ms, query_pairs, read_otlp, respond};
+use crate::alerting::rule::Aggregation;
+use crate::alerting::span_metrics::{observe, SpanMetric};
+use crate::alerting::Observation;
+use crate::api::ApiError;
+use crate::ingest::metric_batch;
+use crate::otlp::decode_metrics;
+use crate::otlp::response::{export_response, Signal};
+use crate::query::metric_query::{evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult};
+use crate::query::service_view::Window;
+use crate::store::analytics_engine::write_or_hand_over;
+use crate::store::bindings;
+use crate::store::metrics::D1MetricStore;
+
+fn store(env: &Env) -> Result<D1MetricStore, ApiError> {
+    db(env).map(D1MetricStore::new)
+}
+
+pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
+    let (body, encoding) = read_otlp(req, env).await?;
+    let mut export = decode_metrics(&body, encoding)?;
+    let batch = metric_batch(&export.resource_metrics, &mut export.rejections);
+    if batch.point_count() > 0 {
+        let caps = bindings::series_caps(env);
+        let stored = store(env)?.ingest(&batch, now_ms(), caps).await?;
+        for (key, service) in &batch.point_series {
+            if !stored.series.contains(key) {
+                export.rejections.reject(format!(
+                    "service {service:?} is at its metric series limit ({} per service, {} per metric): new series are refused",
+                    caps.per_service, caps.per_metric
+                ));
+            }
+        }
+        let new_points =
+            batch.points.into_iter().filter(|(key, _)| stored.points.contains(key)).map(|(_, p)| p).collect();
+        write_or_hand_over(env, ctx, bindings::AE_METRICS, new_points);
+    }
+    Ok(respond(200, encoding.content_type(), export_response(Signal::Metrics, &export.rejections, encoding), None))
+}
+
+pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let pairs = query_pairs(req);
+    let service = pairs.iter().find(|(k, v)| k == "service" && !v.trim().is_empty()).map(|(_, v)| v.as_str());
+    let metrics = store(env)?.list(service).await?;
+    let span_metrics = crate::alerting::rule::SPAN_METRICS;
+    json(200, &serde_json::json!({ "metrics": metrics, "spanMetrics": span_metrics }))
+}
+
+pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let pairs = query_pairs(req);
+    let q = MetricQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now_ms())?;
+    let result = match SpanMetric::parse(&q.name) {
+        Some(metric) => span_series(metric, &q, env).await?,
+        None => {
+            let (series, minutes) = store(env)?.series_and_minutes(&q.name, q.service.as_deref(), &q.steps).await?;
+            let matching: Vec<_> = series.iter().filter(|s| s.matches(&q.attributes)).collect();
+            evaluate(&q.name, &matching, &minutes.iter().collect::<Vec<_>>(), q.aggregation, &q.steps)?
+        }
+    };
+    json(
+        200,
+        &serde_json::json!({
+            "name": q.name,
+            "service": q.service,
+            "start": q.steps.start_ms,
+            "end": q.steps.end_ms(),
+            "step": q.steps.step_ms / 1000.0,
+            "result": result,
+        }),
+    )
+}
+
+/// A span metric per step, from the service's (or operation's) RED minutes,
+/// each step reduced as an alert rule with that window would be.
+async fn span_series(metric: SpanMetric, q: &MetricQuery, env: &Env) -> Result<MetricSeriesResult, ApiError> {
+    let service = q.service.as_deref().ok_or_else(|| ApiError::bad_request("span metrics need a service"))?;
+    let aggregation = match q.aggregation {
+        None => Aggregation::default(),
+        Some(a) => a.as_rule_aggregation().ok_or_else(|| {
+            ApiError::bad_request(
+                "span metrics take avg, sum, min, max, count, rate or last: use span.duration.p50 … p99 for quantiles",
+            )
+        })?,
+    };
+    let minutes = store(env)?.red_minutes(service, q.operation.as_deref(), &q.steps).await?;
+    let rows: Vec<_> = minutes.iter().collect();
+    let points = q
+        .steps
+        .times()
+        .map(|time| {
+            let window = Window { start_ms: time, end_ms: time + q.steps.step_ms };
+            let value = match observe(metric, aggregation, &rows, &window) {
+                Observation::Value(v) => Some(v),
+                Observation::NoData => None,
+            };
+            MetricPoint { time, value }
+        })
+        .collect();
+    Ok(MetricSeriesResult {
+        kind: "span".into(),
+        temporality: String::new(),
+        unit: if q.name.starts_with("span.duration") { "ms".into() } else { "1".into() },
+        aggregation: MetricAggregation::from(aggregation).name(),
+        series: usize::from(!rows.is_empty()),
+        points,
+    })
+}
