@@ -1,6 +1,8 @@
-//! One alert evaluation cycle, pure part: 1,000 rules (span metrics with
-//! every aggregation, half of them per service) over 100 services with an
-//! hour of per-minute RED roll-ups each, plus 100 SLOs' burn-rate rules.
+//! One alert evaluation cycle, pure part: 1,000 rules (span metrics and
+//! OTLP metrics with every aggregation, half of them per service) over 100
+//! services with an hour of per-minute RED roll-ups each and an hour of
+//! minute roll-ups of 5 counter and 5 gauge series each, plus 100 SLOs'
+//! burn-rate rules.
 
 use std::collections::HashMap;
 
@@ -9,6 +11,7 @@ use observability_collector::alerting::cycle::{plan, CycleInput, RuleEntry};
 use observability_collector::alerting::slo::{burn_rules, BurnRow, Slo, BURN_WINDOWS};
 use observability_collector::alerting::span_metrics::RedMinute;
 use observability_collector::alerting::AlertRule;
+use observability_collector::query::metric_query::{StoredMinute, StoredSeries};
 use observability_collector::query::service_view::StoredRed;
 
 const NOW: f64 = 1_764_000_030_000.0;
@@ -33,7 +36,15 @@ fn red(service: String, i: usize) -> StoredRed {
 }
 
 fn rules(n: usize) -> Vec<RuleEntry> {
-    let metrics = ["span.count", "span.error_rate", "span.error_count", "span.duration.p95", "span.duration.avg"];
+    let metrics = [
+        "span.count",
+        "span.error_rate",
+        "span.error_count",
+        "span.duration.p95",
+        "span.duration.avg",
+        "http.server.requests",
+        "memory.used",
+    ];
     let aggregations = ["avg", "sum", "min", "max", "count", "rate", "last"];
     (0..n)
         .map(|i| {
@@ -46,6 +57,51 @@ fn rules(n: usize) -> Vec<RuleEntry> {
             RuleEntry { id: format!("r{i}"), rule: AlertRule::parse(body.to_string().as_bytes()).unwrap() }
         })
         .collect()
+}
+
+/// Per service, 5 cumulative counter series and 5 gauge series, with a point every minute for an hour.
+fn metric_roll_ups(first_minute: f64) -> (Vec<StoredSeries>, Vec<StoredMinute>) {
+    let mut series = Vec::new();
+    let mut minutes = Vec::new();
+    for s in 0..SERVICES {
+        for (metric, kind, temporality) in [("http.server.requests", "sum", "cumulative"), ("memory.used", "gauge", "")]
+        {
+            for a in 0..5 {
+                let key = format!("{s}-{metric}-{a}");
+                series.push(StoredSeries {
+                    series_key: key.clone(),
+                    service_name: service(s),
+                    metric_name: metric.into(),
+                    kind: kind.into(),
+                    temporality: temporality.into(),
+                    monotonic: 1.0,
+                    unit: "1".into(),
+                    attributes: format!(r#"{{"route":"/r{a}"}}"#),
+                });
+                for m in 0..60 {
+                    let minute_ms = first_minute + m as f64 * 60_000.0;
+                    let time = format!("{:020}", (minute_ms as u64 + 1_000) * 1_000_000);
+                    let value = (m * 10 + a) as f64;
+                    minutes.push(StoredMinute {
+                        series_key: key.clone(),
+                        minute_ms,
+                        points: 1.0,
+                        value_sum: value,
+                        low: Some(value),
+                        high: Some(value),
+                        first_time_ns: time.clone(),
+                        first_start_ns: "00000000000000000001".into(),
+                        first_value: Some(value),
+                        last_time_ns: time,
+                        last_start_ns: "00000000000000000001".into(),
+                        last_value: Some(value),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    (series, minutes)
 }
 
 fn bench(c: &mut Criterion) {
@@ -72,6 +128,7 @@ fn bench(c: &mut Criterion) {
             })
         })
         .collect();
+    let (metric_series, metric_minutes) = metric_roll_ups(first_minute);
     let mut all_rules = rules(1000);
     let (slo_rules, observations) = burn_rules(&slos, &burn_rows);
     all_rules.extend(slo_rules);
@@ -80,6 +137,8 @@ fn bench(c: &mut Criterion) {
         rules: &all_rules,
         services: &services,
         red_minutes: &minutes,
+        metric_series: &metric_series,
+        metric_minutes: &metric_minutes,
         states,
         open_incidents: &[],
         observations: &observations,

@@ -18,6 +18,7 @@ use super::engine::{evaluate, Observation, Phase, RuleState, Transition};
 use super::incident::{Resolution, StoredIncident};
 use super::rule::AlertRule;
 use super::span_metrics::{observe, RedMinute, SpanMetric};
+use crate::query::metric_query::{self, Steps, StoredMinute, StoredSeries};
 use crate::query::service_view::Window;
 
 /// A stored rule.
@@ -43,6 +44,10 @@ pub struct CycleInput<'a> {
     pub services: &'a [String],
     /// RED roll-ups covering at least the longest window of the rules.
     pub red_minutes: &'a [RedMinute],
+    /// The series of the OTLP metrics the rules name, and their minute
+    /// roll-ups over the longest window (with `metric_query::LOOKBACK_MS`).
+    pub metric_series: &'a [StoredSeries],
+    pub metric_minutes: &'a [StoredMinute],
     pub states: &'a HashMap<String, ServiceStates>,
     /// Incidents currently firing or acknowledged.
     pub open_incidents: &'a [StoredIncident],
@@ -120,6 +125,14 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
     for minutes in minutes_by_service.values_mut() {
         minutes.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
     }
+    let mut series_by_metric: HashMap<(&str, &str), Vec<&StoredSeries>> = HashMap::new();
+    for s in input.metric_series {
+        series_by_metric.entry((s.metric_name.as_str(), s.service_name.as_str())).or_default().push(s);
+    }
+    let mut minutes_by_series: HashMap<&str, Vec<&StoredMinute>> = HashMap::new();
+    for m in input.metric_minutes {
+        minutes_by_series.entry(m.series_key.as_str()).or_default().push(m);
+    }
     let open: HashMap<(&str, &str), &StoredIncident> =
         input.open_incidents.iter().map(|i| ((i.rule_id.as_str(), i.service_name.as_str()), i)).collect();
     let mut covered: HashSet<(&str, &str)> = HashSet::new();
@@ -143,8 +156,20 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
                     let minutes = minutes_by_service.get(service).map(Vec::as_slice).unwrap_or(&[]);
                     observe(metric, rule.aggregation, minutes, &window)
                 }
-                // OTLP metric roll-ups are not stored yet: such rules report no data.
-                (None, None) => Observation::NoData,
+                (None, None) => {
+                    let series = series_by_metric.get(&(rule.metric_name.as_str(), service)).map(Vec::as_slice);
+                    let series = series.unwrap_or(&[]);
+                    let minutes: Vec<&StoredMinute> = series
+                        .iter()
+                        .flat_map(|s| minutes_by_series.get(s.series_key.as_str()).into_iter().flatten().copied())
+                        .collect();
+                    let steps = Steps::window(input.now_ms, f64::from(rule.window_seconds));
+                    // No series, or an aggregation the metric's kind has no meaning for: no data.
+                    metric_query::evaluate(&rule.metric_name, series, &minutes, Some(rule.aggregation.into()), &steps)
+                        .ok()
+                        .and_then(|r| r.points.first().and_then(|p| p.value))
+                        .map_or(Observation::NoData, Observation::Value)
+                }
             };
             let old = old_states.get(service);
             let (state, transition) = evaluate(rule, old.copied().unwrap_or_default(), observation, input.now_ms);
@@ -234,6 +259,8 @@ mod tests {
         rules: Vec<RuleEntry>,
         services: Vec<String>,
         minutes: Vec<RedMinute>,
+        metric_series: Vec<StoredSeries>,
+        metric_minutes: Vec<StoredMinute>,
         states: HashMap<String, ServiceStates>,
         open: Vec<StoredIncident>,
         observations: HashMap<String, Observation>,
@@ -242,7 +269,16 @@ mod tests {
     impl Fixture {
         fn new(rules: Vec<RuleEntry>, minutes: Vec<RedMinute>) -> Self {
             let services = vec!["cart".to_string(), "checkout".to_string()];
-            Fixture { rules, services, minutes, states: HashMap::new(), open: Vec::new(), observations: HashMap::new() }
+            Fixture {
+                rules,
+                services,
+                minutes,
+                metric_series: Vec::new(),
+                metric_minutes: Vec::new(),
+                states: HashMap::new(),
+                open: Vec::new(),
+                observations: HashMap::new(),
+            }
         }
         fn plan(&self) -> CyclePlan<'_> {
             plan(&CycleInput {
@@ -250,6 +286,8 @@ mod tests {
                 rules: &self.rules,
                 services: &self.services,
                 red_minutes: &self.minutes,
+                metric_series: &self.metric_series,
+                metric_minutes: &self.metric_minutes,
                 states: &self.states,
                 open_incidents: &self.open,
                 observations: &self.observations,
@@ -355,6 +393,54 @@ mod tests {
         let p = f.plan();
         assert_eq!(p.changes.iter().map(|c| c.transition).collect::<Vec<_>>(), ["nodata", "nodata"]);
         assert!(p.states.iter().all(|(_, s)| s.values().all(|s| s.phase == Phase::NoData)));
+    }
+
+    /// A gauge series of `service` whose minute before `NOW` holds `value`.
+    fn gauge(service: &str, value: f64) -> (StoredSeries, StoredMinute) {
+        let minute_ms = (NOW / 60_000.0).floor() * 60_000.0 - 60_000.0;
+        let time = format!("{:020}", (minute_ms as u64 + 5_000) * 1_000_000);
+        let series = StoredSeries {
+            series_key: format!("{service}-queue"),
+            service_name: service.into(),
+            metric_name: "queue.depth".into(),
+            kind: "gauge".into(),
+            temporality: String::new(),
+            monotonic: 0.0,
+            unit: "1".into(),
+            attributes: "{}".into(),
+        };
+        let minute = StoredMinute {
+            series_key: series.series_key.clone(),
+            minute_ms,
+            points: 1.0,
+            value_sum: value,
+            low: Some(value),
+            high: Some(value),
+            first_time_ns: time.clone(),
+            last_time_ns: time,
+            first_value: Some(value),
+            last_value: Some(value),
+            ..Default::default()
+        };
+        (series, minute)
+    }
+
+    #[test]
+    fn otlp_metric_rules_read_the_metric_roll_ups_per_service() {
+        let mut f = Fixture::new(vec![rule("q", None, "queue.depth")], vec![]);
+        let (series, minute) = gauge("checkout", 40.0);
+        f.metric_series.push(series);
+        f.metric_minutes.push(minute);
+        let p = f.plan();
+        assert_eq!(p.open.len(), 1, "checkout's queue is above 0.1");
+        assert_eq!((p.open[0].service.as_str(), p.open[0].value), ("checkout", 40.0));
+        let phases: Vec<(&str, Phase)> = p.states[0].1.iter().map(|(s, st)| (s.as_str(), st.phase)).collect();
+        assert_eq!(phases, [("cart", Phase::NoData), ("checkout", Phase::Firing)], "cart has no such metric");
+        // An aggregation the metric's kind has no meaning for is no data, not an error.
+        let mut rate = rule("q", Some("checkout"), "queue.depth");
+        rate.rule.aggregation = crate::alerting::Aggregation::Rate;
+        f.rules = vec![rate];
+        assert_eq!(f.plan().states[0].1["checkout"].phase, Phase::NoData);
     }
 
     #[test]

@@ -164,6 +164,8 @@ mod tests {
             rules: &rules,
             services: &services,
             red_minutes: &minutes,
+            metric_series: &[],
+            metric_minutes: &[],
             states: &states,
             open_incidents: &open_incidents,
             observations: &observations,

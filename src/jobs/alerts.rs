@@ -80,6 +80,8 @@ pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, Stor
         rules: &rules,
         services: &data.services,
         red_minutes: &data.red_minutes,
+        metric_series: &data.metric_series,
+        metric_minutes: &data.metric_minutes,
         states: &states,
         open_incidents: &data.open_incidents,
         observations: &observations,

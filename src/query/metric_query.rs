@@ -180,9 +180,11 @@ impl Steps {
         Ok(Self { start_ms: start, step_ms, count })
     }
 
-    /// One step: the window `[now - seconds, now)` (alert rules).
+    /// One step from the minute holding `now - seconds` to `now` (an alert
+    /// rule's window, over the minutes it touches, as span metrics read it).
     pub fn window(now_ms: f64, seconds: f64) -> Self {
-        Self { start_ms: now_ms - seconds * 1000.0, step_ms: seconds * 1000.0, count: 1 }
+        let start_ms = ((now_ms - seconds * 1000.0) / MINUTE_MS).floor() * MINUTE_MS;
+        Self { start_ms, step_ms: now_ms - start_ms, count: 1 }
     }
 
     fn index(&self, minute_ms: f64) -> Option<usize> {
@@ -210,6 +212,7 @@ impl Steps {
 pub struct StoredSeries {
     pub series_key: String,
     pub service_name: String,
+    pub metric_name: String,
     pub kind: String,
     pub temporality: String,
     pub monotonic: f64,
@@ -647,6 +650,7 @@ mod tests {
         StoredSeries {
             series_key: key.into(),
             service_name: "checkout".into(),
+            metric_name: "m".into(),
             kind: kind.into(),
             temporality: temporality.into(),
             monotonic: if monotonic { 1.0 } else { 0.0 },

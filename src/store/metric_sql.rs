@@ -47,18 +47,54 @@ GROUP BY metric_name, service_name ORDER BY metric_name, service_name"#;
 /// The series of one metric, optionally of one service.
 /// - ?1: metric name; ?2: service or NULL
 pub const SERIES_OF_METRIC: &str = r#"
-SELECT series_key, service_name, kind, temporality, monotonic, unit, attributes FROM metric_series
+SELECT series_key, service_name, metric_name, kind, temporality, monotonic, unit, attributes FROM metric_series
 WHERE metric_name = ?1 AND (?2 IS NULL OR service_name = ?2)"#;
+
+/// The columns of a minute roll-up as `query::metric_query::StoredMinute` reads them (alias `m`).
+macro_rules! minute_columns {
+    () => {
+        "m.series_key, m.minute_ms, m.points, m.value_sum, m.count_sum, m.low, m.high, m.first_time_ns, \
+         m.first_start_ns, m.first_value, m.first_count, m.first_buckets, m.last_time_ns, m.last_start_ns, \
+         m.last_value, m.last_count, m.bounds, m.buckets, m.quantiles"
+    };
+}
 
 /// The minutes of some series in a time range.
 /// - ?1: JSON array of series keys; ?2: first minute (unix ms, inclusive); ?3: end (unix ms, exclusive)
-pub const MINUTES_OF_SERIES: &str = r#"
-SELECT m.series_key, m.minute_ms, m.points, m.value_sum, m.count_sum, m.low, m.high, m.first_time_ns,
-  m.first_start_ns, m.first_value, m.first_count, m.first_buckets, m.last_time_ns, m.last_start_ns, m.last_value,
-  m.last_count, m.bounds, m.buckets, m.quantiles
-FROM json_each(?1) AS k JOIN metric_minutes AS m ON m.series_key = k.value
-WHERE m.minute_ms >= ?2 AND m.minute_ms < ?3
-ORDER BY m.series_key, m.minute_ms"#;
+pub const MINUTES_OF_SERIES: &str = concat!(
+    "SELECT ",
+    minute_columns!(),
+    " FROM json_each(?1) AS k JOIN metric_minutes AS m ON m.series_key = k.value \
+     WHERE m.minute_ms >= ?2 AND m.minute_ms < ?3 ORDER BY m.series_key, m.minute_ms"
+);
+
+/// OTLP metric names of enabled alert rules (every other name is a span metric).
+macro_rules! rule_metric_names {
+    () => {
+        "SELECT rule ->> '$.metricName' FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' NOT LIKE 'span.%'"
+    };
+}
+
+/// The series of every OTLP metric an enabled alert rule names.
+pub const RULE_METRIC_SERIES: &str = concat!(
+    "SELECT series_key, service_name, metric_name, kind, temporality, monotonic, unit, attributes FROM metric_series \
+     WHERE metric_name IN (",
+    rule_metric_names!(),
+    ")"
+);
+
+/// Their minutes over the longest window of those rules, with the lookback for baselines.
+/// - ?1: now, unix ms; ?2: lookback, ms
+pub const RULE_METRIC_MINUTES: &str = concat!(
+    "SELECT ",
+    minute_columns!(),
+    " FROM metric_series AS s JOIN metric_minutes AS m ON m.series_key = s.series_key \
+     WHERE s.metric_name IN (",
+    rule_metric_names!(),
+    ") AND m.minute_ms >= ?1 - ?2 - 60000 - 1000 * (SELECT coalesce(max(rule ->> '$.windowSeconds'), 0) \
+       FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' NOT LIKE 'span.%') \
+     AND m.minute_ms <= ?1"
+);
 
 /// Deletes up to ?2 minute roll-ups before ?1 (unix ms).
 pub const PRUNE_MINUTES: &str = r#"

@@ -28,7 +28,7 @@ test("the README's curl examples succeed and read back what they sent", () => {
       .replaceAll("dev-api-token", API_TOKEN);
     return JSON.parse(execFileSync("bash", ["-c", local], { cwd: root, encoding: "utf8" }));
   });
-  const [health, sent, sentGzip, trace, search, services, map, cycles, rule, slo, logs, evaluation, firing] = outputs;
+  const [health, sent, sentGzip, trace, search, services, map, cycles, rule, slo, logs, evaluation, firing, sentMetrics, counted] = outputs;
   assert.equal(health.status, "healthy");
   assert.deepEqual(sent, {});
   assert.deepEqual(sentGzip, {});
@@ -45,4 +45,7 @@ test("the README's curl examples succeed and read back what they sent", () => {
   assert.deepEqual([logs.logs, logs.nextCursor, logs.limit], [[], null, 50]);
   assert.equal(evaluation.rules, 3, "the rule and the SLO's fast and slow burn-rate rules");
   assert.deepEqual(firing.incidents, [], "the example trace has no errors");
+  assert.deepEqual(sentMetrics, {});
+  assert.deepEqual(counted.result.points, [{ time: Date.parse("2025-11-23T10:00:00Z"), value: 25 }]);
+  assert.deepEqual([counted.result.kind, counted.result.series, counted.step], ["sum", 1, 300]);
 });
