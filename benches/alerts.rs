@@ -80,7 +80,7 @@ fn metric_roll_ups(first_minute: f64) -> (Vec<StoredSeries>, Vec<StoredMinute>) 
                 });
                 for m in 0..60 {
                     let minute_ms = first_minute + m as f64 * 60_000.0;
-                    let time = format!("{:020}", (minute_ms as u64 + 1_000) * 1_000_000);
+                    let time = (minute_ms as u64 + 1_000) * 1_000_000;
                     let value = (m * 10 + a) as f64;
                     minutes.push(StoredMinute {
                         series_key: key.clone(),
@@ -89,11 +89,11 @@ fn metric_roll_ups(first_minute: f64) -> (Vec<StoredSeries>, Vec<StoredMinute>) 
                         value_sum: value,
                         low: Some(value),
                         high: Some(value),
-                        first_time_ns: time.clone(),
-                        first_start_ns: "00000000000000000001".into(),
+                        first_time_ns: time,
+                        first_start_ns: 1,
                         first_value: Some(value),
                         last_time_ns: time,
-                        last_start_ns: "00000000000000000001".into(),
+                        last_start_ns: 1,
                         last_value: Some(value),
                         ..Default::default()
                     });

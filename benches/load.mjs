@@ -4,6 +4,9 @@
 // every trace is read back through the API to prove nothing was lost.
 // SIGNAL=logs sends batches of SPANS log records instead (all carrying the
 // batch's trace id) and reads them back through GET /api/logs?traceId=.
+// SIGNAL=metrics sends batches of SPANS data points (a cumulative counter
+// and a gauge over 20 attribute sets per service, every point at its own
+// time) and checks through GET /api/metrics/query that every point was stored.
 //
 //   COLLECTOR_URL=http://127.0.0.1:8787 CLIENTS=4 SPANS=100 DURATION_S=20 node benches/load.mjs
 import { randomBytes } from "node:crypto";
@@ -77,6 +80,38 @@ function logBatch(n) {
   };
 }
 
+/** One batch of metric data points: new points of a fixed set of series. */
+function metricBatch(n) {
+  const base = BigInt(Date.now()) * 1_000_000n;
+  const byService = services.map(() => ({ counter: [], gauge: [] }));
+  for (let i = 0; i < spansPerBatch; i++) {
+    const point = {
+      attributes: [attr("http.route", `/r${i % 20}`)],
+      startTimeUnixNano: String(BigInt(started0) * 1_000_000n),
+      timeUnixNano: String(base + BigInt(n * spansPerBatch + i)),
+    };
+    const target = byService[i % services.length];
+    if (i % 2 === 0) target.counter.push({ ...point, asInt: String(n * spansPerBatch + i) });
+    else target.gauge.push({ ...point, asDouble: (i % 40) / 4 });
+  }
+  return {
+    traceId: String(n),
+    body: JSON.stringify({
+      resourceMetrics: services.map((s, k) => ({
+        resource: { attributes: [attr("service.name", `${s}-${runPrefix}`)] },
+        scopeMetrics: [{
+          scope: { name: "load" },
+          metrics: [
+            { name: "load.requests", sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: byService[k].counter } },
+            { name: "load.queue", gauge: { dataPoints: byService[k].gauge } },
+          ],
+        }],
+      })),
+    }),
+  };
+}
+
+const started0 = Date.now();
 const sent = [];
 const latencies = [];
 let failures = 0;
@@ -85,7 +120,8 @@ const started = performance.now();
 
 async function client() {
   while (performance.now() - started < durationMs && next < maxBatches) {
-    const { traceId, body } = signal === "logs" ? logBatch(next++) : batch(next++);
+    const build = { logs: logBatch, metrics: metricBatch }[signal] ?? batch;
+    const { traceId, body } = build(next++);
     const t0 = performance.now();
     const res = await fetch(`${url}/v1/${signal}`, {
       method: "POST",
@@ -116,7 +152,22 @@ async function verifier() {
     if (stored !== spansPerBatch) missing++;
   }
 }
-await Promise.all(Array.from({ length: 8 }, verifier));
+/** Metrics: every point sent is counted once by the query API. */
+async function metricVerifier() {
+  let stored = 0;
+  for (const name of ["load.requests", "load.queue"]) {
+    for (const s of services) {
+      const params = new URLSearchParams({ name, service: `${s}-${runPrefix}`, aggregation: "count", start: String(started0 - 60_000), end: String(Date.now() + 60_000), step: "1d" });
+      const res = await fetch(`${url}/api/metrics/query?${params}`, { headers: { authorization: `Bearer ${apiToken}` } });
+      const body = res.ok ? await res.json() : null;
+      stored += body?.result.points.reduce((a, p) => a + (p.value ?? 0), 0) ?? 0;
+    }
+  }
+  checked = sent.length;
+  missing = sent.length * spansPerBatch - stored;
+}
+if (signal === "metrics") await metricVerifier();
+else await Promise.all(Array.from({ length: 8 }, verifier));
 
 const accepted = sent.length * spansPerBatch;
 console.log(JSON.stringify({

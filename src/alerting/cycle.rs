@@ -18,7 +18,7 @@ use super::engine::{evaluate, Observation, Phase, RuleState, Transition};
 use super::incident::{Resolution, StoredIncident};
 use super::rule::AlertRule;
 use super::span_metrics::{observe, RedMinute, SpanMetric};
-use crate::query::metric_query::{self, Steps, StoredMinute, StoredSeries};
+use crate::query::metric_query::{self, MetricAggregation, Steps, StoredMinute, StoredSeries};
 use crate::query::service_view::Window;
 
 /// A stored rule.
@@ -129,10 +129,7 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
     for s in input.metric_series {
         series_by_metric.entry((s.metric_name.as_str(), s.service_name.as_str())).or_default().push(s);
     }
-    let mut minutes_by_series: HashMap<&str, Vec<&StoredMinute>> = HashMap::new();
-    for m in input.metric_minutes {
-        minutes_by_series.entry(m.series_key.as_str()).or_default().push(m);
-    }
+    let metric_minutes = metric_query::by_series(input.metric_minutes);
     let open: HashMap<(&str, &str), &StoredIncident> =
         input.open_incidents.iter().map(|i| ((i.rule_id.as_str(), i.service_name.as_str()), i)).collect();
     let mut covered: HashSet<(&str, &str)> = HashSet::new();
@@ -158,17 +155,19 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
                 }
                 (None, None) => {
                     let series = series_by_metric.get(&(rule.metric_name.as_str(), service)).map(Vec::as_slice);
-                    let series = series.unwrap_or(&[]);
-                    let minutes: Vec<&StoredMinute> = series
-                        .iter()
-                        .flat_map(|s| minutes_by_series.get(s.series_key.as_str()).into_iter().flatten().copied())
-                        .collect();
                     let steps = Steps::window(input.now_ms, f64::from(rule.window_seconds));
+                    let aggregation = Some(MetricAggregation::Rule(rule.aggregation));
                     // No series, or an aggregation the metric's kind has no meaning for: no data.
-                    metric_query::evaluate(&rule.metric_name, series, &minutes, Some(rule.aggregation.into()), &steps)
-                        .ok()
-                        .and_then(|r| r.points.first().and_then(|p| p.value))
-                        .map_or(Observation::NoData, Observation::Value)
+                    metric_query::evaluate(
+                        &rule.metric_name,
+                        series.unwrap_or(&[]),
+                        &metric_minutes,
+                        aggregation,
+                        &steps,
+                    )
+                    .ok()
+                    .and_then(|r| r.points.first().and_then(|p| p.value))
+                    .map_or(Observation::NoData, Observation::Value)
                 }
             };
             let old = old_states.get(service);
@@ -398,7 +397,7 @@ mod tests {
     /// A gauge series of `service` whose minute before `NOW` holds `value`.
     fn gauge(service: &str, value: f64) -> (StoredSeries, StoredMinute) {
         let minute_ms = (NOW / 60_000.0).floor() * 60_000.0 - 60_000.0;
-        let time = format!("{:020}", (minute_ms as u64 + 5_000) * 1_000_000);
+        let time = (minute_ms as u64 + 5_000) * 1_000_000;
         let series = StoredSeries {
             series_key: format!("{service}-queue"),
             service_name: service.into(),
@@ -416,7 +415,7 @@ mod tests {
             value_sum: value,
             low: Some(value),
             high: Some(value),
-            first_time_ns: time.clone(),
+            first_time_ns: time,
             last_time_ns: time,
             first_value: Some(value),
             last_value: Some(value),

@@ -10,7 +10,9 @@ use crate::api::ApiError;
 use crate::ingest::metric_batch;
 use crate::otlp::decode_metrics;
 use crate::otlp::response::{export_response, Signal};
-use crate::query::metric_query::{evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult};
+use crate::query::metric_query::{
+    by_series, evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult,
+};
 use crate::query::service_view::Window;
 use crate::store::analytics_engine::write_or_hand_over;
 use crate::store::bindings;
@@ -58,7 +60,7 @@ pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
         None => {
             let (series, minutes) = store(env)?.series_and_minutes(&q.name, q.service.as_deref(), &q.steps).await?;
             let matching: Vec<_> = series.iter().filter(|s| s.matches(&q.attributes)).collect();
-            evaluate(&q.name, &matching, &minutes.iter().collect::<Vec<_>>(), q.aggregation, &q.steps)?
+            evaluate(&q.name, &matching, &by_series(&minutes), q.aggregation, &q.steps)?
         }
     };
     json(
@@ -78,14 +80,14 @@ pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
 /// each step reduced as an alert rule with that window would be.
 async fn span_series(metric: SpanMetric, q: &MetricQuery, env: &Env) -> Result<MetricSeriesResult, ApiError> {
     let service = q.service.as_deref().ok_or_else(|| ApiError::bad_request("span metrics need a service"))?;
-    let aggregation = match q.aggregation {
-        None => Aggregation::default(),
-        Some(a) => a.as_rule_aggregation().ok_or_else(|| {
-            ApiError::bad_request(
+    let aggregation =
+        match q.aggregation {
+            None => Aggregation::default(),
+            Some(MetricAggregation::Rule(a)) => a,
+            Some(MetricAggregation::Quantile(_)) => return Err(ApiError::bad_request(
                 "span metrics take avg, sum, min, max, count, rate or last: use span.duration.p50 … p99 for quantiles",
-            )
-        })?,
-    };
+            )),
+        };
     let minutes = store(env)?.red_minutes(service, q.operation.as_deref(), &q.steps).await?;
     let rows: Vec<_> = minutes.iter().collect();
     let points = q
@@ -104,7 +106,7 @@ async fn span_series(metric: SpanMetric, q: &MetricQuery, env: &Env) -> Result<M
         kind: "span".into(),
         temporality: String::new(),
         unit: if q.name.starts_with("span.duration") { "ms".into() } else { "1".into() },
-        aggregation: MetricAggregation::from(aggregation).name(),
+        aggregation: MetricAggregation::Rule(aggregation).name(),
         series: usize::from(!rows.is_empty()),
         points,
     })

@@ -28,78 +28,32 @@ const DEFAULT_RANGE_MS: f64 = 3_600_000.0;
 const DEFAULT_POINTS: f64 = 120.0;
 pub const MAX_POINTS: usize = 1_440;
 
-/// How points of a step are reduced to one value.
+/// How points of a step are reduced to one value: an alert-rule
+/// aggregation, or a quantile of a histogram or summary.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MetricAggregation {
-    Avg,
-    Sum,
-    Min,
-    Max,
-    Count,
-    Rate,
-    Last,
-    /// A quantile (0.5, 0.9, 0.95, 0.99) of a histogram or summary.
+    Rule(Aggregation),
+    /// A quantile (0.5, 0.9, 0.95, 0.99).
     Quantile(f64),
 }
 
+const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
+
 impl MetricAggregation {
     pub fn parse(name: &str) -> Option<Self> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "avg" => Self::Avg,
-            "sum" => Self::Sum,
-            "min" => Self::Min,
-            "max" => Self::Max,
-            "count" => Self::Count,
-            "rate" => Self::Rate,
-            "last" => Self::Last,
-            "p50" => Self::Quantile(0.5),
-            "p90" => Self::Quantile(0.9),
-            "p95" => Self::Quantile(0.95),
-            "p99" => Self::Quantile(0.99),
-            _ => return None,
-        })
+        let name = name.trim().to_ascii_lowercase();
+        match QUANTILES.iter().find(|(n, _)| *n == name) {
+            Some((_, q)) => Some(Self::Quantile(*q)),
+            None => serde_json::from_value(serde_json::Value::String(name)).ok().map(Self::Rule),
+        }
     }
 
     pub fn name(self) -> String {
         match self {
-            Self::Avg => "avg".into(),
-            Self::Sum => "sum".into(),
-            Self::Min => "min".into(),
-            Self::Max => "max".into(),
-            Self::Count => "count".into(),
-            Self::Rate => "rate".into(),
-            Self::Last => "last".into(),
+            Self::Rule(a) => {
+                serde_json::to_value(a).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+            }
             Self::Quantile(q) => format!("p{}", (q * 100.0).round()),
-        }
-    }
-}
-
-impl MetricAggregation {
-    /// The alert-rule aggregation of the same name; quantiles have none.
-    pub fn as_rule_aggregation(self) -> Option<Aggregation> {
-        Some(match self {
-            Self::Avg => Aggregation::Avg,
-            Self::Sum => Aggregation::Sum,
-            Self::Min => Aggregation::Min,
-            Self::Max => Aggregation::Max,
-            Self::Count => Aggregation::Count,
-            Self::Rate => Aggregation::Rate,
-            Self::Last => Aggregation::Last,
-            Self::Quantile(_) => return None,
-        })
-    }
-}
-
-impl From<Aggregation> for MetricAggregation {
-    fn from(a: Aggregation) -> Self {
-        match a {
-            Aggregation::Avg => Self::Avg,
-            Aggregation::Sum => Self::Sum,
-            Aggregation::Min => Self::Min,
-            Aggregation::Max => Self::Max,
-            Aggregation::Count => Self::Count,
-            Aggregation::Rate => Self::Rate,
-            Aggregation::Last => Self::Last,
         }
     }
 }
@@ -252,7 +206,8 @@ impl StoredSeries {
     }
 }
 
-/// A row of `metric_minutes`.
+/// A row of `metric_minutes`, its texts read once: nanosecond times as
+/// numbers, JSON bucket lists and quantiles as vectors (empty when absent).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct StoredMinute {
     pub series_key: String,
@@ -262,18 +217,40 @@ pub struct StoredMinute {
     pub count_sum: f64,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    pub first_time_ns: String,
-    pub first_start_ns: String,
+    #[serde(deserialize_with = "nanos")]
+    pub first_time_ns: u64,
+    #[serde(deserialize_with = "nanos")]
+    pub first_start_ns: u64,
     pub first_value: Option<f64>,
     pub first_count: Option<f64>,
-    pub first_buckets: Option<String>,
-    pub last_time_ns: String,
-    pub last_start_ns: String,
+    #[serde(deserialize_with = "json_list")]
+    pub first_buckets: Vec<f64>,
+    #[serde(deserialize_with = "nanos")]
+    pub last_time_ns: u64,
+    #[serde(deserialize_with = "nanos")]
+    pub last_start_ns: u64,
     pub last_value: Option<f64>,
     pub last_count: Option<f64>,
-    pub bounds: Option<String>,
-    pub buckets: Option<String>,
-    pub quantiles: Option<String>,
+    #[serde(deserialize_with = "json_list")]
+    pub bounds: Vec<f64>,
+    #[serde(deserialize_with = "json_list")]
+    pub buckets: Vec<f64>,
+    #[serde(deserialize_with = "json_list")]
+    pub quantiles: Vec<(f64, f64)>,
+}
+
+/// A 20-digit nanosecond text as a number.
+fn nanos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| serde::de::Error::custom(format!("not a nanosecond time: {text:?}")))
+}
+
+/// A JSON array stored as text (or NULL) as a vector.
+fn json_list<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// How a series' points combine.
@@ -293,24 +270,24 @@ enum Semantics {
 impl Semantics {
     fn default_aggregation(self) -> MetricAggregation {
         match self {
-            Semantics::Level => MetricAggregation::Avg,
-            Semantics::DeltaSum | Semantics::Counter => MetricAggregation::Rate,
-            Semantics::DeltaHistogram | Semantics::CumulativeHistogram | Semantics::Summary => MetricAggregation::Avg,
+            Semantics::DeltaSum | Semantics::Counter => MetricAggregation::Rule(Aggregation::Rate),
+            _ => MetricAggregation::Rule(Aggregation::Avg),
         }
     }
 
     /// Why `aggregation` means nothing for such series, if it does not.
     fn refuses(self, aggregation: MetricAggregation) -> Option<&'static str> {
-        use MetricAggregation as A;
+        use Aggregation as A;
+        use MetricAggregation::{Quantile, Rule};
         match (self, aggregation) {
-            (Semantics::Level, A::Rate) => Some("rate needs a counter (a monotonic sum) or a histogram"),
-            (Semantics::Level | Semantics::DeltaSum | Semantics::Counter, A::Quantile(_)) => {
+            (Semantics::Level, Rule(A::Rate)) => Some("rate needs a counter (a monotonic sum) or a histogram"),
+            (Semantics::Level | Semantics::DeltaSum | Semantics::Counter, Quantile(_)) => {
                 Some("quantiles need a histogram or a summary")
             }
-            (Semantics::DeltaHistogram | Semantics::CumulativeHistogram, A::Last) => {
+            (Semantics::DeltaHistogram | Semantics::CumulativeHistogram, Rule(A::Last)) => {
                 Some("last is not defined for histograms: use avg or a quantile")
             }
-            (Semantics::Summary, A::Last | A::Min | A::Max) => {
+            (Semantics::Summary, Rule(A::Last | A::Min | A::Max)) => {
                 Some("summaries support count, sum, avg, rate and quantiles")
             }
             _ => None,
@@ -372,13 +349,13 @@ impl Step {
         };
     }
 
-    fn add_histogram(&mut self, bounds: Vec<f64>, counts: Vec<f64>) {
-        if counts.iter().all(|c| *c == 0.0) {
+    fn add_histogram(&mut self, bounds: &[f64], counts: &[f64]) {
+        if bounds.is_empty() || counts.iter().all(|c| *c == 0.0) {
             return;
         }
-        match self.histograms.iter_mut().find(|(b, _)| *b == bounds) {
-            Some((_, sum)) => sum.iter_mut().zip(&counts).for_each(|(s, c)| *s += c),
-            None => self.histograms.push((bounds, counts)),
+        match self.histograms.iter_mut().find(|(b, _)| b == bounds) {
+            Some((_, sum)) => sum.iter_mut().zip(counts).for_each(|(s, c)| *s += c),
+            None => self.histograms.push((bounds.to_vec(), counts.to_vec())),
         }
     }
 
@@ -397,7 +374,8 @@ impl Step {
     }
 
     fn value(&self, semantics: Semantics, aggregation: MetricAggregation, step_seconds: f64) -> Option<f64> {
-        use MetricAggregation as A;
+        use Aggregation as A;
+        use MetricAggregation::{Quantile, Rule};
         if self.points == 0.0 {
             return None;
         }
@@ -410,33 +388,25 @@ impl Step {
         let distribution =
             matches!(semantics, Semantics::DeltaHistogram | Semantics::CumulativeHistogram | Semantics::Summary);
         match aggregation {
-            A::Avg if distribution => (count > 0.0).then(|| total / count),
-            A::Avg => Some(per_point),
-            A::Sum if semantics == Semantics::Level => Some(self.value_sum),
-            A::Sum => Some(total),
-            A::Count if distribution => Some(count),
-            A::Count => Some(self.points),
-            A::Rate if distribution => Some(count / step_seconds),
-            A::Rate => Some(total / step_seconds),
-            A::Min => self.low,
-            A::Max => self.high,
-            A::Last => self.last_sum,
-            A::Quantile(_) if semantics == Semantics::Summary => self.quantiles.iter().copied().reduce(f64::max),
-            A::Quantile(q) => self.histogram_quantile(q),
+            Rule(A::Avg) if distribution => (count > 0.0).then(|| total / count),
+            Rule(A::Avg) => Some(per_point),
+            Rule(A::Sum) if semantics == Semantics::Level => Some(self.value_sum),
+            Rule(A::Sum) => Some(total),
+            Rule(A::Count) if distribution => Some(count),
+            Rule(A::Count) => Some(self.points),
+            Rule(A::Rate) if distribution => Some(count / step_seconds),
+            Rule(A::Rate) => Some(total / step_seconds),
+            Rule(A::Min) => self.low,
+            Rule(A::Max) => self.high,
+            Rule(A::Last) => self.last_sum,
+            Quantile(_) if semantics == Semantics::Summary => self.quantiles.iter().copied().reduce(f64::max),
+            Quantile(q) => self.histogram_quantile(q),
         }
     }
 }
 
-fn state(start_ns: &str, time_ns: &str, value: f64) -> CumulativeState {
-    CumulativeState {
-        start_time_unix_nano: start_ns.parse().unwrap_or(0),
-        time_unix_nano: time_ns.parse().unwrap_or(0),
-        value,
-    }
-}
-
-fn parse_list(json: Option<&str>) -> Vec<f64> {
-    json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
+fn state(start_time_unix_nano: u64, time_unix_nano: u64, value: Option<f64>) -> CumulativeState {
+    CumulativeState { start_time_unix_nano, time_unix_nano, value: value.unwrap_or(0.0) }
 }
 
 /// A cumulative distribution's buckets between two of its points: the
@@ -457,33 +427,41 @@ struct MinuteIncrease {
     buckets: Vec<f64>,
 }
 
-fn minute_increase(prev: Option<&StoredMinute>, m: &StoredMinute, read_from_ms: f64) -> MinuteIncrease {
-    let first = |v: Option<f64>| state(&m.first_start_ns, &m.first_time_ns, v.unwrap_or(0.0));
-    let last = |v: Option<f64>| state(&m.last_start_ns, &m.last_time_ns, v.unwrap_or(0.0));
-    let first_buckets = parse_list(m.first_buckets.as_deref());
-    let last_buckets = parse_list(m.buckets.as_deref());
+/// Bucket increases are only worked out `with_buckets` (quantile queries).
+fn minute_increase(
+    prev: Option<&StoredMinute>,
+    m: &StoredMinute,
+    read_from_ms: f64,
+    with_buckets: bool,
+) -> MinuteIncrease {
+    let first = |v: Option<f64>| state(m.first_start_ns, m.first_time_ns, v);
+    let last = |v: Option<f64>| state(m.last_start_ns, m.last_time_ns, v);
+    let none: &[f64] = &[];
+    let (first_buckets, last_buckets) =
+        if with_buckets { (&m.first_buckets[..], &m.buckets[..]) } else { (none, none) };
     let within = m.first_time_ns != m.last_time_ns;
     let within_value =
         if within { cumulative_increase(Some(first(m.first_value)), last(m.last_value)).amount() } else { 0.0 };
     let within_count =
         if within { cumulative_increase(Some(first(m.first_count)), last(m.last_count)).amount() } else { 0.0 };
     let mut buckets = if within {
-        bucket_increase(&first_buckets, &last_buckets, m.first_start_ns != m.last_start_ns)
+        bucket_increase(first_buckets, last_buckets, m.first_start_ns != m.last_start_ns)
     } else {
         vec![0.0; last_buckets.len()]
     };
     let (value, count, before) = match prev {
         Some(p) => {
-            let at = |v: Option<f64>| state(&p.last_start_ns, &p.last_time_ns, v.unwrap_or(0.0));
+            let at = |v: Option<f64>| state(p.last_start_ns, p.last_time_ns, v);
             let value = cumulative_increase(Some(at(p.last_value)), first(m.first_value)).amount();
             let count = cumulative_increase(Some(at(p.last_count)), first(m.first_count)).amount();
             let restarted = p.last_start_ns != m.first_start_ns;
-            (value, count, bucket_increase(&parse_list(p.buckets.as_deref()), &first_buckets, restarted))
+            let before = if with_buckets { &p.buckets[..] } else { none };
+            (value, count, bucket_increase(before, first_buckets, restarted))
         }
         None => {
-            let start_ms = m.first_start_ns.parse::<f64>().unwrap_or(0.0) / 1e6;
+            let start_ms = m.first_start_ns as f64 / 1e6;
             if start_ms > 0.0 && start_ms >= read_from_ms {
-                (m.first_value.unwrap_or(0.0), m.first_count.unwrap_or(0.0), first_buckets.clone())
+                (m.first_value.unwrap_or(0.0), m.first_count.unwrap_or(0.0), first_buckets.to_vec())
             } else {
                 (0.0, 0.0, vec![0.0; first_buckets.len()])
             }
@@ -517,30 +495,46 @@ fn semantics_of(
     Ok((semantics, aggregation))
 }
 
-/// One value per step over the matching series. `minutes` are the
-/// series' roll-ups from `steps.read_from_ms()` on, in any order.
+/// Minute roll-ups by series key, each list sorted by minute.
+pub type MinutesBySeries<'a> = HashMap<&'a str, Vec<&'a StoredMinute>>;
+
+/// Groups and sorts minute rows once, for any number of `evaluate` calls.
+pub fn by_series(minutes: &[StoredMinute]) -> MinutesBySeries<'_> {
+    let mut grouped: MinutesBySeries = HashMap::new();
+    for m in minutes {
+        grouped.entry(m.series_key.as_str()).or_default().push(m);
+    }
+    for rows in grouped.values_mut() {
+        rows.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+    }
+    grouped
+}
+
+/// One value per step over the matching series. `minutes` hold the
+/// series' roll-ups from `steps.read_from_ms()` on (earlier ones are skipped).
 pub fn evaluate(
     name: &str,
     series: &[&StoredSeries],
-    minutes: &[&StoredMinute],
+    minutes: &MinutesBySeries<'_>,
     aggregation: Option<MetricAggregation>,
     steps: &Steps,
 ) -> Result<MetricSeriesResult, MetricQueryError> {
     let (semantics, aggregation) = semantics_of(name, series, aggregation)?;
-    let wanted: HashMap<&str, Semantics> = series.iter().map(|s| (s.series_key.as_str(), s.semantics())).collect();
-    let mut by_series: HashMap<&str, Vec<&StoredMinute>> = HashMap::new();
-    for m in minutes.iter().filter(|m| wanted.contains_key(m.series_key.as_str())) {
-        by_series.entry(m.series_key.as_str()).or_default().push(m);
-    }
     let mut steps_data = vec![Step::default(); steps.count];
     let read_from = steps.read_from_ms();
-    for (key, mut rows) in by_series {
-        rows.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
-        let series_semantics = wanted[key];
+    let quantile = match aggregation {
+        MetricAggregation::Quantile(q) => Some(q),
+        MetricAggregation::Rule(_) => None,
+    };
+    for s in series {
+        let rows = minutes.get(s.series_key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let series_semantics = s.semantics();
         let mut last: Vec<Option<f64>> = vec![None; steps.count];
         let mut prev: Option<&StoredMinute> = None;
-        for m in rows {
-            let increase = series_semantics.cumulative().then(|| minute_increase(prev, m, read_from));
+        let from = rows.partition_point(|m| m.minute_ms < read_from);
+        for &m in &rows[from..] {
+            let increase =
+                series_semantics.cumulative().then(|| minute_increase(prev, m, read_from, quantile.is_some()));
             prev = Some(m);
             let Some(i) = steps.index(m.minute_ms) else { continue };
             let step = &mut steps_data[i];
@@ -549,23 +543,17 @@ pub fn evaluate(
             step.count_sum += m.count_sum;
             step.add_extremes(m.low, m.high);
             last[i] = m.last_value.or(last[i]);
-            let bounds = parse_list(m.bounds.as_deref());
-            match increase {
-                Some(inc) => {
-                    step.increase += inc.value;
-                    step.count_increase += inc.count;
-                    if !bounds.is_empty() {
-                        step.add_histogram(bounds, inc.buckets);
-                    }
-                }
-                None if !bounds.is_empty() => step.add_histogram(bounds, parse_list(m.buckets.as_deref())),
-                None => {}
+            if let Some(inc) = &increase {
+                step.increase += inc.value;
+                step.count_increase += inc.count;
             }
-            if let (MetricAggregation::Quantile(q), Some(json)) = (aggregation, &m.quantiles) {
-                let pairs: Vec<(f64, f64)> = serde_json::from_str(json).unwrap_or_default();
-                if let Some((_, v)) = pairs.iter().find(|(at, _)| (at - q).abs() < 1e-9) {
-                    step.quantiles.push(*v);
-                }
+            let Some(q) = quantile else { continue };
+            match &increase {
+                Some(inc) => step.add_histogram(&m.bounds, &inc.buckets),
+                None => step.add_histogram(&m.bounds, &m.buckets),
+            }
+            if let Some((_, v)) = m.quantiles.iter().find(|(at, _)| (at - q).abs() < 1e-9) {
+                step.quantiles.push(*v);
             }
         }
         for (step, value) in steps_data.iter_mut().zip(last) {
@@ -642,8 +630,8 @@ mod tests {
 
     const T0: f64 = 1_700_000_040_000.0; // a minute boundary
 
-    fn ns(ms: f64) -> String {
-        format!("{:020}", (ms * 1e6) as u64)
+    fn ns(ms: f64) -> u64 {
+        (ms * 1e6) as u64
     }
 
     fn series(key: &str, kind: &str, temporality: &str, monotonic: bool, attributes: &str) -> StoredSeries {
@@ -696,8 +684,7 @@ mod tests {
         steps: &Steps,
     ) -> Result<MetricSeriesResult, MetricQueryError> {
         let series: Vec<&StoredSeries> = series.iter().collect();
-        let minutes: Vec<&StoredMinute> = minutes.iter().collect();
-        evaluate("m", &series, &minutes, MetricAggregation::parse(aggregation), steps)
+        evaluate("m", &series, &by_series(minutes), MetricAggregation::parse(aggregation), steps)
     }
 
     #[test]
@@ -759,14 +746,14 @@ mod tests {
         assert_eq!(run(&[], &[], "avg", &one).unwrap_err(), MetricQueryError::NoSeries("m".into()));
     }
 
-    fn histogram_minute(key: &str, at: u32, start_ms: f64, count: f64, sum: f64, buckets: &str) -> StoredMinute {
+    fn histogram_minute(key: &str, at: u32, start_ms: f64, count: f64, sum: f64, buckets: &[f64]) -> StoredMinute {
         StoredMinute {
             count_sum: count,
             first_count: Some(count),
             last_count: Some(count),
-            bounds: Some("[10,100]".into()),
-            buckets: Some(buckets.into()),
-            first_buckets: Some(buckets.into()),
+            bounds: vec![10.0, 100.0],
+            buckets: buckets.to_vec(),
+            first_buckets: buckets.to_vec(),
             ..minute(key, at, &[(0.0, start_ms, sum)])
         }
     }
@@ -780,9 +767,9 @@ mod tests {
             minute_ms: T0 - MINUTE_MS,
             first_time_ns: ns(T0 - MINUTE_MS),
             last_time_ns: ns(T0 - MINUTE_MS),
-            ..histogram_minute("h", 0, old, 10.0, 500.0, "[0,10,0]")
+            ..histogram_minute("h", 0, old, 10.0, 500.0, &[0.0, 10.0, 0.0])
         };
-        let minutes = [before, histogram_minute("h", 0, old, 20.0, 550.0, "[10,10,0]")];
+        let minutes = [before, histogram_minute("h", 0, old, 20.0, 550.0, &[10.0, 10.0, 0.0])];
         let one = steps(1, 1.0);
         assert_eq!(values(&run(&s, &minutes, "p50", &one).unwrap()), [Some(5.0)], "only the new observations");
         assert_eq!(values(&run(&s, &minutes, "count", &one).unwrap()), [Some(10.0)]);
@@ -791,7 +778,7 @@ mod tests {
         assert!(run(&s, &minutes, "last", &one).is_err());
         // Delta: buckets of every point add up.
         let d = [series("d", "histogram", "delta", false, "{}")];
-        let deltas = [histogram_minute("d", 0, T0, 4.0, 40.0, "[2,2,0]")];
+        let deltas = [histogram_minute("d", 0, T0, 4.0, 40.0, &[2.0, 2.0, 0.0])];
         assert_eq!(values(&run(&d, &deltas, "p50", &one).unwrap()), [Some(10.0)]);
         assert_eq!(values(&run(&d, &deltas, "p90", &one).unwrap()), [Some(82.0)]);
         assert_eq!(values(&run(&d, &deltas, "sum", &one).unwrap()), [Some(40.0)]);
@@ -800,12 +787,29 @@ mod tests {
     #[test]
     fn summaries_answer_the_quantiles_they_carry() {
         let s = [series("s", "summary", "cumulative", false, "{}")];
-        let m =
-            [StoredMinute { quantiles: Some("[[0.5,12.0],[0.99,80.0]]".into()), ..minute("s", 0, &[(0.0, 0.0, 1.0)]) }];
+        let m = [StoredMinute { quantiles: vec![(0.5, 12.0), (0.99, 80.0)], ..minute("s", 0, &[(0.0, 0.0, 1.0)]) }];
         let one = steps(1, 1.0);
         assert_eq!(values(&run(&s, &m, "p99", &one).unwrap()), [Some(80.0)]);
         assert_eq!(values(&run(&s, &m, "p90", &one).unwrap()), [None], "a quantile it does not carry");
         assert!(run(&s, &m, "max", &one).is_err());
+    }
+
+    #[test]
+    fn minute_rows_are_read_once_into_numbers_and_lists() {
+        let row = serde_json::json!({
+            "series_key": "a", "minute_ms": T0, "points": 2, "value_sum": 3.5, "count_sum": 0, "low": null, "high": null,
+            "first_time_ns": "01700000040000000001", "first_start_ns": "00000000000000000000", "first_value": 1,
+            "first_count": null, "first_buckets": "[1,2]", "last_time_ns": "01700000050000000000",
+            "last_start_ns": "00000000000000000000", "last_value": 2.5, "last_count": null, "bounds": "[10.5]",
+            "buckets": "[0,3]", "quantiles": null,
+        });
+        let m: StoredMinute = serde_json::from_value(row.clone()).unwrap();
+        assert_eq!((m.first_time_ns, m.last_time_ns), (1_700_000_040_000_000_001, 1_700_000_050_000_000_000));
+        assert_eq!((m.bounds, m.buckets, m.first_buckets), (vec![10.5], vec![0.0, 3.0], vec![1.0, 2.0]));
+        assert!(m.quantiles.is_empty());
+        let mut bad = row;
+        bad["last_time_ns"] = "soon".into();
+        assert!(serde_json::from_value::<StoredMinute>(bad).is_err());
     }
 
     #[test]
