@@ -278,6 +278,19 @@ test("span metrics answer from the RED roll-ups under the same API", async () =>
   assert.equal((await query({ name: "span.count", service: "cart", aggregation: "p99" })).status, 400);
 });
 
+test("a metric export costs one D1 round trip, whatever its size", async () => {
+  for (const count of [5, 400]) {
+    const now = Date.now();
+    const points = Array.from({ length: count }, (_, i) => ({ attributes: { shard: `t${i % 30}` }, value: i, timeMs: now - i }));
+    const before = c.d1RoundTrips.length;
+    assert.equal((await postMetrics(gaugeBody("trips", `trips.${count}`, points))).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const trips = c.d1RoundTrips.slice(before);
+    assert.equal(trips.length, 1, JSON.stringify(trips));
+    assert.equal(trips[0].kind, "batch");
+  }
+});
+
 test("bad queries and bodies are clear 4xx errors", async () => {
   assert.equal((await query({})).status, 400);
   assert.equal((await query({ name: "nope.metric" })).status, 404);
