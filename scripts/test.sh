@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: native unit and integration tests, then the end-to-end suite
-# against the built worker in local workerd (Miniflare).
+# Every test: native unit and integration tests, the release bundle's size
+# budget, then the end-to-end suite against the built worker in local
+# workerd (Miniflare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,4 +10,11 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 bash scripts/build.sh
+# The release bundle must stay within its budget (DESIGN.md §7: 512 KiB gzip).
+bundle_gzip=$(gzip -9c build/index_bg.wasm | wc -c)
+echo "release wasm: $(wc -c < build/index_bg.wasm) bytes, $bundle_gzip gzip (budget 524288)"
+if [ "$bundle_gzip" -gt 524288 ]; then
+  echo "the release wasm is over its 512 KiB gzip budget" >&2
+  exit 1
+fi
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
