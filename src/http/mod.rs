@@ -19,9 +19,6 @@ use crate::otlp::{decompress, response::status_body, DecodeError, Encoding};
 use crate::store::analytics_engine::{accept_handover, PointsHandover};
 use crate::store::bindings;
 
-/// The OpenAPI description of every route (kept true by the route and schemathesis tests).
-const OPENAPI: &str = include_str!("../../openapi.json");
-
 pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let protobuf_otlp = req.path().starts_with("/v1/")
         && matches!(Encoding::from_content_type(header(&req, "content-type").as_deref(), b"{"), Ok(Encoding::Protobuf));
@@ -40,7 +37,6 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
     api::auth::authorize(route.scope(), header(&req, "authorization").as_deref(), &bindings::tokens(env))?;
     match route {
         Route::Health => health::get(env).await,
-        Route::OpenApi => Ok(respond(200, "application/json", OPENAPI.as_bytes().to_vec(), None)),
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
         Route::IngestMetrics => metrics::ingest(&mut req, env, ctx).await,
         Route::IngestLogs => logs::ingest(&mut req, env, ctx).await,

@@ -60,6 +60,8 @@ export async function startCollector({ vars = {} } = {}) {
           { type: "CompiledWasm", include: ["**/*.wasm"] },
         ],
         compatibilityDate: "2026-04-01",
+        // As wrangler.toml's [assets]: files in public/ are served before the worker runs.
+        assets: { directory: join(root, "public"), routerConfig: { has_user_worker: true } },
         d1Databases: { SCHEMA_CHECK: "schema-check-db" },
         kvNamespaces: { ALERT_STATE: "test-kv" },
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },

@@ -28,7 +28,8 @@ before(async () => {
   const config = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\]\n(?:.*\n)*?command = .*\n/m, "")
     .replace('main = "build/worker/shim.mjs"', `main = "${join(root, "build/worker/shim.mjs")}"`)
-    .replace('migrations_dir = "migrations"', `migrations_dir = "${join(root, "migrations")}"`);
+    .replace('migrations_dir = "migrations"', `migrations_dir = "${join(root, "migrations")}"`)
+    .replace('directory = "public"', `directory = "${join(root, "public")}"`);
   assert.ok(!config.includes("[build]"), "the test config must not rebuild the worker");
   const configPath = join(dir, "wrangler.toml");
   writeFileSync(configPath, config);
@@ -52,6 +53,9 @@ before(async () => {
     if (Date.now() > deadline || wrangler.exitCode !== null) throw new Error(`wrangler dev did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  const openapi = await fetch(`${url}/openapi.json`);
+  assert.equal(openapi.status, 200, "wrangler dev serves the OpenAPI document from [assets]");
+  assert.equal((await openapi.json()).openapi, "3.0.3");
 });
 
 after(() => {
