@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, from the package registries only:
 # clippy, rustfmt and the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
-# version), schemathesis (PyPI, in .venv) and the npm packages of
+# version), schemathesis and chdb (PyPI, in .venv) and the npm packages of
 # package-lock.json. Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,11 @@ if [ "$(.venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version
   echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+CHDB_VERSION=4.4.0
+if [ "$(.venv/bin/python -c 'import chdb; print(chdb.__version__)' 2>/dev/null)" != "$CHDB_VERSION" ]; then
+  echo "setup: installing chdb $CHDB_VERSION into .venv (the SQL API stand-in of the tests)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "chdb==$CHDB_VERSION"
 fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

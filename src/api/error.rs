@@ -57,6 +57,14 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self { retry_after: Some(RETRY_AFTER_SECONDS), ..Self::new(503, "unavailable", message) }
     }
+    /// An upstream service failed or refused us.
+    pub fn bad_gateway(message: impl Into<String>) -> Self {
+        Self::new(502, "bad_gateway", message)
+    }
+    /// An upstream service asks us to slow down: retryable after `retry_after` seconds.
+    pub fn too_many_requests(message: impl Into<String>, retry_after: u32) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(429, "too_many_requests", message) }
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "internal", message)
     }

@@ -22,6 +22,9 @@ pub enum Route {
     SearchLogs,
     ListMetrics,
     QueryMetric,
+    /// The Grafana SQL proxy and its schema.
+    Sql,
+    SqlSchema,
     GetTrace(String),
     ListServices,
     GetService(String),
@@ -43,6 +46,8 @@ impl Route {
             | Route::SearchLogs
             | Route::ListMetrics
             | Route::QueryMetric
+            | Route::Sql
+            | Route::SqlSchema
             | Route::GetTrace(_)
             | Route::ListServices
             | Route::GetService(_)
@@ -156,6 +161,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["api", "logs"] => ((method == "GET").then_some(Route::SearchLogs), "GET"),
         ["api", "metrics"] => ((method == "GET").then_some(Route::ListMetrics), "GET"),
         ["api", "metrics", "query"] => ((method == "GET").then_some(Route::QueryMetric), "GET"),
+        ["api", "query"] => ((method == "POST").then_some(Route::Sql), "POST"),
+        ["api", "query", "schema"] => ((method == "GET").then_some(Route::SqlSchema), "GET"),
         ["api", "traces", id] => ((method == "GET").then(|| Route::GetTrace((*id).to_string())), "GET"),
         ["api", "services"] => ((method == "GET").then_some(Route::ListServices), "GET"),
         ["api", "services", id] => ((method == "GET").then(|| Route::GetService(decode_segment(id))), "GET"),
@@ -210,6 +217,9 @@ mod tests {
         assert_eq!(route("POST", "/v1/metrics").unwrap(), Route::IngestMetrics);
         assert_eq!(route("GET", "/api/metrics").unwrap(), Route::ListMetrics);
         assert_eq!(route("GET", "/api/metrics/query").unwrap(), Route::QueryMetric);
+        assert_eq!(route("POST", "/api/query").unwrap().scope(), Scope::Api);
+        assert_eq!(route("GET", "/api/query/schema").unwrap(), Route::SqlSchema);
+        assert_eq!(route("GET", "/api/query").unwrap_err().status, 405);
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
         assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Api);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);

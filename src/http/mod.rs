@@ -6,6 +6,7 @@ mod health;
 mod jaeger;
 mod logs;
 mod metrics;
+mod query;
 mod services;
 mod slos;
 mod traces;
@@ -42,6 +43,8 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::IngestLogs => logs::ingest(&mut req, env, ctx).await,
         Route::ListMetrics => metrics::list(&req, env).await,
         Route::QueryMetric => metrics::query(&req, env).await,
+        Route::Sql => query::run(&mut req, env).await,
+        Route::SqlSchema => query::get_schema(),
         Route::SearchLogs => logs::search(&req, env).await,
         Route::SearchTraces => traces::search(&req, env).await,
         Route::GetTrace(id) => traces::get(&id, env).await,

@@ -209,6 +209,9 @@ pub const METRICS: Layout = Layout {
     ],
 };
 
+/// Every dataset the collector writes.
+pub const LAYOUTS: [Layout; 3] = [TRACES, LOGS, METRICS];
+
 /// What the log mapping needs beyond the record itself.
 pub struct LogContext<'s> {
     pub service: &'s str,
@@ -423,7 +426,7 @@ mod tests {
 
     #[test]
     fn every_layout_fits_the_analytics_engine_limits() {
-        for layout in [TRACES, LOGS, METRICS] {
+        for layout in LAYOUTS {
             assert!(layout.blobs.len() <= MAX_BLOBS && layout.doubles.len() <= MAX_DOUBLES, "{}", layout.dataset);
             assert!(layout.index.max_bytes <= MAX_INDEX_BYTES);
             let blob_budget: usize = layout.blobs.iter().map(|c| c.max_bytes).sum();

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::api::ApiError;
 use crate::ingest::data_points::Layout;
 
 /// Longest query accepted, in bytes.
@@ -47,6 +48,48 @@ pub enum SqlRejection {
     Format(String),
     #[error("column {0} means different columns in {1}: qualify it (table.{0})")]
     Ambiguous(String, String),
+}
+
+impl From<SqlRejection> for ApiError {
+    fn from(e: SqlRejection) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+/// The SQL of a `POST /api/query` body: `{"query": "…"}` when the content
+/// type is JSON, else the raw body (as the Analytics Engine SQL API takes it).
+pub fn query_text(content_type: Option<&str>, body: &[u8]) -> Result<String, ApiError> {
+    let json = content_type.is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/json"));
+    if json {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            query: String,
+        }
+        return serde_json::from_slice::<Body>(body)
+            .map(|b| b.query)
+            .map_err(|e| ApiError::bad_request(format!("expected {{\"query\": \"<SQL>\"}}: {e}")));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad_request("the query is not UTF-8 text"))
+}
+
+/// What an answer of the Analytics Engine SQL API becomes: its body passed
+/// on unchanged on success, otherwise an error that says whose fault it is.
+/// `message` is the upstream body (cut to a readable length).
+pub fn upstream_outcome(status: u16, message: &str, retry_after: Option<u32>) -> Result<(), ApiError> {
+    let message: String = message.trim().chars().take(1000).collect();
+    match status {
+        200..=299 => Ok(()),
+        401 | 403 => Err(ApiError::bad_gateway(format!(
+            "the Analytics Engine SQL API refused the collector's credentials ({status}): check CF_ACCOUNT_ID and the \
+             CF_API_TOKEN secret (it needs Account Analytics Read)"
+        ))),
+        429 => Err(ApiError::too_many_requests(
+            format!("the Analytics Engine SQL API is rate limiting: {message}"),
+            retry_after.unwrap_or(10),
+        )),
+        400..=499 => Err(ApiError::bad_request(format!("Analytics Engine SQL API: {message}"))),
+        _ => Err(ApiError::bad_gateway(format!("the Analytics Engine SQL API answered {status}: {message}"))),
+    }
 }
 
 /// A query ready to send.
@@ -446,9 +489,7 @@ pub fn schema(layouts: &[Layout]) -> Vec<DatasetSchema> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::data_points::{LOGS, METRICS, TRACES};
-
-    const ALL: [Layout; 3] = [TRACES, LOGS, METRICS];
+    use crate::ingest::data_points::{LAYOUTS as ALL, TRACES};
 
     fn ok(sql: &str) -> String {
         prepare(sql, &ALL).unwrap_or_else(|e| panic!("{sql}: {e}")).sql
@@ -586,6 +627,25 @@ mod tests {
         );
         assert_eq!(ok("SELECT 'it''s \\' ; ok' FROM worker_logs"), "SELECT 'it''s \\' ; ok' FROM worker_logs");
         assert_eq!(ok("SELECT 1 FROM worker_logs ; "), "SELECT 1 FROM worker_logs");
+    }
+
+    #[test]
+    fn bodies_are_json_or_raw_sql_and_upstream_answers_map_to_clear_errors() {
+        assert_eq!(query_text(Some("application/json"), br#"{"query":"SELECT 1"}"#).unwrap(), "SELECT 1");
+        assert_eq!(query_text(Some("text/plain"), b"SELECT 2").unwrap(), "SELECT 2");
+        assert_eq!(query_text(None, b"SELECT 3").unwrap(), "SELECT 3");
+        assert_eq!(query_text(Some("application/json; charset=utf-8"), b"{}").unwrap_err().status, 400);
+        assert_eq!(query_text(None, &[0xff, 0xfe]).unwrap_err().status, 400);
+        assert!(upstream_outcome(200, "", None).is_ok());
+        let bad_sql = upstream_outcome(400, "unknown column blob99", None).unwrap_err();
+        assert_eq!(
+            (bad_sql.status, bad_sql.message.as_str()),
+            (400, "Analytics Engine SQL API: unknown column blob99")
+        );
+        assert_eq!(upstream_outcome(403, "", None).unwrap_err().status, 502);
+        let limited = upstream_outcome(429, "slow down", Some(30)).unwrap_err();
+        assert_eq!((limited.status, limited.retry_after), (429, Some(30)));
+        assert_eq!(upstream_outcome(500, "boom", None).unwrap_err().status, 502);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub const METRIC_RETENTION_DAYS: &str = "METRIC_RETENTION_DAYS";
 pub const METRIC_MAX_SERIES_PER_SERVICE: &str = "METRIC_MAX_SERIES_PER_SERVICE";
 pub const METRIC_MAX_SERIES_PER_METRIC: &str = "METRIC_MAX_SERIES_PER_METRIC";
 
+pub const CF_ACCOUNT_ID: &str = "CF_ACCOUNT_ID";
+pub const CF_API_TOKEN: &str = "CF_API_TOKEN";
+pub const AE_SQL_API_URL: &str = "AE_SQL_API_URL";
+
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
@@ -62,6 +66,24 @@ pub fn series_caps(env: &Env) -> SeriesCaps {
         per_service: cap(METRIC_MAX_SERIES_PER_SERVICE, default.per_service),
         per_metric: cap(METRIC_MAX_SERIES_PER_METRIC, default.per_metric),
     }
+}
+
+/// Where the SQL proxy sends queries, and the token it sends them with.
+pub struct SqlApi {
+    pub url: String,
+    pub token: String,
+}
+
+/// The Analytics Engine SQL API endpoint (`AE_SQL_API_URL`, else the one of
+/// `CF_ACCOUNT_ID`) with `CF_API_TOKEN`; `None` until both are configured.
+pub fn sql_api(env: &Env) -> Option<SqlApi> {
+    let token = text(env, CF_API_TOKEN)?;
+    let url = text(env, AE_SQL_API_URL).or_else(|| {
+        text(env, CF_ACCOUNT_ID).map(|account| {
+            format!("https://api.cloudflare.com/client/v4/accounts/{}/analytics_engine/sql", account.trim())
+        })
+    })?;
+    Some(SqlApi { url, token })
 }
 
 pub fn max_body_bytes(env: &Env) -> usize {
