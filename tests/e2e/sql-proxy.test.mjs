@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCollector, root, API_TOKEN, INGEST_TOKEN } from "./harness.mjs";
@@ -174,4 +174,72 @@ test("upstream errors become clear 4xx and 502 answers", async () => {
   } finally {
     await Promise.all([wrongToken.stop(), unconfigured.stop(), unreachable.stop()]);
   }
+});
+
+/** The value at a dotted path (`red.p95Ms`); an empty path is the value itself. */
+const at = (value, path) => (path ? path.split(".").reduce((v, k) => v?.[k], value) : value);
+
+test("every dashboard panel uses a provisioned data source and queries that answer", async () => {
+  // Something in every list the dashboards show: incidents firing, acknowledged and resolved, and an SLO.
+  const rules = [];
+  for (const name of ["payments errors", "payments traffic", "payments removed"]) {
+    const body = { name, serviceId: "payments", metricName: name === "payments errors" ? "span.error_rate" : "span.count", aggregation: "sum", condition: "gt", threshold: 0.1, windowSeconds: 3600 };
+    const created = await c.send("POST", "/api/alerts/configs", body);
+    assert.equal(created.status, 201);
+    rules.push(created.body.id);
+  }
+  assert.equal((await c.send("POST", "/api/alerts/evaluate")).status, 200);
+  const firing = (await c.api("/api/alerts/incidents?state=firing")).body.incidents;
+  const incidentOf = (ruleId) => firing.find((i) => i.ruleId === ruleId).id;
+  assert.equal((await c.send("POST", `/api/alerts/incidents/${incidentOf(rules[1])}/acknowledge`, { acknowledgedBy: "oncall" })).status, 200);
+  assert.equal((await c.send("DELETE", `/api/alerts/configs/${rules[2]}`)).status, 204);
+  assert.equal((await c.send("POST", "/api/alerts/evaluate")).status, 200);
+  const slo = await c.send("POST", "/api/slos", { name: "payments availability", serviceId: "payments", kind: "availability", target: 99.9 });
+  assert.equal(slo.status, 201);
+
+  const provisioning = readFileSync(join(root, "grafana/provisioning/datasources/collector.yaml"), "utf8");
+  const dir = join(root, "grafana/dashboards");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  assert.deepEqual(files, ["alerts.json", "distributed-traces.json", "logs.json", "service-map.json", "service-overview.json", "slos.json"]);
+  const nowS = Math.floor(Date.now() / 1000);
+  const values = { "${__from:date:seconds}": String(nowS - 3600), "${__to:date:seconds}": String(nowS + 60), $service: "payments", $slo: slo.body.id, $trace_id: "" };
+  const fill = (text) => Object.entries(values).reduce((t, [k, v]) => t.replaceAll(k, v), text);
+  let sqlQueries = 0;
+  for (const file of files) {
+    const dashboard = JSON.parse(readFileSync(join(dir, file), "utf8"));
+    assert.ok(dashboard.uid && dashboard.title && dashboard.schemaVersion >= 36, file);
+    const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+    for (const panel of dashboard.panels) {
+      const where = `${file}: ${panel.title}`;
+      assert.ok(panel.gridPos && panel.type && panel.targets.length, where);
+      const variable = variables.get(panel.datasource.uid.replace(/^\$\{(.*)\}$/, "$1"));
+      assert.equal(variable?.type, "datasource", `${where}: the data source is a dashboard variable`);
+      assert.equal(variable.query, panel.datasource.type, where);
+      assert.ok(provisioning.includes(`uid: ${variable.current.value}`) && provisioning.includes(`type: ${variable.query}`), `${where}: provisioned`);
+      for (const target of panel.targets) {
+        if (panel.datasource.type === "jaeger") {
+          const path = { search: "/jaeger/api/traces?service=payments", dependencyGraph: `/jaeger/api/dependencies?endTs=${Date.now()}&lookback=3600000` }[target.queryType]
+            ?? "/jaeger/api/services";
+          assert.equal((await c.api(path)).status, 200, `${where}: ${path}`);
+          continue;
+        }
+        let rows;
+        if (target.url === "/api/query") {
+          const query = fill(JSON.parse(target.url_options.data).query);
+          const res = await sql(query);
+          assert.equal(res.status, 200, `${where}: ${query}\n${res.text}`);
+          rows = at(res.body, target.root_selector);
+          sqlQueries++;
+        } else {
+          const res = await c.api(fill(target.url));
+          assert.equal(res.status, 200, `${where}: ${target.url}`);
+          rows = at(res.body, target.root_selector);
+        }
+        const first = Array.isArray(rows) ? rows[0] : rows;
+        assert.ok(first, `${where}: answers rows`);
+        for (const column of target.columns) assert.notEqual(at(first, column.selector), undefined, `${where}: ${column.selector}`);
+      }
+    }
+  }
+  assert.ok(sqlQueries >= 5, `${sqlQueries} SQL panels`);
 });
