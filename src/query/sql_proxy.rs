@@ -121,7 +121,7 @@ struct Token<'q> {
     text: &'q str,
 }
 
-impl Token<'_> {
+impl<'q> Token<'q> {
     fn is(&self, keyword: &str) -> bool {
         self.kind == Kind::Word && self.text.eq_ignore_ascii_case(keyword)
     }
@@ -131,7 +131,7 @@ impl Token<'_> {
     }
 
     /// An identifier's name, without its quotes.
-    fn name(&self) -> Option<&str> {
+    fn name(&self) -> Option<&'q str> {
         match self.kind {
             Kind::Word => Some(self.text),
             Kind::Quoted => Some(&self.text[1..self.text.len() - 1]),
@@ -243,6 +243,13 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
     if let Some(word) = toks.iter().find(|t| FORBIDDEN.iter().any(|f| t.is(f))) {
         return Err(SqlRejection::Forbidden(word.text.to_ascii_uppercase()));
     }
+    // Functions that read dictionaries or other tables.
+    if let Some(word) = toks.iter().find(|t| {
+        let lower = t.text.to_ascii_lowercase();
+        t.kind == Kind::Word && (lower.starts_with("dictget") || lower.starts_with("joinget"))
+    }) {
+        return Err(SqlRejection::TableFunction(word.text.to_string()));
+    }
     let known = || layouts.iter().map(|l| l.dataset).collect::<Vec<_>>().join(", ");
     let dataset = |name: &str| {
         layouts.iter().find(|l| l.dataset == name).ok_or_else(|| SqlRejection::UnknownTable(name.to_string(), known()))
@@ -274,12 +281,21 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
         }
     }
 
-    // Tables: what follows FROM or JOIN where a table belongs (not `EXTRACT(x FROM y)`).
+    // Tables: what follows FROM or JOIN where a table belongs (not `EXTRACT(x FROM y)`, not
+    // `ARRAY JOIN column`), each of a comma list (`FROM a, b`), and a bare name after IN (`x IN t`).
     let mut datasets: Vec<&'static str> = Vec::new();
     let mut table_aliases: Vec<(&str, &'static str)> = Vec::new();
     let mut depth_selects: Vec<bool> = vec![true];
+    let known_tables = known();
     for (p, &k) in significant.iter().enumerate() {
         let t = toks[k];
+        let follows = |offset: usize| significant.get(p + offset).map(|&a| toks[a]);
+        let in_select = *depth_selects.last().expect("never empty");
+        let starts_tables = (t.is("FROM") && in_select)
+            || (t.is("JOIN") && !p.checked_sub(1).is_some_and(|b| toks[significant[b]].is("ARRAY")))
+            || (t.is("IN")
+                && follows(1).is_some_and(|n| n.name().is_some())
+                && !follows(2).is_some_and(|n| n.is_punct("(")));
         if t.is_punct("(") {
             depth_selects.push(false);
         } else if t.is_punct(")") {
@@ -288,37 +304,22 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
             }
         } else if t.is("SELECT") {
             *depth_selects.last_mut().expect("never empty") = true;
-        } else if (t.is("FROM") && *depth_selects.last().expect("never empty")) || t.is("JOIN") {
-            let Some(&target) = significant.get(p + 1) else { continue };
-            let target_token = toks[target];
-            if target_token.is_punct("(") {
-                continue;
+        } else if starts_tables {
+            let mut q = p + 1;
+            while let Some((name, alias, end)) = table_ref(&toks, &significant, q, &known_tables)? {
+                if !ctes.contains(&name) {
+                    let layout = dataset(name)?;
+                    if !datasets.contains(&layout.dataset) {
+                        datasets.push(layout.dataset);
+                    }
+                    table_aliases.extend(alias.map(|a| (a, layout.dataset)));
+                    table_aliases.push((layout.dataset, layout.dataset));
+                }
+                match significant.get(end) {
+                    Some(&comma) if toks[comma].is_punct(",") && t.is("FROM") => q = end + 1,
+                    _ => break,
+                }
             }
-            let Some(name) = target_token.name() else {
-                return Err(SqlRejection::UnknownTable(target_token.text.to_string(), known()));
-            };
-            let after = significant.get(p + 2).map(|&a| toks[a]);
-            if after.is_some_and(|a| a.is_punct("(")) {
-                return Err(SqlRejection::TableFunction(name.to_string()));
-            }
-            if after.is_some_and(|a| a.is_punct(".")) {
-                let qualified = significant.get(p + 3).map_or("", |&q| toks[q].text);
-                return Err(SqlRejection::UnknownTable(format!("{name}.{qualified}"), known()));
-            }
-            if ctes.contains(&name) {
-                continue;
-            }
-            let layout = dataset(name)?;
-            if !datasets.contains(&layout.dataset) {
-                datasets.push(layout.dataset);
-            }
-            let alias = match significant.get(p + 2..p + 4) {
-                Some(&[a, b]) if toks[a].is("AS") => toks[b].name(),
-                Some(&[a, _]) if toks[a].kind == Kind::Word && !is_clause_word(toks[a].text) => toks[a].name(),
-                _ => None,
-            };
-            table_aliases.extend(alias.map(|a| (a, layout.dataset)));
-            table_aliases.push((layout.dataset, layout.dataset));
         }
     }
     let referenced: Vec<&Layout> = layouts.iter().filter(|l| datasets.contains(&l.dataset)).collect();
@@ -387,6 +388,38 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
         }
     }
     Ok(PreparedQuery { sql: out.trim().to_string(), format, datasets })
+}
+
+/// A table named in a query: its name, its alias, and the significant position after it.
+type TableRef<'q> = (&'q str, Option<&'q str>, usize);
+
+/// The table reference at significant position `q`; `None` for a subquery.
+/// Table functions and `db.table` are refused.
+fn table_ref<'q>(
+    toks: &[Token<'q>],
+    significant: &[usize],
+    q: usize,
+    known: &str,
+) -> Result<Option<TableRef<'q>>, SqlRejection> {
+    let at = |offset: usize| significant.get(q + offset).map(|&i| toks[i]);
+    let Some(target) = at(0) else { return Ok(None) };
+    if target.is_punct("(") {
+        return Ok(None);
+    }
+    let name = target.name().ok_or_else(|| SqlRejection::UnknownTable(target.text.to_string(), known.to_string()))?;
+    match at(1) {
+        Some(next) if next.is_punct("(") => return Err(SqlRejection::TableFunction(name.to_string())),
+        Some(next) if next.is_punct(".") => {
+            let qualified = at(2).map_or("", |t| t.text);
+            return Err(SqlRejection::UnknownTable(format!("{name}.{qualified}"), known.to_string()));
+        }
+        _ => {}
+    }
+    Ok(Some(match (at(1), at(2)) {
+        (Some(a), Some(b)) if a.is("AS") => (name, b.name(), q + 3),
+        (Some(a), _) if a.kind == Kind::Word && !is_clause_word(a.text) => (name, a.name(), q + 2),
+        _ => (name, None, q + 1),
+    }))
 }
 
 /// Words that follow a table where an alias could stand, but are clauses.
@@ -558,6 +591,22 @@ mod tests {
     }
 
     #[test]
+    fn comma_joins_in_lists_and_array_joins_are_read_as_such() {
+        assert_eq!(
+            ok("SELECT l.body FROM worker_logs AS l, distributed_traces t WHERE l.trace_id IN (1, 2)"),
+            "SELECT l.blob6 FROM worker_logs AS l, distributed_traces t WHERE l.blob1 IN (1, 2)"
+        );
+        assert_eq!(
+            ok("SELECT 1 FROM worker_logs WHERE trace_id IN distributed_traces"),
+            "SELECT 1 FROM worker_logs WHERE blob1 IN distributed_traces"
+        );
+        assert_eq!(
+            ok("SELECT x FROM worker_logs ARRAY JOIN [1, 2] AS x"),
+            "SELECT x FROM worker_logs ARRAY JOIN [1, 2] AS x"
+        );
+    }
+
+    #[test]
     fn names_meaning_different_columns_in_two_datasets_must_be_qualified() {
         let e = refused("SELECT service_name FROM distributed_traces JOIN worker_logs ON trace_id = trace_id");
         assert!(matches!(e, SqlRejection::Ambiguous(ref n, _) if n == "service_name"), "{e}");
@@ -610,6 +659,21 @@ mod tests {
             ("SELECT * FROM worker_logs INTO OUTFILE 'x'", |e| matches!(e, SqlRejection::Forbidden(_))),
             ("SELECT * FROM worker_logs SETTINGS max_threads = 1", |e| matches!(e, SqlRejection::Forbidden(_))),
             ("SELECT * FROM \"secrets\"", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
+            ("SELECT * FROM worker_logs, secrets", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
+            (
+                "SELECT * FROM worker_logs AS l, secrets s",
+                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets"),
+            ),
+            (
+                "SELECT 1 FROM worker_logs WHERE trace_id IN secrets",
+                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets"),
+            ),
+            (
+                "SELECT 1 FROM worker_logs WHERE trace_id NOT IN db.t",
+                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "db.t"),
+            ),
+            ("SELECT dictGet('d', 'a', 1) FROM worker_logs", |e| matches!(e, SqlRejection::TableFunction(_))),
+            ("SELECT joinGet(j, 'v', 1) FROM worker_logs", |e| matches!(e, SqlRejection::TableFunction(_))),
         ];
         for (sql, expected) in cases {
             let e = refused(sql);
