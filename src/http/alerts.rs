@@ -3,7 +3,7 @@
 
 use worker::{Env, Request, Response};
 
-use super::{db, json, now_ms, query_pairs, read_body, respond};
+use super::{db, json, json_under, now_ms, query_pairs, read_body, respond};
 use crate::alerting::channel::{Channel, ChannelView};
 use crate::alerting::cycle::ServiceStates;
 use crate::alerting::incident::{acknowledge_conflict, acknowledged_by, IncidentState, IncidentView};
@@ -38,7 +38,7 @@ pub async fn handle(route: AlertRoute, req: &mut Request, env: &Env) -> Result<R
         AlertRoute::DeleteConfig(id) => delete_rule(&id, env).await,
         AlertRoute::ListChannels => {
             let channels: Vec<ChannelView> = store(env)?.channels().await?.into_iter().map(ChannelView::from).collect();
-            json(200, &serde_json::json!({ "channels": channels }))
+            json_under(200, "channels", &channels)
         }
         AlertRoute::CreateChannel => save_channel(None, req, env).await,
         AlertRoute::GetChannel(id) => match store(env)?.channel(&id).await? {
@@ -83,7 +83,7 @@ async fn list_rules(env: &Env) -> Result<Response, ApiError> {
     let stored = store(env)?.rules().await?;
     let entries = stored.iter().map(|s| s.entry()).collect::<Result<Vec<_>, _>>()?;
     let configs: Vec<RuleView> = stored.iter().zip(&entries).map(|(s, e)| rule_view(s, &e.rule, None)).collect();
-    json(200, &serde_json::json!({ "configs": configs }))
+    json_under(200, "configs", &configs)
 }
 
 async fn get_rule(id: &str, env: &Env) -> Result<Response, ApiError> {
@@ -153,7 +153,7 @@ async fn list_incidents(req: &Request, env: &Env) -> Result<Response, ApiError> 
     }
     let incidents: Vec<IncidentView> =
         store(env)?.incidents(state, max).await?.into_iter().map(IncidentView::from).collect();
-    json(200, &serde_json::json!({ "incidents": incidents }))
+    json_under(200, "incidents", &incidents)
 }
 
 #[derive(serde::Serialize)]

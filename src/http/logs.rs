@@ -7,7 +7,7 @@ use crate::api::ApiError;
 use crate::ingest::log_batch;
 use crate::otlp::decode_logs;
 use crate::otlp::response::{export_response, Signal};
-use crate::query::log_search::{page, LogSearch};
+use crate::query::log_search::{page, LogSearch, LogView};
 use crate::store::analytics_engine::write_or_hand_over;
 use crate::store::bindings;
 use crate::store::logs::D1LogStore;
@@ -33,5 +33,13 @@ pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let query = LogSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let (next_cursor, logs) = page(store(env)?.search(&query).await?, query.limit);
-    json(200, &serde_json::json!({ "logs": logs, "nextCursor": next_cursor, "limit": query.limit }))
+    json(200, &LogPage { logs, next_cursor, limit: query.limit })
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogPage {
+    logs: Vec<LogView>,
+    next_cursor: Option<String>,
+    limit: u32,
 }

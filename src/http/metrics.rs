@@ -11,7 +11,7 @@ use crate::ingest::metric_batch;
 use crate::otlp::decode_metrics;
 use crate::otlp::response::{export_response, Signal};
 use crate::query::metric_query::{
-    by_series, evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult,
+    by_series, evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult, MetricSummary,
 };
 use crate::query::service_view::Window;
 use crate::store::analytics_engine::write_or_hand_over;
@@ -49,7 +49,24 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let service = pairs.iter().find(|(k, v)| k == "service" && !v.trim().is_empty()).map(|(_, v)| v.as_str());
     let metrics = store(env)?.list(service).await?;
     let span_metrics = crate::alerting::rule::SPAN_METRICS;
-    json(200, &serde_json::json!({ "metrics": metrics, "spanMetrics": span_metrics }))
+    json(200, &MetricList { metrics, span_metrics })
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MetricList {
+    metrics: Vec<MetricSummary>,
+    span_metrics: &'static [&'static str],
+}
+
+#[derive(serde::Serialize)]
+struct MetricAnswer<'q> {
+    name: &'q str,
+    service: Option<&'q str>,
+    start: f64,
+    end: f64,
+    step: f64,
+    result: MetricSeriesResult,
 }
 
 pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
@@ -63,17 +80,15 @@ pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
             evaluate(&q.name, &matching, &by_series(&minutes), q.aggregation, &q.steps)?
         }
     };
-    json(
-        200,
-        &serde_json::json!({
-            "name": q.name,
-            "service": q.service,
-            "start": q.steps.start_ms,
-            "end": q.steps.end_ms(),
-            "step": q.steps.step_ms / 1000.0,
-            "result": result,
-        }),
-    )
+    let answer = MetricAnswer {
+        name: &q.name,
+        service: q.service.as_deref(),
+        start: q.steps.start_ms,
+        end: q.steps.end_ms(),
+        step: q.steps.step_ms / 1000.0,
+        result,
+    };
+    json(200, &answer)
 }
 
 /// A span metric per step, from the service's (or operation's) RED minutes,

@@ -127,6 +127,16 @@ pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, Api
     Ok(respond(status, "application/json", body, None))
 }
 
+/// `{"<key>": value}`, written straight from `value` (a `json!` object would
+/// first build a `serde_json::Value`: a second serializer per type in the wasm).
+/// `key` is a plain name (no characters JSON would escape).
+pub fn json_under<T: serde::Serialize>(status: u16, key: &'static str, value: &T) -> Result<Response, ApiError> {
+    let mut body = format!("{{\"{key}\":").into_bytes();
+    serde_json::to_writer(&mut body, value).map_err(|e| ApiError::internal(format!("response encoding: {e}")))?;
+    body.push(b'}');
+    Ok(respond(status, "application/json", body, None))
+}
+
 pub fn error_response(e: &ApiError) -> Response {
     if e.status >= 500 {
         worker::console_error!("{e}");

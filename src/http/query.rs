@@ -3,7 +3,7 @@
 
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
 
-use super::{header, json, read_body, respond};
+use super::{header, json_under, read_body, respond};
 use crate::api::ApiError;
 use crate::ingest::data_points::LAYOUTS;
 use crate::query::sql_proxy::{prepare, query_text, schema, upstream_outcome};
@@ -40,5 +40,5 @@ pub async fn run(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 pub fn get_schema() -> Result<Response, ApiError> {
-    json(200, &serde_json::json!({ "datasets": schema(&LAYOUTS) }))
+    json_under(200, "datasets", &schema(&LAYOUTS))
 }

@@ -38,7 +38,13 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let window = window(req)?.unwrap_or_else(|| Window::last_hour(now_ms()));
     let (services, reds) = store(env)?.services_with_red(&window).await?;
     let services: Vec<ServiceView> = services.into_iter().map(|s| service_view(s, &reds, &window)).collect();
-    json(200, &serde_json::json!({ "services": services, "window": WindowView::from(&window) }))
+    json(200, &ServiceList { services, window: WindowView::from(&window) })
+}
+
+#[derive(serde::Serialize)]
+struct ServiceList {
+    services: Vec<ServiceView>,
+    window: WindowView,
 }
 
 pub async fn get(id: &str, req: &Request, env: &Env) -> Result<Response, ApiError> {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use super::alerts::ensure_channels_exist;
-use super::{db, json, now_ms, read_body, respond};
+use super::{db, json, json_under, now_ms, read_body, respond};
 use crate::alerting::slo::{status, window_events, Slo, SloStatus};
 use crate::api::{ApiError, SloRoute};
 use crate::query::trace_view::rfc3339_ms;
@@ -56,7 +56,7 @@ pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Res
             let stored = store.slos().await?;
             let slos = stored.iter().map(StoredSlo::slo).collect::<Result<Vec<_>, _>>()?;
             let views: Vec<SloView> = stored.iter().zip(&slos).map(|(s, slo)| view(s, slo)).collect();
-            json(200, &serde_json::json!({ "slos": views }))
+            json_under(200, "slos", &views)
         }
         SloRoute::Get(id) => {
             let stored = store.slo(&id).await?.ok_or_else(|| not_found(&id))?;

@@ -39,7 +39,13 @@ pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let query = TraceSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let traces: Vec<TraceSummary> = store(env)?.search(&query).await?.into_iter().map(TraceSummary::from).collect();
-    json(200, &serde_json::json!({ "traces": traces, "limit": query.limit }))
+    json(200, &TraceList { traces, limit: query.limit })
+}
+
+#[derive(serde::Serialize)]
+struct TraceList {
+    traces: Vec<TraceSummary>,
+    limit: u32,
 }
 
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
