@@ -307,7 +307,7 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
         } else if starts_tables {
             let mut q = p + 1;
             while let Some((name, alias, end)) = table_ref(&toks, &significant, q, &known_tables)? {
-                if !ctes.contains(&name) {
+                if let Some(name) = name.filter(|n| !ctes.contains(n)) {
                     let layout = dataset(name)?;
                     if !datasets.contains(&layout.dataset) {
                         datasets.push(layout.dataset);
@@ -390,11 +390,12 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
     Ok(PreparedQuery { sql: out.trim().to_string(), format, datasets })
 }
 
-/// A table named in a query: its name, its alias, and the significant position after it.
-type TableRef<'q> = (&'q str, Option<&'q str>, usize);
+/// A table in a query: its name (`None` for a subquery), its alias, and the
+/// significant position after it.
+type TableRef<'q> = (Option<&'q str>, Option<&'q str>, usize);
 
-/// The table reference at significant position `q`; `None` for a subquery.
-/// Table functions and `db.table` are refused.
+/// The table reference at significant position `q`. Table functions and
+/// `db.table` are refused; a subquery is skipped to its closing parenthesis.
 fn table_ref<'q>(
     toks: &[Token<'q>],
     significant: &[usize],
@@ -404,6 +405,17 @@ fn table_ref<'q>(
     let at = |offset: usize| significant.get(q + offset).map(|&i| toks[i]);
     let Some(target) = at(0) else { return Ok(None) };
     if target.is_punct("(") {
+        let mut depth = 0usize;
+        for (offset, &i) in significant[q..].iter().enumerate() {
+            if toks[i].is_punct("(") {
+                depth += 1;
+            } else if toks[i].is_punct(")") {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(Some(aliased(toks, significant, None, q + offset)));
+                }
+            }
+        }
         return Ok(None);
     }
     let name = target.name().ok_or_else(|| SqlRejection::UnknownTable(target.text.to_string(), known.to_string()))?;
@@ -415,11 +427,17 @@ fn table_ref<'q>(
         }
         _ => {}
     }
-    Ok(Some(match (at(1), at(2)) {
-        (Some(a), Some(b)) if a.is("AS") => (name, b.name(), q + 3),
-        (Some(a), _) if a.kind == Kind::Word && !is_clause_word(a.text) => (name, a.name(), q + 2),
-        _ => (name, None, q + 1),
-    }))
+    Ok(Some(aliased(toks, significant, Some(name), q)))
+}
+
+/// A table (or subquery) ending at significant position `last`, with the alias after it if any.
+fn aliased<'q>(toks: &[Token<'q>], significant: &[usize], name: Option<&'q str>, last: usize) -> TableRef<'q> {
+    let at = |offset: usize| significant.get(last + offset).map(|&i| toks[i]);
+    match (at(1), at(2)) {
+        (Some(a), Some(b)) if a.is("AS") => (name, b.name(), last + 3),
+        (Some(a), _) if a.kind == Kind::Word && !is_clause_word(a.text) => (name, a.name(), last + 2),
+        _ => (name, None, last + 1),
+    }
 }
 
 /// Words that follow a table where an alias could stand, but are clauses.
@@ -681,6 +699,52 @@ mod tests {
         }
         let huge = format!("SELECT 1 FROM worker_logs WHERE body = '{}'", "x".repeat(MAX_QUERY_BYTES));
         assert!(matches!(refused(&huge), SqlRejection::TooLarge(_)));
+    }
+
+    #[test]
+    fn no_input_makes_it_panic() {
+        // Random queries from pieces that stress the tokenizer and the table and name logic.
+        let pieces = [
+            "SELECT ",
+            "FROM ",
+            "worker_logs",
+            " AS ",
+            "t",
+            ".",
+            ",",
+            "(",
+            ")",
+            "'",
+            "\"",
+            "`",
+            "\\",
+            "--",
+            "/*",
+            "*/",
+            ";",
+            " IN ",
+            "JOIN ",
+            "é",
+            "日本",
+            "service_name",
+            "FORMAT ",
+            "JSON",
+            "DESCRIBE ",
+            "WITH ",
+            "x",
+            " ",
+            "\n",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut query = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                query.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let _ = prepare(&query, &ALL);
+        }
     }
 
     #[test]
