@@ -155,11 +155,19 @@ fn tokens(sql: &str) -> Result<Vec<Token<'_>>, SqlRejection> {
                 }
                 Kind::Space
             }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+            // `--` and, as ClickHouse reads them, `#` line comments (comments are never sent on).
+            b'-' | b'#' if c == b'#' || bytes.get(i + 1) == Some(&b'-') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
                 Kind::Comment
+            }
+            // A heredoc string, `$$…$$` or `$tag$…$tag$`, as ClickHouse reads it.
+            b'$' if heredoc_tag(&sql[i..]).is_some() => {
+                let tag = heredoc_tag(&sql[i..]).expect("just checked");
+                let end = sql[i + tag.len()..].find(tag).ok_or(SqlRejection::Unterminated("heredoc string"))?;
+                i += tag.len() + end + tag.len();
+                Kind::Text
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let end = sql[i + 2..].find("*/").ok_or(SqlRejection::Unterminated("comment"))?;
@@ -213,6 +221,12 @@ fn tokens(sql: &str) -> Result<Vec<Token<'_>>, SqlRejection> {
         out.push(Token { kind, text: &sql[start..i.min(sql.len())] });
     }
     Ok(out)
+}
+
+/// The opening `$tag$` of a heredoc string at the start of `rest`, if one is there.
+fn heredoc_tag(rest: &str) -> Option<&str> {
+    let close = rest[1..].find('$')? + 1;
+    rest[1..close].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_').then(|| &rest[..=close])
 }
 
 /// A friendly column of a dataset and its physical name.
@@ -755,6 +769,11 @@ mod tests {
         );
         assert_eq!(ok("SELECT 'it''s \\' ; ok' FROM worker_logs"), "SELECT 'it''s \\' ; ok' FROM worker_logs");
         assert_eq!(ok("SELECT 1 FROM worker_logs ; "), "SELECT 1 FROM worker_logs");
+        assert_eq!(ok("SELECT $$service_name;$$ FROM worker_logs # done"), "SELECT $$service_name;$$ FROM worker_logs");
+        assert_eq!(
+            ok("SELECT count() FROM worker_logs WHERE body = $ 1"),
+            "SELECT count() FROM worker_logs WHERE blob6 = $ 1"
+        );
     }
 
     #[test]
