@@ -278,9 +278,10 @@ pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlReject
     }
 
     // Names defined in the query: CTEs (`name AS (`) and aliases (`AS name`).
-    let next = |k: usize| significant.iter().position(|&s| s == k).and_then(|p| significant.get(p + 1)).copied();
-    let prev =
-        |k: usize| significant.iter().position(|&s| s == k).and_then(|p| p.checked_sub(1)).map(|p| significant[p]);
+    // The significant tokens around token `k` (`significant` is ascending: a binary search, not a scan per token).
+    let rank = |k: usize| significant.binary_search(&k).ok();
+    let next = |k: usize| rank(k).and_then(|p| significant.get(p + 1)).copied();
+    let prev = |k: usize| rank(k).and_then(|p| p.checked_sub(1)).map(|p| significant[p]);
     let mut ctes: Vec<&str> = Vec::new();
     let mut aliases: Vec<&str> = Vec::new();
     for (p, &k) in significant.iter().enumerate() {
