@@ -6,6 +6,7 @@ pub mod ids;
 pub mod log;
 pub mod metric;
 pub mod span;
+pub mod time;
 pub mod value;
 
 pub use ids::{IdError, SpanId, TraceId};

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::log::severity_name;
+use crate::domain::time::nanos_to_ms;
 use crate::domain::value::find;
 use crate::domain::{KeyValue, LogRecord, Span};
 
@@ -260,7 +261,7 @@ pub fn log_point<'s>(record: &'s LogRecord<'_>, ctx: LogContext<'s>) -> DataPoin
     let blobs = values.into_iter().zip(LOGS.blobs).map(|(v, c)| cut(v, c)).collect();
     let doubles = vec![
         ctx.time_ms,
-        record.observed_time_unix_nano as f64 / 1e6,
+        nanos_to_ms(record.observed_time_unix_nano),
         f64::from(record.severity_number),
         record.attributes.len() as f64,
         body_bytes,
@@ -406,8 +407,8 @@ pub fn span_point<'s>(span: &'s Span<'_>, ids: SpanIds, ctx: &SpanContext<'s>) -
     let is_root = span.parent_span_id.is_none();
     let is_entry = is_root || matches!(span.kind, crate::domain::SpanKind::Server | crate::domain::SpanKind::Consumer);
     let doubles = vec![
-        span.duration_nanos() as f64 / 1e6,
-        span.start_time_unix_nano as f64 / 1e6,
+        nanos_to_ms(span.duration_nanos()),
+        nanos_to_ms(span.start_time_unix_nano),
         f64::from(u8::from(span.is_error())),
         http_status as f64,
         f64::from(u8::from(is_root)),

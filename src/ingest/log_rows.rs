@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::data_points::{log_point, DataPoint, LogContext};
 use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
-use super::span_rows::nanos_text;
+use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::value::Attributes;
 use crate::domain::{AnyValue, ResourceLogs};
 use crate::otlp::Rejections;
@@ -130,7 +130,7 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
                     body,
                     attributes_json: serde_json::to_string(&Attributes(&record.attributes))
                         .expect("attributes serialize"),
-                    time_ms: if time_ns > 0 { time_ns as f64 / 1e6 } else { now_ms },
+                    time_ms: if time_ns > 0 { nanos_to_ms(time_ns) } else { now_ms },
                 };
                 batch.points.push((key, log_point(record, ctx)));
                 batch.record_count += 1;

@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::data_points::{metric_point, DataPoint, MetricNumbers, MetricTexts};
 use super::metric_series::{exponential_to_explicit, series_key};
 use super::row_chunks::RowChunks;
-use super::span_rows::nanos_text;
 use crate::domain::metric::{MetricData, PointHeader, Temporality};
+use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::value::{find, Attributes};
 use crate::domain::{KeyValue, Metric, ResourceMetrics};
 use crate::otlp::Rejections;
@@ -166,7 +166,7 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                     let key = series_key(service, &metric.name, &attributes);
                     let attributes_json =
                         serde_json::to_string(&Attributes(&attributes)).expect("attributes serialize");
-                    if seen_series.insert(key.clone()) {
+                    if !seen_series.contains(&key) {
                         let row = SeriesRow {
                             key: &key,
                             service,
@@ -178,7 +178,11 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                             description: &metric.description,
                             attributes: Attributes(&attributes),
                         };
-                        series_chunks.push(&row, |_| {}).expect("a series row is far below the row limit");
+                        if let Err(bytes) = series_chunks.push(&row, |_| {}) {
+                            rejections.reject(format!("metric {:?}: a series of {bytes} bytes", metric.name));
+                            continue;
+                        }
+                        seen_series.insert(key.clone());
                     }
                     let time_ns = nanos_text(header.time_unix_nano);
                     let numbers = MetricNumbers {
@@ -186,8 +190,8 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         count: values.count.unwrap_or(0.0),
                         min: values.low.unwrap_or(0.0),
                         max: values.high.unwrap_or(0.0),
-                        time_ms: header.time_unix_nano as f64 / 1e6,
-                        start_time_ms: header.start_time_unix_nano as f64 / 1e6,
+                        time_ms: nanos_to_ms(header.time_unix_nano),
+                        start_time_ms: nanos_to_ms(header.start_time_unix_nano),
                         monotonic: kind.monotonic,
                         attribute_count: attributes.len(),
                     };
@@ -474,5 +478,33 @@ mod tests {
         assert!(message.contains("without timeUnixNano"), "{message}");
         assert!(message.contains("not a finite number"), "{message}");
         assert!(message.contains("2 bucket counts for 2 bounds"), "{message}");
+    }
+
+    #[test]
+    fn a_series_too_large_to_store_is_refused_not_a_panic() {
+        let huge: &'static str = Box::leak("x".repeat(1_500_000).into_boxed_str());
+        let gauge =
+            |attributes, time| MetricData::Gauge(vec![NumberPoint { header: header(attributes, time), value: 1.0 }]);
+        let export = export(
+            vec![metric("big", gauge(vec![kv("user", huge)], T)), metric("small", gauge(vec![], T))],
+            vec![kv("service.name", "s")],
+        );
+        let mut rejections = Rejections::default();
+        let batch = metric_batch(&export, &mut rejections);
+        assert_eq!((batch.point_count(), rejections.count), (1, 1));
+        assert!(rejections.message().contains("a series of"), "{}", rejections.message());
+        assert_eq!(rows(&batch.series_chunks).len(), 1, "only the small series is stored");
+    }
+
+    #[test]
+    fn point_times_in_milliseconds_are_exact_whole_milliseconds() {
+        // 2026-11-27: `nanos as f64 / 1e6` gives 1795789962169.9998 for this time.
+        let time = 1_795_789_962_170_000_000;
+        let export = export(
+            vec![metric("g", MetricData::Gauge(vec![NumberPoint { header: header(vec![], time), value: 9.0 }]))],
+            vec![],
+        );
+        let batch = metric_batch(&export, &mut Rejections::default());
+        assert_eq!(batch.points[0].1.doubles()[4], 1_795_789_962_170.0);
     }
 }

@@ -8,21 +8,10 @@ use serde_json::value::RawValue;
 use super::callee::callee_of;
 use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
 use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
+use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::value::Attributes;
 use crate::domain::{Event, Link, ResourceSpans, SpanId, TraceId};
 use crate::otlp::Rejections;
-
-/// Nanosecond timestamps are stored as 20-digit zero-padded text: exact
-/// (beyond 2^53) and ordered correctly by plain text comparison.
-pub fn nanos_text(nanos: u64) -> String {
-    let mut digits = [b'0'; 20];
-    let mut n = nanos;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    digits.iter().map(|d| char::from(*d)).collect()
-}
 
 /// The stored form of one span, as one element of a `json_each` array.
 #[derive(Serialize)]
@@ -134,8 +123,8 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
                     kind: span.kind as u8,
                     start_ns: nanos_text(span.start_time_unix_nano),
                     end_ns: nanos_text(span.end_time_unix_nano),
-                    start_ms: span.start_time_unix_nano as f64 / 1e6,
-                    duration_ms: span.duration_nanos() as f64 / 1e6,
+                    start_ms: nanos_to_ms(span.start_time_unix_nano),
+                    duration_ms: nanos_to_ms(span.duration_nanos()),
                     status_code: span.status_code as u8,
                     status_message: &span.status_message,
                     callee,

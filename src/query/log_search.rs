@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use crate::api::params::{limit, time_ms};
 use crate::api::ApiError;
 use crate::domain::log::{severity_from_name, severity_name};
+use crate::domain::time::{ms_to_nanos, nanos_text};
 use crate::domain::{SpanId, TraceId};
-use crate::ingest::span_rows::nanos_text;
 use crate::query::trace_view::{rfc3339, unpad};
 
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -60,7 +60,7 @@ fn severity(value: &str) -> Result<i32, ApiError> {
 }
 
 fn ns(ms: f64) -> String {
-    nanos_text((ms * 1e6).round() as u64)
+    nanos_text(ms_to_nanos(ms))
 }
 
 impl LogSearch {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerting::rule::Aggregation;
 use crate::api::params::{time_ms, window_seconds};
 use crate::api::ApiError;
+use crate::domain::time::nanos_to_ms;
 use crate::ingest::metric_series::{cumulative_increase, histogram_quantile, CumulativeState};
 
 const MINUTE_MS: f64 = 60_000.0;
@@ -459,7 +460,7 @@ fn minute_increase(
             (value, count, bucket_increase(before, first_buckets, restarted))
         }
         None => {
-            let start_ms = m.first_start_ns as f64 / 1e6;
+            let start_ms = nanos_to_ms(m.first_start_ns);
             if start_ms > 0.0 && start_ms >= read_from_ms {
                 (m.first_value.unwrap_or(0.0), m.first_count.unwrap_or(0.0), first_buckets.to_vec())
             } else {
@@ -631,7 +632,7 @@ mod tests {
     const T0: f64 = 1_700_000_040_000.0; // a minute boundary
 
     fn ns(ms: f64) -> u64 {
-        (ms * 1e6) as u64
+        crate::domain::time::ms_to_nanos(ms)
     }
 
     fn series(key: &str, kind: &str, temporality: &str, monotonic: bool, attributes: &str) -> StoredSeries {

@@ -10,7 +10,7 @@ use worker::D1Database;
 use super::d1::D1;
 use super::log_sql as sql;
 use super::StoreError;
-use crate::ingest::span_rows::nanos_text;
+use crate::domain::time::{ms_to_nanos, nanos_text};
 use crate::ingest::LogBatch;
 use crate::query::log_search::{LogSearch, StoredLog};
 
@@ -30,7 +30,7 @@ impl D1LogStore {
 
     /// Writes the batch and returns the keys of records that were new (not retries).
     pub async fn ingest(&self, batch: &LogBatch<'_>, now_ms: f64) -> Result<HashSet<String>, StoreError> {
-        let now_ns = JsValue::from_str(&nanos_text((now_ms * 1e6) as u64));
+        let now_ns = JsValue::from_str(&nanos_text(ms_to_nanos(now_ms)));
         let keys: Vec<Key> =
             self.d1.per_chunk(sql::INSERT_LOGS, &batch.row_chunks, &[JsValue::from_f64(now_ms), now_ns]).await?;
         Ok(keys.into_iter().map(|k| k.record_key).collect())
@@ -75,7 +75,7 @@ impl D1LogStore {
 
     /// Deletes up to `limit` records filed before `cutoff_ms`; returns how many.
     pub async fn prune(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
-        let cutoff = nanos_text((cutoff_ms.max(0.0) * 1e6) as u64);
+        let cutoff = nanos_text(ms_to_nanos(cutoff_ms));
         self.d1.run(sql::PRUNE_LOGS, &[JsValue::from_str(&cutoff), JsValue::from_f64(f64::from(limit))]).await
     }
 }

@@ -11,8 +11,8 @@ use super::d1::{number, text, text_or_null, D1};
 use super::metric_sql as sql;
 use super::StoreError;
 use crate::alerting::span_metrics::RedMinute;
+use crate::domain::time::{ms_to_nanos, nanos_text};
 use crate::ingest::metric_rows::SeriesCaps;
-use crate::ingest::span_rows::nanos_text;
 use crate::ingest::MetricBatch;
 use crate::query::metric_query::{MetricSummary, Steps, StoredMinute, StoredSeries};
 
@@ -119,7 +119,7 @@ impl D1MetricStore {
         limit: u32,
     ) -> Result<(u32, u32, u32), StoreError> {
         let limit = number(f64::from(limit));
-        let points_cutoff = text(&nanos_text((points_cutoff_ms.max(0.0) * 1e6) as u64));
+        let points_cutoff = text(&nanos_text(ms_to_nanos(points_cutoff_ms)));
         let batch = self
             .d1
             .batch(vec![
