@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! Data flows one way: request → adapter → pure domain → store adapter.
+//! - `blocks`: the R2 block format (gzip segments of stored rows), block ids and keys.
 //! - `domain`: the span model (ids, attribute values, spans), no I/O.
 //! - `alerting`: alert rules, aggregations, conditions and the alert state machine.
 //! - `otlp`: OTLP/HTTP bodies in (gzip, protobuf, JSON) and responses out.
@@ -18,6 +19,7 @@
 
 pub mod alerting;
 pub mod api;
+pub mod blocks;
 pub mod domain;
 pub mod ingest;
 pub mod otlp;

@@ -1,13 +1,17 @@
 //! From decoded OTLP to what the stores write: span, log and metric rows (with the
 //! fields the queries need already derived), Analytics Engine points.
 
+pub mod bloom;
 pub mod callee;
 pub mod data_points;
 pub mod log_rows;
 pub mod metric_rows;
 pub mod metric_series;
+pub mod rollups;
 pub mod row_chunks;
 pub mod span_rows;
+pub mod trace_batch;
+pub mod trace_index;
 
 pub use data_points::{DataPoint, DataPointError};
 pub use log_rows::{log_batch, LogBatch};

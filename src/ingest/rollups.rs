@@ -1,0 +1,220 @@
+//! The roll-ups of one stored batch, aggregated in Rust so that each key
+//! costs one upsert per batch (carrying the batch's sums) instead of one per
+//! span: services, operations, RED per service and per operation (minute and
+//! hour), and calls between services per minute and in total. Fed with the
+//! spans that were new and the call changes of `trace_index`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::trace_index::{CallDelta, SpanFacts};
+use crate::domain::time::nanos_to_ms;
+use crate::query::service_view::BUCKET_BOUNDS_MS;
+
+const MINUTE_MS: u64 = 60_000;
+const HOUR_MS: u64 = 3_600_000;
+
+/// Requests, errors and the duration histogram of entry spans (the bucket
+/// bounds of `query::service_view`, plus one bucket above the last).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Red {
+    pub requests: u32,
+    pub errors: u32,
+    pub duration_sum_ms: f64,
+    pub buckets: [u32; BUCKET_BOUNDS_MS.len() + 1],
+}
+
+impl Red {
+    fn add(&mut self, duration_ms: f64, error: bool) {
+        self.requests += 1;
+        self.errors += u32::from(error);
+        self.duration_sum_ms += duration_ms;
+        let bucket = BUCKET_BOUNDS_MS.iter().position(|upper| duration_ms <= *upper).unwrap_or(BUCKET_BOUNDS_MS.len());
+        self.buckets[bucket] += 1;
+    }
+}
+
+/// Calls between two services; negative when calls moved away (see `CallDelta`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Calls {
+    pub count: i32,
+    pub errors: i32,
+    pub duration_sum_ms: f64,
+}
+
+/// Calls between two services in total, with when they were first and last seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallTotals {
+    pub calls: Calls,
+    pub first_seen_ms: f64,
+    pub last_seen_ms: f64,
+}
+
+/// A service as the batch saw it: version and environment of its latest span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSighting {
+    pub version: Option<String>,
+    pub environment: Option<String>,
+    pub first_seen_ms: f64,
+    pub last_seen_ms: f64,
+}
+
+/// Everything one batch adds to the roll-ups, one entry per key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchRollups {
+    pub services: BTreeMap<String, ServiceSighting>,
+    /// (service, operation, span kind)
+    pub operations: BTreeSet<(String, String, u8)>,
+    /// (service, minute ms)
+    pub service_minutes: BTreeMap<(String, u64), Red>,
+    /// (service, operation, minute ms)
+    pub operation_minutes: BTreeMap<(String, String, u64), Red>,
+    /// (service, operation, hour ms)
+    pub operation_hours: BTreeMap<(String, String, u64), Red>,
+    /// (caller, callee, minute ms)
+    pub call_minutes: BTreeMap<(String, String, u64), Calls>,
+    /// (caller, callee)
+    pub call_totals: BTreeMap<(String, String), CallTotals>,
+}
+
+impl BatchRollups {
+    /// Counts one newly stored span.
+    pub fn add_span(&mut self, span: &SpanFacts<'_>) {
+        let start_ms = nanos_to_ms(span.start_ns);
+        let end_ms = nanos_to_ms(span.end_ns.max(span.start_ns));
+        let service = span.service.to_string();
+        let sighting = self.services.entry(service.clone()).or_insert_with(|| ServiceSighting {
+            version: None,
+            environment: None,
+            first_seen_ms: start_ms,
+            last_seen_ms: end_ms,
+        });
+        sighting.first_seen_ms = sighting.first_seen_ms.min(start_ms);
+        if end_ms >= sighting.last_seen_ms {
+            sighting.last_seen_ms = end_ms;
+            sighting.version = span.service_version.map(str::to_string).or(sighting.version.take());
+            sighting.environment = span.environment.map(str::to_string).or(sighting.environment.take());
+        }
+        self.operations.insert((service.clone(), span.name.to_string(), span.kind as u8));
+        if !span.is_entry() {
+            return;
+        }
+        let start = span.start_ns / 1_000_000;
+        let (minute, hour) = (start - start % MINUTE_MS, start - start % HOUR_MS);
+        let (duration, error) = (span.duration_ms(), span.error);
+        self.service_minutes.entry((service.clone(), minute)).or_default().add(duration, error);
+        let operation = span.name.to_string();
+        self.operation_minutes.entry((service.clone(), operation.clone(), minute)).or_default().add(duration, error);
+        self.operation_hours.entry((service, operation, hour)).or_default().add(duration, error);
+    }
+
+    /// Counts one change to the calls between two services.
+    pub fn add_call(&mut self, delta: &CallDelta) {
+        let minute_ms = delta.timing.minute.saturating_mul(MINUTE_MS);
+        let duration = f64::from(delta.timing.duration_ms) * f64::from(delta.count);
+        let errors = i32::from(delta.timing.error) * delta.count;
+        let key = (delta.caller.clone(), delta.callee.clone());
+        let minute = self.call_minutes.entry((key.0.clone(), key.1.clone(), minute_ms)).or_default();
+        minute.count += delta.count;
+        minute.errors += errors;
+        minute.duration_sum_ms += duration;
+        let time_ms = minute_ms as f64;
+        let totals = self.call_totals.entry(key).or_insert_with(|| CallTotals {
+            calls: Calls::default(),
+            first_seen_ms: time_ms,
+            last_seen_ms: time_ms,
+        });
+        totals.calls.count += delta.count;
+        totals.calls.errors += errors;
+        totals.calls.duration_sum_ms += duration;
+        if delta.count > 0 {
+            totals.first_seen_ms = totals.first_seen_ms.min(time_ms);
+            totals.last_seen_ms = totals.last_seen_ms.max(time_ms);
+        }
+    }
+
+    /// How many keys the batch upserts: what it costs in D1 rows written
+    /// (before secondary index entries).
+    pub fn keys(&self) -> usize {
+        self.services.len()
+            + self.operations.len()
+            + self.service_minutes.len()
+            + self.operation_minutes.len()
+            + self.operation_hours.len()
+            + self.call_minutes.len()
+            + self.call_totals.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SpanId, SpanKind};
+    use crate::ingest::trace_index::Timing;
+
+    const T0_MS: u64 = 1_795_789_920_000; // a minute boundary, 2026-11-27
+
+    fn span(n: u8, parent: Option<u8>, service: &'static str, start_ms: u64, duration_ms: u64) -> SpanFacts<'static> {
+        let id = |n: u8| SpanId::from_bytes(&[n, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+        SpanFacts {
+            span_id: id(n),
+            parent_span_id: parent.map(id),
+            service,
+            service_version: Some("1.0"),
+            environment: None,
+            name: "GET /cart",
+            kind: SpanKind::Server,
+            start_ns: (T0_MS + start_ms) * 1_000_000,
+            end_ns: (T0_MS + start_ms + duration_ms) * 1_000_000,
+            error: false,
+            callee: None,
+        }
+    }
+
+    #[test]
+    fn entry_spans_aggregate_to_one_key_per_minute_and_hour() {
+        let mut rollups = BatchRollups::default();
+        let mut failed = span(2, Some(1), "cart", 30_000, 300);
+        failed.error = true;
+        let mut internal = span(3, Some(2), "cart", 30_001, 1);
+        internal.kind = SpanKind::Internal;
+        internal.name = "render";
+        let mut newer = span(4, Some(9), "cart", 61_000, 7);
+        newer.service_version = Some("1.1");
+        for s in [span(1, None, "cart", 0, 5), failed, internal, newer] {
+            rollups.add_span(&s);
+        }
+        let first = &rollups.service_minutes[&("cart".to_string(), T0_MS)];
+        assert_eq!((first.requests, first.errors, first.duration_sum_ms), (2, 1, 305.0));
+        assert_eq!(first.buckets[2], 1, "5 ms is in the ≤ 5 bucket");
+        assert_eq!(first.buckets[8], 1, "300 ms is in the ≤ 500 bucket");
+        assert_eq!(rollups.service_minutes.len(), 2, "two minutes");
+        let hour = T0_MS - T0_MS % HOUR_MS;
+        assert_eq!(rollups.operation_hours[&("cart".to_string(), "GET /cart".to_string(), hour)].requests, 3);
+        assert_eq!(rollups.operations.len(), 2, "GET /cart and render");
+        let cart = &rollups.services["cart"];
+        assert_eq!(cart.version.as_deref(), Some("1.1"), "the latest span's version");
+        assert_eq!((cart.first_seen_ms, cart.last_seen_ms), (T0_MS as f64, (T0_MS + 61_007) as f64));
+        assert_eq!(rollups.keys(), 1 + 2 + 2 + 2 + 1);
+    }
+
+    #[test]
+    fn call_changes_sum_per_minute_and_moves_cancel_out() {
+        let mut rollups = BatchRollups::default();
+        let minute = T0_MS / MINUTE_MS;
+        let call = |callee: &str, count, error| CallDelta {
+            caller: "frontend".into(),
+            callee: callee.into(),
+            timing: Timing { minute, duration_ms: 12.5, error },
+            count,
+        };
+        rollups.add_call(&call("orders", 1, true));
+        rollups.add_call(&call("orders", 1, false));
+        rollups.add_call(&call("orders.example.com", 1, true));
+        rollups.add_call(&call("orders.example.com", -1, true));
+        let orders = &rollups.call_minutes[&("frontend".to_string(), "orders".to_string(), T0_MS)];
+        assert_eq!(*orders, Calls { count: 2, errors: 1, duration_sum_ms: 25.0 });
+        let moved = &rollups.call_totals[&("frontend".to_string(), "orders.example.com".to_string())];
+        assert_eq!(moved.calls, Calls { count: 0, errors: 0, duration_sum_ms: 0.0 });
+        assert_eq!(rollups.call_totals[&("frontend".to_string(), "orders".to_string())].first_seen_ms, T0_MS as f64);
+    }
+}

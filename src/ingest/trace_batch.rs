@@ -1,0 +1,337 @@
+//! One stored batch of spans, planned in pure code: the queue messages (or
+//! the one inline export) it merges, grouped into per-trace pieces; which
+//! pieces are new against the trace records already stored; the R2 block of
+//! the new spans (one segment per trace); the updated trace records; the
+//! roll-ups; and the Analytics Engine points of the new spans. The store
+//! reads the prior records, calls `plan`, and writes what it returns.
+//!
+//! A message is a JSON array of `[row, point]` pairs: the stored span row
+//! (`ingest::span_rows`) and its Analytics Engine point.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use super::rollups::BatchRollups;
+use super::trace_index::{Piece, SpanFacts, TraceRecord};
+use crate::blocks::{BlockId, BlockWriter, SegmentRef};
+use crate::domain::{SpanId, SpanKind, StatusCode, TraceId};
+
+#[derive(Debug, Error)]
+pub enum TraceBatchError {
+    #[error("queued span message is not a JSON array of [row, point] pairs: {0}")]
+    Message(serde_json::Error),
+    #[error("queued span row is unreadable: {0}")]
+    Row(String),
+}
+
+/// One message: `[row, point]` pairs, borrowed from the message bytes.
+pub type Message<'m> = Vec<(&'m RawValue, &'m RawValue)>;
+
+pub fn parse_message(bytes: &[u8]) -> Result<Message<'_>, TraceBatchError> {
+    serde_json::from_slice(bytes).map_err(TraceBatchError::Message)
+}
+
+/// What the merge reads of a stored span row.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RowFacts<'a> {
+    #[serde(borrow)]
+    trace_id: Cow<'a, str>,
+    #[serde(borrow)]
+    span_id: Cow<'a, str>,
+    #[serde(borrow)]
+    parent_span_id: Cow<'a, str>,
+    #[serde(borrow)]
+    service: Cow<'a, str>,
+    #[serde(borrow)]
+    service_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    environment: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    kind: u8,
+    #[serde(borrow)]
+    start_ns: Cow<'a, str>,
+    #[serde(borrow)]
+    end_ns: Cow<'a, str>,
+    status_code: u8,
+    #[serde(borrow)]
+    callee: Option<Cow<'a, str>>,
+}
+
+struct Row<'m> {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    kind: SpanKind,
+    start_ns: u64,
+    end_ns: u64,
+    error: bool,
+    facts: RowFacts<'m>,
+    raw: &'m RawValue,
+    point: &'m RawValue,
+}
+
+fn read_row<'m>(raw: &'m RawValue, point: &'m RawValue) -> Result<Row<'m>, TraceBatchError> {
+    let facts: RowFacts = serde_json::from_str(raw.get()).map_err(|e| TraceBatchError::Row(e.to_string()))?;
+    let bad = |what: &str| TraceBatchError::Row(format!("{what} of span {:?}", facts.span_id));
+    let parent_span_id = match facts.parent_span_id.as_ref() {
+        "" => None,
+        hex => Some(SpanId::from_hex(hex).map_err(|_| bad("parent span id"))?),
+    };
+    Ok(Row {
+        trace_id: TraceId::from_hex(&facts.trace_id).map_err(|_| bad("trace id"))?,
+        span_id: SpanId::from_hex(&facts.span_id).map_err(|_| bad("span id"))?,
+        parent_span_id,
+        kind: SpanKind::from_i32(facts.kind.into()).ok_or_else(|| bad("kind"))?,
+        start_ns: facts.start_ns.parse().map_err(|_| bad("start"))?,
+        end_ns: facts.end_ns.parse().map_err(|_| bad("end"))?,
+        error: StatusCode::from_i32(facts.status_code.into()).ok_or_else(|| bad("status"))? == StatusCode::Error,
+        facts,
+        raw,
+        point,
+    })
+}
+
+impl Row<'_> {
+    fn facts(&self) -> SpanFacts<'_> {
+        let f = &self.facts;
+        SpanFacts {
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            service: &f.service,
+            service_version: f.service_version.as_deref(),
+            environment: f.environment.as_deref(),
+            name: &f.name,
+            kind: self.kind,
+            start_ns: self.start_ns,
+            end_ns: self.end_ns,
+            error: self.error,
+            callee: f.callee.as_deref(),
+        }
+    }
+}
+
+/// Every trace the messages touch: the records to read before `plan`.
+pub fn trace_ids(messages: &[Message<'_>]) -> Result<Vec<TraceId>, TraceBatchError> {
+    let mut ids = Vec::new();
+    for message in messages {
+        for (row, point) in message {
+            let id = read_row(row, point)?.trace_id;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// What one stored batch writes.
+#[derive(Debug, Default)]
+pub struct TraceBatchPlan<'m> {
+    /// The R2 block of the new spans; empty when nothing is new.
+    pub block: Vec<u8>,
+    /// Trace records that changed, to write back.
+    pub records: Vec<(TraceId, TraceRecord)>,
+    pub rollups: BatchRollups,
+    /// Analytics Engine points of the new spans.
+    pub points: Vec<&'m RawValue>,
+    pub new_spans: usize,
+}
+
+/// Plans the batch against the records already stored (`priors`).
+pub fn plan<'m>(
+    messages: &[Message<'m>],
+    priors: &HashMap<TraceId, TraceRecord>,
+    block_id: BlockId,
+) -> Result<TraceBatchPlan<'m>, TraceBatchError> {
+    // Pieces: the rows of one trace in one message; traces in order of first appearance.
+    let mut order: Vec<TraceId> = Vec::new();
+    let mut by_trace: HashMap<TraceId, Vec<Vec<Row<'m>>>> = HashMap::new();
+    for message in messages {
+        let mut pieces: Vec<(TraceId, Vec<Row<'m>>)> = Vec::new();
+        for (raw, point) in message {
+            let row = read_row(raw, point)?;
+            match pieces.iter_mut().find(|(t, _)| *t == row.trace_id) {
+                Some((_, rows)) => rows.push(row),
+                None => pieces.push((row.trace_id, vec![row])),
+            }
+        }
+        for (trace, rows) in pieces {
+            let trace_pieces = by_trace.entry(trace).or_insert_with(|| {
+                order.push(trace);
+                Vec::new()
+            });
+            trace_pieces.push(rows);
+        }
+    }
+
+    let mut out = TraceBatchPlan::default();
+    let mut writer = BlockWriter::default();
+    for trace in &order {
+        let rows_by_piece = by_trace.remove(trace).unwrap_or_default();
+        let pieces: Vec<Piece> = rows_by_piece
+            .iter()
+            .map(|rows| Piece { hash: piece_hash(rows), spans: rows.iter().map(Row::facts).collect() })
+            .collect();
+        let Some(mut merge) = TraceRecord::merge(priors.get(trace), &pieces) else { continue };
+        let mut segment = Vec::from(*b"[");
+        for (rows, piece) in merge.new_pieces.iter().filter_map(|&p| rows_by_piece.get(p).zip(pieces.get(p))) {
+            for (row, facts) in rows.iter().zip(&piece.spans) {
+                if segment.len() > 1 {
+                    segment.push(b',');
+                }
+                segment.extend_from_slice(row.raw.get().as_bytes());
+                out.points.push(row.point);
+                out.rollups.add_span(facts);
+                out.new_spans += 1;
+            }
+        }
+        segment.push(b']');
+        let (offset, length) = writer.push(&segment);
+        merge.record.segments.push(SegmentRef { block: block_id, offset, length });
+        for call in &merge.calls {
+            out.rollups.add_call(call);
+        }
+        out.records.push((*trace, merge.record));
+    }
+    out.block = writer.finish();
+    Ok(out)
+}
+
+/// The first 8 bytes of a SHA-256 over the piece's rows, as stored.
+fn piece_hash(rows: &[Row<'_>]) -> u64 {
+    let mut hasher = Sha256::new();
+    for row in rows {
+        hasher.update(row.raw.get().as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::read_segment;
+
+    const T0: u64 = 1_795_789_962_170_000_000;
+
+    fn row(trace: u8, span: u8, parent: Option<u8>, service: &str, kind: u8) -> String {
+        let hex = |n: u8, len: usize| format!("{n:0len$x}");
+        serde_json::json!({
+            "traceId": hex(trace, 32), "spanId": hex(span, 16),
+            "parentSpanId": parent.map(|p| hex(p, 16)).unwrap_or_default(),
+            "service": service, "serviceVersion": "1.0", "environment": null, "name": format!("op {span}"),
+            "kind": kind, "startNs": format!("{:020}", T0 + u64::from(span) * 1_000_000),
+            "endNs": format!("{:020}", T0 + u64::from(span) * 1_000_000 + 5_000_000),
+            "statusCode": if span == 3 { 2 } else { 1 }, "callee": null, "attributes": {"k": "v"},
+        })
+        .to_string()
+    }
+
+    fn message(rows: &[String]) -> String {
+        let pairs: Vec<String> = rows.iter().map(|r| format!("[{r},{{\"p\":{}}}]", r.len())).collect();
+        format!("[{}]", pairs.join(","))
+    }
+
+    fn plan_of(texts: &[String], priors: &HashMap<TraceId, TraceRecord>) -> TraceBatchPlan<'static> {
+        let texts: Vec<&'static str> = texts.iter().map(|t| &*Box::leak(t.clone().into_boxed_str())).collect();
+        let messages: Vec<Message> = texts.iter().map(|t| parse_message(t.as_bytes()).unwrap()).collect();
+        plan(&messages, priors, BlockId::new(1_795_789_962_170, 1)).unwrap()
+    }
+
+    fn trace(n: u8) -> TraceId {
+        TraceId::from_hex(&format!("{n:032x}")).unwrap()
+    }
+
+    #[test]
+    fn a_batch_becomes_one_block_with_a_segment_per_trace() {
+        let one =
+            message(&[row(1, 1, None, "gateway", 2), row(1, 2, Some(1), "gateway", 3), row(2, 9, None, "cart", 2)]);
+        let two = message(&[row(1, 3, Some(2), "orders", 2)]);
+        let plan = plan_of(&[one, two], &HashMap::new());
+        assert_eq!(plan.new_spans, 4);
+        assert_eq!(plan.points.len(), 4);
+        assert_eq!(plan.records.len(), 2);
+        let (id, record) = &plan.records[0];
+        assert_eq!(*id, trace(1));
+        assert_eq!((record.span_count, record.error_count), (3, 1));
+        assert_eq!(record.pieces.len(), 2, "a piece per message");
+        let segment = record.segments[0];
+        let rows =
+            read_segment(&plan.block[segment.offset as usize..(segment.offset + segment.length) as usize]).unwrap();
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&rows).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2]["service"], "orders");
+        assert_eq!(rows[0]["attributes"]["k"], "v", "rows are stored whole");
+        assert_eq!(plan.rollups.call_totals.len(), 1, "gateway → orders");
+        assert_eq!(crate::blocks::segments(&plan.block).count(), 2);
+    }
+
+    #[test]
+    fn retried_messages_store_nothing_and_new_spans_of_known_traces_append() {
+        let first = message(&[row(1, 1, None, "gateway", 2)]);
+        let done = plan_of(std::slice::from_ref(&first), &HashMap::new());
+        let priors: HashMap<_, _> = done.records.into_iter().collect();
+        let again = plan_of(std::slice::from_ref(&first), &priors);
+        assert!(again.block.is_empty() && again.records.is_empty() && again.points.is_empty());
+        assert_eq!(again.rollups, BatchRollups::default(), "nothing counted twice");
+        let more = plan_of(&[first, message(&[row(1, 2, Some(1), "gateway", 1)])], &priors);
+        assert_eq!(more.new_spans, 1);
+        let record = &more.records[0].1;
+        assert_eq!((record.span_count, record.segments.len()), (2, 2), "a second segment in a second block");
+    }
+
+    #[test]
+    fn unreadable_messages_and_rows_are_errors() {
+        assert!(parse_message(b"{}").is_err());
+        assert!(parse_message(b"[[1]]").is_err());
+        let broken = message(&[row(1, 1, None, "gateway", 2).replace("\"kind\":2", "\"kind\":9")]);
+        let broken: &'static str = Box::leak(broken.into_boxed_str());
+        let messages = [parse_message(broken.as_bytes()).unwrap()];
+        assert!(matches!(plan(&messages, &HashMap::new(), BlockId(1)), Err(TraceBatchError::Row(_))));
+        assert!(trace_ids(&messages).is_err());
+        let ids = trace_ids(&[
+            parse_message(message(&[row(4, 1, None, "a", 2), row(4, 2, None, "a", 2)]).as_bytes()).unwrap()
+        ]);
+        assert_eq!(ids.unwrap(), [trace(4)]);
+    }
+
+    /// The load mix: 10 traces × 10 spans over three services, every
+    /// CLIENT span naming an uninstrumented callee (the worst case for open
+    /// calls). D1 adds the 16-byte trace id and its row overhead to this.
+    #[test]
+    fn trace_records_of_the_load_mix_stay_within_16_bytes_per_span() {
+        let services = ["gateway", "checkout", "payments"];
+        let mut rows = Vec::new();
+        for t in 0..10u64 {
+            for i in 0..10u64 {
+                let start = T0 + i * 1000;
+                rows.push(
+                    serde_json::json!({
+                        "traceId": format!("{:032x}", t + 1), "spanId": format!("{:016x}", i + 1),
+                        "parentSpanId": if i == 0 { String::new() } else { format!("{:016x}", (i - 1) / 3 + 1) },
+                        "service": services[(i % 3) as usize], "serviceVersion": "1.0.0",
+                        "name": if i == 0 { "GET /checkout".to_string() } else { format!("op-{}", i % 7) },
+                        "kind": if i % 3 == 0 { 2 } else { 3 }, "startNs": format!("{start:020}"),
+                        "endNs": format!("{:020}", start + 5_000_000), "statusCode": 1,
+                        "callee": if i % 3 == 0 { None } else { Some("inventory") },
+                    })
+                    .to_string(),
+                );
+            }
+        }
+        let plan = plan_of(&[message(&rows)], &HashMap::new());
+        assert_eq!((plan.new_spans, plan.records.len()), (100, 10));
+        let bytes: usize = plan.records.iter().map(|(_, r)| r.encode().len()).sum();
+        assert!(bytes <= 1_600, "{bytes} bytes of trace records for 100 spans");
+    }
+}
