@@ -1,6 +1,7 @@
 //! From decoded OTLP to what the stores write: span, log and metric rows (with the
 //! fields the queries need already derived), Analytics Engine points.
 
+pub mod block_summary;
 pub mod bloom;
 pub mod callee;
 pub mod data_points;
