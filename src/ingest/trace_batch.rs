@@ -9,7 +9,7 @@
 //! (`ingest::span_rows`) and its Analytics Engine point.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -119,11 +119,11 @@ impl Row<'_> {
 
 /// Every trace the messages touch: the records to read before `plan`.
 pub fn trace_ids(messages: &[Message<'_>]) -> Result<Vec<TraceId>, TraceBatchError> {
-    let mut ids = Vec::new();
+    let (mut ids, mut seen) = (Vec::new(), HashSet::new());
     for message in messages {
         for (row, point) in message {
             let id = read_row(row, point)?.trace_id;
-            if !ids.contains(&id) {
+            if seen.insert(id) {
                 ids.push(id);
             }
         }
@@ -155,11 +155,15 @@ pub fn plan<'m>(
     let mut by_trace: HashMap<TraceId, Vec<Vec<Row<'m>>>> = HashMap::new();
     for message in messages {
         let mut pieces: Vec<(TraceId, Vec<Row<'m>>)> = Vec::new();
+        let mut piece_of: HashMap<TraceId, usize> = HashMap::new();
         for (raw, point) in message {
             let row = read_row(raw, point)?;
-            match pieces.iter_mut().find(|(t, _)| *t == row.trace_id) {
-                Some((_, rows)) => rows.push(row),
-                None => pieces.push((row.trace_id, vec![row])),
+            let i = *piece_of.entry(row.trace_id).or_insert_with(|| {
+                pieces.push((row.trace_id, Vec::new()));
+                pieces.len() - 1
+            });
+            if let Some((_, rows)) = pieces.get_mut(i) {
+                rows.push(row);
             }
         }
         for (trace, rows) in pieces {
