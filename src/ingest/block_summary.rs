@@ -1,8 +1,7 @@
 //! The search summary of a span block, kept in its D1 `span_blocks` row
-//! (docs/storage.md): the block's time range, its traces, services and
-//! operation names, and a Bloom filter of services, (service, operation)
-//! pairs and `key=value` of indexed span attributes and of every resource
-//! attribute. Search skips every block whose summary cannot match, so a
+//! (docs/storage.md): its traces, services and operation names, and a Bloom
+//! filter of (service, operation) pairs and `key=value` of indexed span
+//! attributes and of every resource attribute. Search skips every block whose summary cannot match, so a
 //! filter nothing matches reads no block at all.
 
 use std::borrow::Cow;
@@ -43,7 +42,6 @@ pub const DEFAULT_INDEXED_ATTRIBUTES: &[&str] = &[
     "faas.trigger",
 ];
 
-const SERVICE: &[u8] = b"s";
 const OPERATION: &[u8] = b"o";
 const ATTRIBUTE: &[u8] = b"a";
 
@@ -90,7 +88,6 @@ pub fn summarize<'r>(
     let (mut services, mut operations) = (BTreeSet::new(), BTreeSet::new());
     for row in rows {
         let Ok(row) = serde_json::from_str::<RowIndexed>(row.get()) else { continue };
-        items.insert((SERVICE.to_vec(), row.service.as_bytes().to_vec(), Vec::new()));
         items.insert((OPERATION.to_vec(), row.service.as_bytes().to_vec(), row.name.as_bytes().to_vec()));
         let span_attributes = row.attributes.iter().filter(|(k, _)| indexed.contains(&k.as_ref()));
         for (key, value) in span_attributes.chain(&row.resource) {

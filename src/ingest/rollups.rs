@@ -6,11 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::trace_index::{CallDelta, SpanFacts};
+use super::trace_index::{CallDelta, SpanFacts, MINUTE_MS};
 use crate::domain::time::nanos_to_ms;
 use crate::query::service_view::BUCKET_BOUNDS_MS;
 
-const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 3_600_000;
 
 /// Requests, errors and the duration histogram of entry spans (the bucket

@@ -14,7 +14,7 @@ use crate::domain::time::nanos_to_ms;
 use crate::domain::{SpanId, SpanKind};
 
 const VERSION: u8 = 1;
-const MINUTE_MS: u64 = 60_000;
+pub const MINUTE_MS: u64 = 60_000;
 
 /// What the merge needs of one stored span.
 #[derive(Debug, Clone, PartialEq)]
