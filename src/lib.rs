@@ -9,6 +9,8 @@
 //! - `ingest`: decoded spans → stored rows, service sightings, Analytics Engine points.
 //! - `query`: REST query parameters and response shapes.
 //! - `retention`: how long hot data stays in D1 and how pruning is chunked.
+//! - `storage`: span blocks, the trace index, search and pruning, over ports
+//!   for SQL and blobs (D1/R2 in production, SQLite/memory in native tests).
 //! - `topology`: the service graph, its components and cycles.
 //! - `api`: routing, auth, the error → HTTP status table; pure.
 //! - `http`, `jobs`, `store`, `entry` (wasm32 only): the Workers adapter —
@@ -25,6 +27,7 @@ pub mod ingest;
 pub mod otlp;
 pub mod query;
 pub mod retention;
+pub mod storage;
 pub mod topology;
 
 #[cfg(target_arch = "wasm32")]

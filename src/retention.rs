@@ -21,8 +21,12 @@ pub const DEFAULT_INCIDENT_RETENTION_DAYS: f64 = 90.0;
 pub const MAX_PRUNE_INCIDENTS: u32 = 1_000;
 /// Default `SLO_RETENTION_DAYS`: per-operation hourly roll-ups (long enough for 30-day SLOs).
 pub const DEFAULT_SLO_RETENTION_DAYS: f64 = 35.0;
-/// Traces deleted per chunk (one D1 batch).
+/// Traces of the D1-only span table deleted per chunk (one D1 batch).
 pub const PRUNE_CHUNK_TRACES: u32 = 200;
+/// Span blocks pruned per chunk (one D1 batch, their traces' records read first).
+pub const PRUNE_CHUNK_BLOCKS: u32 = 20;
+/// Dependency minute rows deleted per cron run.
+pub const MAX_PRUNE_CALL_MINUTES: u32 = 10_000;
 /// RED minute rows deleted per cron run (one per service and minute).
 pub const MAX_PRUNE_RED_MINUTES: u32 = 10_000;
 /// Chunks per cron run (the rest waits for the next minute).
@@ -40,9 +44,10 @@ pub fn retention_days(value: Option<&str>, default: f64) -> f64 {
     value.and_then(|v| v.trim().parse::<f64>().ok()).filter(|d| d.is_finite() && *d > 0.0).unwrap_or(default)
 }
 
-/// Whether another chunk is worth running: the last one was full and the budget is not spent.
-pub fn more_to_prune(traces_in_last_chunk: u32, chunks_run: u32) -> bool {
-    traces_in_last_chunk >= PRUNE_CHUNK_TRACES && chunks_run < MAX_PRUNE_CHUNKS
+/// Whether another chunk is worth running: the last one was full (`removed`
+/// of at most `chunk`) and the budget is not spent.
+pub fn more_to_prune(removed: u32, chunk: u32, chunks_run: u32) -> bool {
+    removed >= chunk && chunks_run < MAX_PRUNE_CHUNKS
 }
 
 #[cfg(test)]
@@ -65,8 +70,8 @@ mod tests {
 
     #[test]
     fn pruning_stops_at_a_partial_chunk_or_the_budget() {
-        assert!(more_to_prune(PRUNE_CHUNK_TRACES, 1));
-        assert!(!more_to_prune(PRUNE_CHUNK_TRACES - 1, 1));
-        assert!(!more_to_prune(PRUNE_CHUNK_TRACES, MAX_PRUNE_CHUNKS));
+        assert!(more_to_prune(PRUNE_CHUNK_TRACES, PRUNE_CHUNK_TRACES, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_TRACES - 1, PRUNE_CHUNK_TRACES, 1));
+        assert!(!more_to_prune(PRUNE_CHUNK_TRACES, PRUNE_CHUNK_TRACES, MAX_PRUNE_CHUNKS));
     }
 }

@@ -1,8 +1,9 @@
-//! Decoded spans → the rows D1 stores and the Analytics Engine points.
+//! Decoded spans → the `[row, point]` messages storage reads: the stored
+//! rows and the Analytics Engine points.
 
 mod support;
 
-use observability_collector::ingest::data_points::{MAX_BLOBS, MAX_BLOB_BYTES_TOTAL, MAX_INDEX_BYTES};
+use observability_collector::ingest::data_points::{DataPoint, MAX_BLOBS, MAX_BLOB_BYTES_TOTAL, MAX_INDEX_BYTES};
 use observability_collector::ingest::row_chunks::{MAX_CHUNK_BYTES, MAX_ROW_BYTES};
 use observability_collector::ingest::span_batch;
 use observability_collector::otlp::{decode_traces, Encoding};
@@ -11,8 +12,19 @@ use prost::Message;
 use serde_json::Value as Json;
 use support::fixtures::{kv, s, trace_request};
 
-fn rows(chunks: &[String]) -> Vec<Json> {
-    chunks.iter().flat_map(|c| serde_json::from_str::<Vec<Json>>(c).expect("chunks are JSON arrays")).collect()
+fn pairs(messages: &[String]) -> Vec<(Json, Json)> {
+    messages
+        .iter()
+        .flat_map(|c| serde_json::from_str::<Vec<(Json, Json)>>(c).expect("messages are [row, point] arrays"))
+        .collect()
+}
+
+fn rows(messages: &[String]) -> Vec<Json> {
+    pairs(messages).into_iter().map(|(row, _)| row).collect()
+}
+
+fn points(messages: &[String]) -> Vec<DataPoint<'static>> {
+    pairs(messages).into_iter().map(|(_, p)| serde_json::from_value(p).expect("points are valid")).collect()
 }
 
 #[test]
@@ -21,7 +33,7 @@ fn every_span_becomes_one_row_with_exact_ids_times_and_attributes() {
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     assert_eq!(batch.span_count, 12);
-    let rows = rows(&batch.row_chunks);
+    let rows = rows(&batch.messages);
     assert_eq!(rows.len(), 12);
     let first = rows.iter().find(|r| r["spanId"] == "0000000000000001").unwrap();
     assert_eq!(first["traceId"], format!("{}01", "ab".repeat(15)));
@@ -43,7 +55,7 @@ fn every_span_becomes_one_row_with_exact_ids_times_and_attributes() {
 }
 
 #[test]
-fn rows_are_split_into_chunks_under_the_statement_parameter_budget() {
+fn spans_are_split_into_messages_under_the_size_budget() {
     let mut request = trace_request(300);
     for rs in &mut request.resource_spans {
         for span in &mut rs.scope_spans[0].spans {
@@ -53,9 +65,9 @@ fn rows_are_split_into_chunks_under_the_statement_parameter_budget() {
     let body = request.encode_to_vec();
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
-    assert!(batch.row_chunks.len() >= 5, "{} chunks", batch.row_chunks.len());
-    assert!(batch.row_chunks.iter().all(|c| c.len() <= MAX_CHUNK_BYTES));
-    assert_eq!(rows(&batch.row_chunks).len(), 300);
+    assert!(batch.messages.len() >= 5, "{} chunks", batch.messages.len());
+    assert!(batch.messages.iter().all(|c| c.len() <= MAX_CHUNK_BYTES));
+    assert_eq!(rows(&batch.messages).len(), 300);
     assert_eq!(batch.span_count, 300);
 }
 
@@ -69,8 +81,8 @@ fn a_span_too_large_to_store_is_rejected_and_the_others_kept() {
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     assert_eq!(batch.span_count, 3);
-    assert_eq!(rows(&batch.row_chunks).len(), 3);
-    assert_eq!(batch.points.len(), 3);
+    assert_eq!(rows(&batch.messages).len(), 3);
+    assert_eq!(points(&batch.messages).len(), 3);
     assert_eq!(export.rejections.count, 1);
     assert!(export.rejections.message().contains("the limit is 1048576"), "{}", export.rejections.message());
 }
@@ -84,12 +96,13 @@ fn one_analytics_engine_point_per_span_within_the_limits() {
     let body = request.encode_to_vec();
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
-    assert_eq!(batch.points.len(), 30);
-    for (_, p) in &batch.points {
+    let points = points(&batch.messages);
+    assert_eq!(points.len(), 30);
+    for p in &points {
         assert!(p.index().len() <= MAX_INDEX_BYTES);
         assert!(p.blobs().len() <= MAX_BLOBS);
         assert!(p.blobs().iter().map(|b| b.len()).sum::<usize>() <= MAX_BLOB_BYTES_TOTAL);
     }
-    let (_, p) = batch.points.iter().find(|(_, p)| p.blobs()[4].starts_with('ü')).unwrap();
+    let p = points.iter().find(|p| p.blobs()[4].starts_with('ü')).unwrap();
     assert_eq!(p.blobs()[4].len(), 512);
 }

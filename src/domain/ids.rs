@@ -42,8 +42,16 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-/// Lower-case hex of up to 16 bytes, without going through `fmt`.
-fn hex(bytes: &[u8]) -> String {
+/// Bytes from hex in either case; `None` for an odd length or a non-hex digit.
+pub fn bytes_from_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    hex.as_bytes().chunks_exact(2).map(|pair| Some((nibble(*pair.first()?)? << 4) | nibble(*pair.get(1)?)?)).collect()
+}
+
+/// Lower-case hex of bytes, without going through `fmt`.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(2 * bytes.len());
     for b in bytes {
@@ -103,6 +111,15 @@ id_type!(SpanId, 8, "span id");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_round_trip_through_hex() {
+        assert_eq!(bytes_from_hex(&hex(&[0, 0xAB, 0xff])), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(bytes_from_hex("0A0b"), Some(vec![10, 11]));
+        assert_eq!(bytes_from_hex(""), Some(vec![]));
+        assert_eq!(bytes_from_hex("abc"), None);
+        assert_eq!(bytes_from_hex("zz"), None);
+    }
 
     #[test]
     fn hex_ids_parse_in_either_case_and_render_lower_case() {

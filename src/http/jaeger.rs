@@ -3,12 +3,17 @@
 
 use worker::{Env, Request, Response};
 
-use super::{db, json, now_ms, query_pairs};
+use super::{db, json, now_ms, query_pairs, SpanBackends};
 use crate::api::routes::JaegerRoute;
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::query::jaeger::{self, envelope, error_envelope, DependencyLink};
 use crate::query::service_view::Window;
+use crate::query::trace_view::merge_found;
+use crate::query::StoredSpan;
+use crate::storage::spans::SpanStore;
+use crate::store::d1::D1;
+use crate::store::r2::R2Blobs;
 use crate::store::services::D1ServiceStore;
 use crate::store::traces::D1TraceStore;
 
@@ -43,17 +48,22 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
         }
         JaegerRoute::Traces => {
             let query = jaeger::search(pairs(), now_ms)?;
-            let store = D1TraceStore::new(db(env)?);
-            let found = store.search(&query).await?;
+            let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+            let indexed = backends.indexed();
+            let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
+            let found = merge_found(blocks.search(&query).await?, legacy.search(&query).await?, query.limit);
             let ids: Vec<&str> = found.iter().map(|t| t.trace_id.as_str()).collect();
-            let mut traces = jaeger::traces(store.spans_of_traces(&ids).await?);
+            let mut traces = jaeger::traces(spans_of_traces(&blocks, &legacy, &ids).await?);
             // Newest first, as the search found them.
             traces.sort_by_key(|t| ids.iter().position(|id| *id == t.trace_id));
             json(200, &envelope(&traces, traces.len()))
         }
         JaegerRoute::Trace(id) => {
             let id = TraceId::from_hex(&id).map_err(|e| ApiError::bad_request(format!("invalid trace id: {e}")))?;
-            let traces = jaeger::traces(D1TraceStore::new(db(env)?).spans_of_traces(&[&id.to_string()]).await?);
+            let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+            let indexed = backends.indexed();
+            let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
+            let traces = jaeger::traces(spans_of_traces(&blocks, &legacy, &[&id.to_string()]).await?);
             if traces.is_empty() {
                 return Err(ApiError::not_found("trace not found"));
             }
@@ -69,4 +79,24 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
             json(200, &envelope(&links, links.len()))
         }
     }
+}
+
+/// The spans of the traces from the blocks and the D1-only table, each span once.
+async fn spans_of_traces(
+    blocks: &SpanStore<'_, D1, R2Blobs>,
+    legacy: &D1TraceStore,
+    ids: &[&str],
+) -> Result<Vec<StoredSpan>, ApiError> {
+    let parsed = ids.iter().filter_map(|id| TraceId::from_hex(id).ok()).collect::<Vec<_>>();
+    let mut spans = blocks.spans_of_traces(&parsed).await?;
+    let known: std::collections::HashSet<(String, String)> =
+        spans.iter().map(|s| (s.trace_id.clone(), s.span_id.clone())).collect();
+    spans.extend(
+        legacy
+            .spans_of_traces(ids)
+            .await?
+            .into_iter()
+            .filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))),
+    );
+    Ok(spans)
 }

@@ -19,6 +19,8 @@ use crate::api::{self, ApiError, Route};
 use crate::otlp::{decompress, response::status_body, DecodeError, Encoding};
 use crate::store::analytics_engine::{accept_handover, PointsHandover};
 use crate::store::bindings;
+use crate::store::d1::D1;
+use crate::store::r2::R2Blobs;
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let protobuf_otlp = req.path().starts_with("/v1/")
@@ -90,6 +92,24 @@ pub async fn read_otlp(req: &mut Request, env: &Env) -> Result<(Vec<u8>, Encodin
 /// The D1 binding; without it the request is retryable (503).
 pub fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
     Ok(bindings::database(env)?)
+}
+
+/// What span storage runs on: D1, the R2 bucket of blocks, the indexed attribute keys.
+pub struct SpanBackends {
+    pub db: D1,
+    pub blobs: R2Blobs,
+    indexed: Vec<String>,
+}
+
+impl SpanBackends {
+    /// Without D1 or R2 the request is retryable (503).
+    pub fn of(env: &Env) -> Result<Self, ApiError> {
+        Ok(Self { db: D1::new(db(env)?), blobs: bindings::blocks(env)?, indexed: bindings::indexed_attributes(env) })
+    }
+
+    pub fn indexed(&self) -> Vec<&str> {
+        self.indexed.iter().map(String::as_str).collect()
+    }
 }
 
 /// Now, unix milliseconds.

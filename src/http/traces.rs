@@ -2,35 +2,45 @@
 
 use worker::{Context, Env, Request, Response};
 
-use super::{db, json, now_ms, query_pairs, read_otlp, respond};
+use super::{db, json, now_ms, query_pairs, read_otlp, respond, SpanBackends};
 use crate::api::ApiError;
 use crate::domain::TraceId;
-use crate::ingest::span_batch;
+use crate::ingest::trace_batch::parse_message;
+use crate::ingest::{span_batch, DataPoint};
 use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
-use crate::query::trace_view::{trace_detail, TraceSummary};
+use crate::query::trace_view::{combine, merge_found, trace_detail, TraceSummary};
 use crate::query::TraceSearch;
+use crate::storage::spans::SpanStore;
 use crate::store::analytics_engine::write_or_hand_over;
 use crate::store::bindings;
 use crate::store::traces::D1TraceStore;
 
-fn store(env: &Env) -> Result<D1TraceStore, ApiError> {
-    db(env).map(D1TraceStore::new)
-}
-
+/// Stores the export's spans in a block (inline: the simple deployment) and
+/// writes the Analytics Engine points of the spans that were new.
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let (body, encoding) = read_otlp(req, env).await?;
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     if batch.span_count > 0 {
-        let inserted = store(env)?.ingest(&batch, now_ms()).await?;
-        let new_points = batch
+        let messages = batch
+            .messages
+            .iter()
+            .map(|m| parse_message(m.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let backends = SpanBackends::of(env)?;
+        let indexed = backends.indexed();
+        let random = (js_sys::Math::random() * 65536.0) as u16;
+        let stored =
+            SpanStore::new(&backends.db, &backends.blobs, &indexed).store(&messages, now_ms() as u64, random).await?;
+        let points = stored
             .points
-            .into_iter()
-            .filter(|((t, s), _)| inserted.contains(&(t.to_string(), s.to_string())))
-            .map(|(_, p)| p)
-            .collect();
-        write_or_hand_over(env, ctx, bindings::AE_TRACES, new_points);
+            .iter()
+            .map(|p| serde_json::from_str::<DataPoint>(p.get()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
+        write_or_hand_over(env, ctx, bindings::AE_TRACES, points);
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Traces, &export.rejections, encoding), None))
 }
@@ -38,7 +48,12 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let query = TraceSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let traces: Vec<TraceSummary> = store(env)?.search(&query).await?.into_iter().map(TraceSummary::from).collect();
+    let backends = SpanBackends::of(env)?;
+    let indexed = backends.indexed();
+    let found = SpanStore::new(&backends.db, &backends.blobs, &indexed).search(&query).await?;
+    let legacy = D1TraceStore::new(db(env)?).search(&query).await?;
+    let traces: Vec<TraceSummary> =
+        merge_found(found, legacy, query.limit).into_iter().map(TraceSummary::from).collect();
     json(200, &TraceList { traces, limit: query.limit })
 }
 
@@ -50,8 +65,12 @@ struct TraceList {
 
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     let id = TraceId::from_hex(trace_id).map_err(|e| ApiError::bad_request(format!("invalid traceId: {e}")))?;
-    match store(env)?.trace(&id.to_string()).await? {
-        Some((trace, spans, log_count)) => json(200, &trace_detail(trace, spans, log_count)),
+    let backends = SpanBackends::of(env)?;
+    let indexed = backends.indexed();
+    let in_blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed).trace(id).await?;
+    let (legacy, log_count) = D1TraceStore::new(db(env)?).trace(&id.to_string()).await?;
+    match combine(in_blocks, legacy) {
+        Some((trace, spans)) => json(200, &trace_detail(trace, spans, log_count)),
         None => Err(ApiError::not_found(format!("trace {id} not found"))),
     }
 }

@@ -345,6 +345,7 @@ fn text<'s>(attributes: &'s [KeyValue<'_>], keys: &[&str]) -> &'s str {
 }
 
 /// A span's ids as hex, rendered once per span and moved into its point.
+#[derive(Clone)]
 pub struct SpanIds {
     pub trace_id: String,
     pub span_id: String,

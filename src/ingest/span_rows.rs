@@ -1,16 +1,16 @@
-//! Flattens a trace export into what storage writes: one JSON row per span
-//! (in the size-bounded arrays of `row_chunks`) and one Analytics Engine
-//! point per span.
+//! Flattens a trace export into what storage writes: per span, its stored
+//! JSON row and its Analytics Engine point, as `[row, point]` pairs in the
+//! size-bounded messages of `row_chunks` (what `ingest::trace_batch` reads).
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::callee::callee_of;
-use super::data_points::{span_point, DataPoint, SpanContext, SpanIds};
+use super::data_points::{span_point, SpanContext, SpanIds};
 use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
 use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::value::Attributes;
-use crate::domain::{Event, Link, ResourceSpans, SpanId, TraceId};
+use crate::domain::{Event, Link, ResourceSpans};
 use crate::otlp::Rejections;
 
 /// The stored form of one span, as one element of a `json_each` array.
@@ -91,16 +91,14 @@ impl<'s, 'a> LinkRow<'s, 'a> {
 
 /// Everything one trace export writes.
 #[derive(Debug, Default)]
-pub struct SpanBatch<'s> {
-    /// JSON arrays of span rows (see `row_chunks`).
-    pub row_chunks: Vec<String>,
-    /// The Analytics Engine point of each span, by span.
-    pub points: Vec<((TraceId, SpanId), DataPoint<'s>)>,
+pub struct SpanBatch {
+    /// JSON arrays of `[row, point]` pairs (see `ingest::trace_batch`).
+    pub messages: Vec<String>,
     pub span_count: usize,
 }
 
 /// Builds the batch; spans too large to store are refused into `rejections`.
-pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut Rejections) -> SpanBatch<'s> {
+pub fn span_batch(resource_spans: &[ResourceSpans<'_>], rejections: &mut Rejections) -> SpanBatch {
     let mut batch = SpanBatch::default();
     let mut chunks = RowChunks::default();
     for rs in resource_spans {
@@ -140,13 +138,6 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
                     dropped_events_count: span.dropped_events_count,
                     dropped_links_count: span.dropped_links_count,
                 };
-                if let Err(row_bytes) = chunks.push(&row, |_| {}) {
-                    rejections.reject(format!(
-                        "span {:?}: {row_bytes} bytes stored, the limit is {MAX_ROW_BYTES}",
-                        span.name
-                    ));
-                    continue;
-                }
                 let ctx = SpanContext {
                     service,
                     service_version: version.unwrap_or(""),
@@ -154,11 +145,18 @@ pub fn span_batch<'s>(resource_spans: &'s [ResourceSpans<'_>], rejections: &mut 
                     scope_name: &ss.scope.name,
                     callee,
                 };
-                batch.points.push(((span.trace_id, span.span_id), span_point(span, ids, &ctx)));
+                let point = span_point(span, ids.clone(), &ctx);
+                if let Err(row_bytes) = chunks.push(&(&row, &point), |_| {}) {
+                    rejections.reject(format!(
+                        "span {:?}: {row_bytes} bytes stored, the limit is {MAX_ROW_BYTES}",
+                        span.name
+                    ));
+                    continue;
+                }
                 batch.span_count += 1;
             }
         }
     }
-    batch.row_chunks = chunks.finish();
+    batch.messages = chunks.finish();
     batch
 }

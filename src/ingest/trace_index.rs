@@ -124,6 +124,10 @@ pub struct TraceRecord {
     pub open_calls: Vec<OpenCall>,
     pub orphans: Vec<Orphan>,
     pub segments: Vec<SegmentRef>,
+    /// Every stored span: its `span_key` and service. A span arriving again
+    /// in a new grouping is suspected here (and confirmed against the stored
+    /// spans); a child arriving after its parent finds the parent's service here.
+    pub spans: Vec<StoredKey>,
 }
 
 /// What merging a batch into a trace gives.
@@ -141,7 +145,32 @@ pub fn fingerprint(id: SpanId) -> u32 {
     u32::from_le_bytes([b[0] ^ b[4], b[1] ^ b[5], b[2] ^ b[6], b[3] ^ b[7]])
 }
 
+/// A stored span as its trace record keeps it: three bytes or so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredKey {
+    pub key: u16,
+    pub service: u32,
+}
+
+/// 16 bits of a span's fingerprint: a match is a suspicion (one span in
+/// 65,536 shares it), which the store confirms when it matters.
+pub fn key_of(fingerprint: u32) -> u16 {
+    (fingerprint ^ (fingerprint >> 16)) as u16
+}
+
 impl TraceRecord {
+    /// False when the span is surely not stored yet.
+    pub fn may_hold(&self, id: SpanId) -> bool {
+        let key = key_of(fingerprint(id));
+        self.spans.iter().any(|s| s.key == key)
+    }
+
+    /// The service of the stored span with this fingerprint, as far as 16 bits tell.
+    fn stored_service(&self, fingerprint: u32) -> Option<u32> {
+        let key = key_of(fingerprint);
+        self.spans.iter().find(|s| s.key == key).map(|s| s.service)
+    }
+
     /// The services of the trace, in the order they were first seen.
     pub fn services(&self) -> impl Iterator<Item = &str> {
         self.names.iter().filter(|(_, service)| *service).map(|(n, _)| n.as_str())
@@ -220,6 +249,11 @@ impl TraceRecord {
                     }
                     calls.push(self.call(open.service, services[i], span.timing(), 1));
                 }
+            } else if let Some(service) = self.stored_service(fingerprint(parent)) {
+                // The parent was stored by an earlier batch.
+                if service != services[i] {
+                    calls.push(self.call(service, services[i], span.timing(), 1));
+                }
             } else {
                 new_orphans.push(Orphan {
                     parent_fingerprint: fingerprint(parent),
@@ -246,6 +280,9 @@ impl TraceRecord {
         self.open_calls = open_calls;
 
         self.update_root(spans, &services, &arrived);
+        let keys =
+            spans.iter().zip(&services).map(|(s, &service)| StoredKey { key: key_of(fingerprint(s.span_id)), service });
+        self.spans.extend(keys);
         for span in spans {
             if self.span_count == 0 {
                 (self.start_ns, self.end_ns) = (span.start_ns, span.end_ns);
@@ -266,7 +303,8 @@ impl TraceRecord {
     /// known, then any span; earliest start, then lowest span id, first.
     fn update_root(&mut self, spans: &[&SpanFacts<'_>], services: &[u32], arrived: &HashSet<u32>) {
         let open: HashSet<u32> = self.open_calls.iter().map(|o| o.fingerprint).collect();
-        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp);
+        let stored: HashSet<u16> = self.spans.iter().map(|s| s.key).collect();
+        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp) || stored.contains(&key_of(fp));
         let class = |parent: Option<u32>| match parent {
             None => 0,
             Some(fp) if !known(fp) => 1,
@@ -344,6 +382,11 @@ impl TraceRecord {
             w.varint(segment.offset.into());
             w.varint(segment.length.into());
         }
+        w.varint(self.spans.len() as u64);
+        for span in &self.spans {
+            w.0.extend_from_slice(&span.key.to_le_bytes());
+            w.varint(span.service.into());
+        }
         w.0
     }
 
@@ -388,6 +431,10 @@ impl TraceRecord {
         let segments = r.list(|r| {
             Ok(SegmentRef { block: BlockId(r.u64_le()?), offset: r.u32_varint()?, length: r.u32_varint()? })
         })?;
+        let spans = r.list(|r| {
+            let key = r.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))?;
+            Ok(StoredKey { key, service: r.u32_varint()? })
+        })?;
         if r.at != bytes.len() {
             return Err(r.error("trailing bytes"));
         }
@@ -402,10 +449,12 @@ impl TraceRecord {
             open_calls,
             orphans,
             segments,
+            spans,
         };
         let names = record.names.len() as u32;
         let indexes = record.root.iter().map(|r| r.service).chain(record.open_calls.iter().map(|o| o.service));
         let indexes = indexes.chain(record.open_calls.iter().filter_map(|o| o.peer.map(|p| p.0)));
+        let indexes = indexes.chain(record.spans.iter().map(|s| s.service));
         if indexes.chain(record.orphans.iter().map(|o| o.service)).any(|i| i >= names) {
             return Err(RecordError::Corrupt { at: bytes.len(), what: "name index" });
         }
@@ -666,7 +715,9 @@ mod tests {
         record.segments.push(SegmentRef { block: BlockId::new(1_795_789_962_170, 7), offset: 123_456, length: 2_345 });
         let bytes = record.encode();
         assert_eq!(TraceRecord::decode(&bytes), Ok(record.clone()));
-        assert!(bytes.len() < 130, "{} bytes", bytes.len());
+        assert!(bytes.len() < 145, "{} bytes", bytes.len());
+        assert_eq!(record.spans.len() as u32, record.span_count, "a key per stored span");
+        assert!(record.may_hold(id(1)));
         let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
         assert_eq!(TraceRecord::decode(&orphaned.encode()), Ok(orphaned));
     }

@@ -4,11 +4,13 @@ use worker::Env;
 
 use crate::retention::{
     cutoff_ms, more_to_prune, retention_days, DEFAULT_INCIDENT_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_METRIC_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_INCIDENTS,
-    MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES, METRIC_POINT_RETENTION_DAYS,
-    PRUNE_CHUNK_TRACES,
+    DEFAULT_METRIC_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_CALL_MINUTES,
+    MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES,
+    METRIC_POINT_RETENTION_DAYS, PRUNE_CHUNK_BLOCKS, PRUNE_CHUNK_TRACES,
 };
+use crate::storage::spans::{PrunedBlocks, SpanStore};
 use crate::store::alerts::D1AlertStore;
+use crate::store::d1::D1;
 use crate::store::logs::D1LogStore;
 use crate::store::metrics::D1MetricStore;
 use crate::store::services::D1ServiceStore;
@@ -18,7 +20,12 @@ use crate::store::{bindings, StoreError};
 
 /// What one cron run deleted.
 pub struct Pruned {
+    /// The D1-only span table (deployments older than span blocks).
     pub traces: PruneCounts,
+    /// Span blocks, and the traces left without spans.
+    pub blocks: PrunedBlocks,
+    /// Per-minute dependency calls (taken out of the totals).
+    pub call_minutes: u32,
     /// Per-minute roll-ups: per service, and per operation.
     pub red_minutes: u32,
     pub operation_minutes: u32,
@@ -52,16 +59,34 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let incident_cutoff = cutoff_ms(now_ms, days(bindings::INCIDENT_RETENTION_DAYS, DEFAULT_INCIDENT_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
-    loop {
+    let legacy_done = loop {
         let chunk = store.prune_chunk(cutoff, PRUNE_CHUNK_TRACES).await?;
         chunks += 1;
         total.spans += chunk.spans;
         total.traces += chunk.traces;
         total.dependency_calls += chunk.dependency_calls;
-        if !more_to_prune(chunk.traces, chunks) {
+        if !more_to_prune(chunk.traces, PRUNE_CHUNK_TRACES, chunks) {
+            break chunk.traces < PRUNE_CHUNK_TRACES;
+        }
+    };
+    let (d1, blobs) = (D1::new(db()?), bindings::blocks(env)?);
+    let spans = SpanStore::new(&d1, &blobs, &[]);
+    let mut blocks = PrunedBlocks::default();
+    for chunks in 1.. {
+        let chunk = spans.prune_chunk(cutoff, PRUNE_CHUNK_BLOCKS).await?;
+        blocks.blocks += chunk.blocks;
+        blocks.traces += chunk.traces;
+        if !more_to_prune(chunk.blocks, PRUNE_CHUNK_BLOCKS, chunks) {
             break;
         }
     }
+    // Calls of the D1-only table leave the totals through their triggers; prune the
+    // minutes by age only once those are gone, or they would be taken out twice.
+    let call_minutes = if legacy_done {
+        D1ServiceStore::new(db()?).prune_call_minutes(cutoff, MAX_PRUNE_CALL_MINUTES).await?
+    } else {
+        0
+    };
     let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
@@ -71,6 +96,8 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         D1MetricStore::new(db()?).prune(metric_cutoff, point_cutoff, MAX_PRUNE_METRIC_ROWS).await?;
     Ok(Pruned {
         traces: total,
+        blocks,
+        call_minutes,
         red_minutes,
         operation_minutes,
         operation_hours,

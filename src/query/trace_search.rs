@@ -19,6 +19,9 @@ pub enum StatusFilter {
 /// An attribute filter: the JSON path of the key and the JSON texts the value may be stored as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeFilter {
+    pub key: String,
+    /// The value as given (compared with `ingest::block_summary::value_text` of stored values).
+    pub value: String,
     pub path: String,
     /// The value as a JSON string, and as a JSON number/boolean when it reads as one.
     pub json_values: [String; 2],
@@ -100,7 +103,12 @@ pub fn attribute_filter(key: &str, value: &str) -> Result<AttributeFilter, ApiEr
         Ok(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
         _ => as_string.clone(),
     };
-    Ok(AttributeFilter { path: format!("$.\"{key}\""), json_values: [as_string, as_scalar] })
+    Ok(AttributeFilter {
+        key: key.to_string(),
+        value: value.to_string(),
+        path: format!("$.\"{key}\""),
+        json_values: [as_string, as_scalar],
+    })
 }
 
 #[cfg(test)]
@@ -130,6 +138,8 @@ mod tests {
         assert_eq!(
             q.attributes,
             vec![AttributeFilter {
+                key: "http.status_code".into(),
+                value: "500".into(),
                 path: "$.\"http.status_code\"".into(),
                 json_values: ["\"500\"".into(), "500".into()]
             }]

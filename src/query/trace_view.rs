@@ -1,5 +1,9 @@
-//! Trace rows as D1 returns them, and the JSON the REST API answers for them:
-//! trace summaries for search and the full trace (metadata + every span).
+//! Traces as the stores return them (span blocks, and the D1-only `spans`
+//! table of deployments older than the blocks), how the two combine, and the
+//! JSON the REST API answers: trace summaries for search and the full trace
+//! (metadata + every span).
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
@@ -201,9 +205,104 @@ pub fn trace_detail(trace: StoredTrace, spans: Vec<StoredSpan>, log_count: u64) 
     TraceDetail { summary: trace.into(), log_count, spans: spans.into_iter().map(SpanView::from).collect() }
 }
 
+/// One trace from both stores: a trace stored across the upgrade to span
+/// blocks has spans in the blocks and in the D1-only table. Spans appear once
+/// (the blocks' copy first), counts add up, times widen, services merge.
+pub fn combine(
+    blocks: Option<(StoredTrace, Vec<StoredSpan>)>,
+    legacy: Option<(StoredTrace, Vec<StoredSpan>)>,
+) -> Option<(StoredTrace, Vec<StoredSpan>)> {
+    let (mut trace, mut spans, (old, old_spans)) = match (blocks, legacy) {
+        (Some((trace, spans)), Some(old)) => (trace, spans, old),
+        (one, other) => return one.or(other),
+    };
+    let known: HashSet<String> = spans.iter().map(|s| s.span_id.clone()).collect();
+    spans.extend(old_spans.into_iter().filter(|s| !known.contains(&s.span_id)));
+    spans.sort_by(|a, b| (&a.start_ns, &a.span_id).cmp(&(&b.start_ns, &b.span_id)));
+    if trace.has_root == 0 && old.has_root == 1 {
+        (trace.root_span_id, trace.root_service, trace.root_operation, trace.has_root) =
+            (old.root_span_id, old.root_service, old.root_operation, old.has_root);
+    }
+    trace.start_ns = trace.start_ns.min(old.start_ns);
+    trace.end_ns = trace.end_ns.max(old.end_ns);
+    let (start, end) = (trace.start_ns.parse::<u64>().unwrap_or(0), trace.end_ns.parse::<u64>().unwrap_or(0));
+    trace.duration_ms = crate::domain::time::nanos_to_ms(end.saturating_sub(start));
+    trace.span_count += old.span_count;
+    trace.error_count += old.error_count;
+    let mut services: Vec<String> = serde_json::from_str(&trace.services).unwrap_or_default();
+    for s in serde_json::from_str::<Vec<String>>(&old.services).unwrap_or_default() {
+        if !services.contains(&s) {
+            services.push(s);
+        }
+    }
+    trace.services = serde_json::to_string(&services).unwrap_or_else(|_| "[]".into());
+    Some((trace, spans))
+}
+
+/// Search answers of both stores: latest start first (then trace id), each
+/// trace once (the blocks' summary), at most `limit`.
+pub fn merge_found(blocks: Vec<StoredTrace>, legacy: Vec<StoredTrace>, limit: u32) -> Vec<StoredTrace> {
+    let known: HashSet<String> = blocks.iter().map(|t| t.trace_id.clone()).collect();
+    let mut all: Vec<StoredTrace> =
+        blocks.into_iter().chain(legacy.into_iter().filter(|t| !known.contains(&t.trace_id))).collect();
+    all.sort_by(|a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
+    all.truncate(limit as usize);
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored_trace(id: &str, start: u64, end: u64, root: bool, services: &str) -> StoredTrace {
+        serde_json::from_value(serde_json::json!({
+            "trace_id": id, "root_span_id": if root { "01" } else { "02" }, "root_service": "a",
+            "root_operation": "op", "has_root": u8::from(root), "start_ns": format!("{start:020}"),
+            "end_ns": format!("{end:020}"), "duration_ms": 0.0, "span_count": 2, "error_count": 1, "services": services,
+        }))
+        .unwrap()
+    }
+
+    fn stored_span(id: &str, start: u64) -> StoredSpan {
+        serde_json::from_value(serde_json::json!({
+            "trace_id": "t", "span_id": id, "parent_span_id": "", "service_name": "a", "name": "op", "kind": 1,
+            "start_ns": format!("{start:020}"), "end_ns": format!("{start:020}"), "duration_ms": 0.0,
+            "status_code": 0, "status_message": "", "attributes": "{}", "events": "[]", "links": "[]",
+            "resource": "{}", "scope_name": "", "scope_version": "", "trace_state": "", "flags": 0,
+            "dropped_attributes_count": 0, "dropped_events_count": 0, "dropped_links_count": 0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trace_in_both_stores_combines_into_one() {
+        let blocks = (
+            stored_trace("t", 2_000_000, 5_000_000, false, r#"["b"]"#),
+            vec![stored_span("02", 2), stored_span("03", 3)],
+        );
+        let legacy = (
+            stored_trace("t", 1_000_000, 4_000_000, true, r#"["a","b"]"#),
+            vec![stored_span("01", 1), stored_span("03", 3)],
+        );
+        let (trace, spans) = combine(Some(blocks.clone()), Some(legacy.clone())).unwrap();
+        assert_eq!(spans.iter().map(|s| s.span_id.as_str()).collect::<Vec<_>>(), ["01", "02", "03"]);
+        assert_eq!((trace.span_count, trace.error_count, trace.has_root), (4, 2, 1));
+        assert_eq!((trace.root_span_id.as_str(), trace.duration_ms), ("01", 4.0));
+        assert_eq!(trace.services, r#"["b","a"]"#);
+        assert_eq!(combine(Some(blocks), None).unwrap().1.len(), 2);
+        assert_eq!(combine(None, Some(legacy)).unwrap().1.len(), 2);
+        assert!(combine(None, None).is_none());
+    }
+
+    #[test]
+    fn search_answers_merge_latest_first_once_each() {
+        let blocks = vec![stored_trace("c", 30, 40, true, "[]"), stored_trace("a", 10, 20, true, "[]")];
+        let legacy = vec![stored_trace("b", 20, 30, true, "[]"), stored_trace("a", 10, 20, false, "[]")];
+        let found = merge_found(blocks, legacy, 10);
+        assert_eq!(found.iter().map(|t| t.trace_id.as_str()).collect::<Vec<_>>(), ["c", "b", "a"]);
+        assert_eq!(found[2].has_root, 1, "the blocks' summary wins");
+        assert_eq!(merge_found(found, Vec::new(), 2).len(), 2);
+    }
 
     #[test]
     fn nanosecond_times_stay_exact_and_render_as_rfc3339() {

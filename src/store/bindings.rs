@@ -3,8 +3,10 @@
 use worker::kv::KvStore;
 use worker::{D1Database, Env};
 
+use super::r2::R2Blobs;
 use super::StoreError;
 use crate::api::auth::Tokens;
+use crate::ingest::block_summary::DEFAULT_INDEXED_ATTRIBUTES;
 use crate::ingest::metric_rows::SeriesCaps;
 
 pub const DB: &str = "DB";
@@ -12,6 +14,10 @@ pub const AE_TRACES: &str = "AE_TRACES";
 pub const AE_LOGS: &str = "AE_LOGS";
 pub const AE_METRICS: &str = "AE_METRICS";
 pub const ALERT_STATE: &str = "ALERT_STATE";
+/// The R2 bucket of span blocks.
+pub const BLOCKS: &str = "BLOCKS";
+/// Comma-separated span attribute keys the block summaries index (docs/storage.md).
+pub const INDEXED_ATTRIBUTES: &str = "INDEXED_ATTRIBUTES";
 /// Service binding to this worker itself: each call is a fresh invocation
 /// with its own Analytics Engine write allowance.
 pub const SELF_SERVICE: &str = "SELF";
@@ -36,6 +42,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// The D1 database; without it storage is unavailable (retryable).
 pub fn database(env: &Env) -> Result<D1Database, StoreError> {
     env.d1(DB).map_err(|e| StoreError::Unavailable(format!("D1 binding: {e}")))
+}
+
+/// The R2 bucket of span blocks; without it storage is unavailable (retryable).
+pub fn blocks(env: &Env) -> Result<R2Blobs, StoreError> {
+    env.bucket(BLOCKS).map(R2Blobs::new).map_err(|e| StoreError::Unavailable(format!("R2 binding {BLOCKS}: {e}")))
+}
+
+/// The span attribute keys to index: `INDEXED_ATTRIBUTES`, or the OpenTelemetry conventions' keys.
+pub fn indexed_attributes(env: &Env) -> Vec<String> {
+    match text(env, INDEXED_ATTRIBUTES) {
+        Some(keys) => keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect(),
+        None => DEFAULT_INDEXED_ATTRIBUTES.iter().map(|k| k.to_string()).collect(),
+    }
 }
 
 /// The KV namespace of alert states.

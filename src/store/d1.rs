@@ -3,10 +3,12 @@
 //! platform errors mapped to `StoreError`.
 
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use super::StoreError;
+use crate::storage::ports::{SqlDatabase, SqlValue, Statement, StatementResult, StorageError, GUARD_FAILURE};
 
 pub fn unavailable(e: worker::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -83,6 +85,40 @@ impl D1 {
     pub async fn run(&self, query: &str, args: &[JsValue]) -> Result<u32, StoreError> {
         let result = self.statement(query, args)?.run().await.map_err(unavailable)?;
         Ok(result.meta().map_err(corrupt)?.and_then(|m| m.changes).unwrap_or(0) as u32)
+    }
+}
+
+/// The SQL port of `storage`: a batch of statements in one D1 transaction.
+impl SqlDatabase for D1 {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
+        let unavailable = |e: worker::Error| StorageError::Unavailable(e.to_string());
+        let prepared = statements
+            .iter()
+            .map(|s| {
+                let args: Vec<JsValue> = s
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        SqlValue::Null => JsValue::NULL,
+                        SqlValue::Number(n) => JsValue::from_f64(*n),
+                        SqlValue::Text(t) => JsValue::from_str(t),
+                    })
+                    .collect();
+                self.db.prepare(s.sql).bind(&args).map_err(unavailable)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = self.db.batch(prepared).await.map_err(|e| match e.to_string() {
+            m if m.contains(GUARD_FAILURE) => StorageError::Conflict,
+            m => StorageError::Unavailable(m),
+        })?;
+        results
+            .iter()
+            .map(|r| {
+                let rows: Vec<Map<String, Value>> = r.results().map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                let meta = r.meta().map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                Ok(StatementResult { rows, rows_written: meta.and_then(|m| m.rows_written).unwrap_or(0) as u64 })
+            })
+            .collect()
     }
 }
 

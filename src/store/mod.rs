@@ -1,5 +1,6 @@
 //! The only code that touches Workers bindings: binding names, D1 stores,
-//! KV alert state, the Analytics Engine writer. Each maps platform errors to `StoreError`.
+//! KV alert state, the Analytics Engine writer, and the D1 and R2 sides of
+//! `storage`'s ports. Each maps platform errors to `StoreError` (or `StorageError`).
 
 mod alert_sql;
 pub mod alert_state;
@@ -11,6 +12,7 @@ mod log_sql;
 pub mod logs;
 mod metric_sql;
 pub mod metrics;
+pub mod r2;
 mod service_sql;
 pub mod services;
 mod slo_sql;
@@ -27,6 +29,15 @@ pub enum StoreError {
     /// The store answered with rows we cannot read.
     #[error("unexpected stored data: {0}")]
     Corrupt(String),
+}
+
+impl From<crate::storage::ports::StorageError> for StoreError {
+    fn from(e: crate::storage::ports::StorageError) -> Self {
+        match e {
+            crate::storage::ports::StorageError::Corrupt(m) => StoreError::Corrupt(m),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for crate::api::ApiError {

@@ -76,4 +76,19 @@ impl D1ServiceStore {
     pub async fn prune_red_minutes(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
         self.d1.run(sql::PRUNE_RED_MINUTES, &[JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(limit))]).await
     }
+
+    /// Deletes up to `limit` dependency minutes before `cutoff_ms` and takes
+    /// their calls out of the totals, in one transaction; returns how many.
+    pub async fn prune_call_minutes(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
+        let args = [JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(limit))];
+        let results = self
+            .d1
+            .batch(vec![
+                self.d1.statement(sql::UNCOUNT_PRUNED_CALLS, &args)?,
+                self.d1.statement(sql::PRUNE_CALL_MINUTES, &args)?,
+                self.d1.statement(sql::DELETE_EMPTY_DEPENDENCIES, &[])?,
+            ])
+            .await?;
+        results.changes(1)
+    }
 }

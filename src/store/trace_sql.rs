@@ -1,28 +1,5 @@
-//! SQL of the trace store, one constant per statement with its bound
-//! parameters listed. Batch statements read the batch from one JSON
-//! parameter with `json_each`, so their cost does not grow with the number of
-//! bound values (D1 allows 100 per statement).
-
-/// Inserts span rows, ignoring ones already stored (retries), and returns the
-/// new keys. The `spans_derive` trigger updates services, trace metadata and
-/// dependency calls for every span really inserted.
-/// - ?1: JSON array of span rows (`ingest::span_rows`)
-/// - ?2: ingestion time, unix ms
-pub const INSERT_SPANS: &str = r#"
-INSERT INTO spans (trace_id, span_id, parent_span_id, service_name, service_version, environment, name, kind, start_ns, end_ns,
-  start_ms, duration_ms, status_code, status_message, callee, attributes, events, links, resource,
-  scope_name, scope_version, trace_state, flags, dropped_attributes_count, dropped_events_count,
-  dropped_links_count, ingested_at_ms)
-SELECT r.value ->> 'traceId', r.value ->> 'spanId', r.value ->> 'parentSpanId', r.value ->> 'service',
-  r.value ->> 'serviceVersion', r.value ->> 'environment',
-  r.value ->> 'name', r.value ->> 'kind', r.value ->> 'startNs', r.value ->> 'endNs',
-  r.value ->> 'startMs', r.value ->> 'durationMs', r.value ->> 'statusCode', r.value ->> 'statusMessage',
-  r.value ->> 'callee', r.value -> 'attributes', r.value -> 'events', r.value -> 'links', r.value -> 'resource',
-  r.value ->> 'scopeName', r.value ->> 'scopeVersion', r.value ->> 'traceState', r.value ->> 'flags',
-  r.value ->> 'droppedAttributesCount', r.value ->> 'droppedEventsCount', r.value ->> 'droppedLinksCount', ?2
-FROM json_each(?1) AS r WHERE true
-ON CONFLICT (trace_id, span_id) DO NOTHING
-RETURNING trace_id, span_id"#;
+//! SQL of the D1-only span table (read until its rows age out), one
+//! constant per statement with its bound parameters listed.
 
 /// - ?1: trace id
 pub const SELECT_TRACE: &str = r#"

@@ -1,8 +1,6 @@
-//! `D1TraceStore`: spans, trace metadata, services and dependency calls in D1.
-//! An ingest is one `batch()` (one round trip, one transaction) of span
-//! inserts; the schema's `spans_derive` trigger derives the rest.
-
-use std::collections::HashSet;
+//! `D1TraceStore`: the D1-only span table of deployments older than the span
+//! blocks (migrations 0001–0007), read until its rows age out, the log count
+//! of a trace, and the operations list. New spans go to `storage::spans`.
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -11,7 +9,6 @@ use worker::D1Database;
 use super::d1::{corrupt, D1};
 use super::trace_sql as sql;
 use super::StoreError;
-use crate::ingest::SpanBatch;
 use crate::query::jaeger::StoredOperation;
 use crate::query::trace_search::TraceSearch;
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
@@ -33,26 +30,14 @@ struct Count {
     n: f64,
 }
 
-#[derive(Deserialize)]
-struct SpanKey {
-    trace_id: String,
-    span_id: String,
-}
-
 impl D1TraceStore {
     pub fn new(db: D1Database) -> Self {
         Self { d1: D1::new(db) }
     }
 
-    /// Writes the batch and returns the keys of spans that were new (not retries).
-    pub async fn ingest(&self, batch: &SpanBatch<'_>, now_ms: f64) -> Result<HashSet<(String, String)>, StoreError> {
-        let keys: Vec<SpanKey> =
-            self.d1.per_chunk(sql::INSERT_SPANS, &batch.row_chunks, &[JsValue::from_f64(now_ms)]).await?;
-        Ok(keys.into_iter().map(|k| (k.trace_id, k.span_id)).collect())
-    }
-
-    /// The trace's metadata, spans and log record count, or `None` when no span of it is stored.
-    pub async fn trace(&self, trace_id: &str) -> Result<Option<(StoredTrace, Vec<StoredSpan>, u64)>, StoreError> {
+    /// The trace's metadata and spans in the D1-only table (`None` when none
+    /// is there), and how many log records carry its id.
+    pub async fn trace(&self, trace_id: &str) -> Result<(Option<(StoredTrace, Vec<StoredSpan>)>, u64), StoreError> {
         let id = [JsValue::from_str(trace_id)];
         let results = self
             .d1
@@ -62,9 +47,9 @@ impl D1TraceStore {
                 self.d1.statement(sql::COUNT_TRACE_LOGS, &id)?,
             ])
             .await?;
-        let Some(trace) = results.first::<StoredTrace>(0)? else { return Ok(None) };
         let logs = results.first::<Count>(2)?.map_or(0, |c| c.n as u64);
-        Ok(Some((trace, results.rows(1)?, logs)))
+        let trace = results.first::<StoredTrace>(0)?;
+        Ok((trace.map(|t| results.rows(1).map(|spans| (t, spans))).transpose()?, logs))
     }
 
     /// Trace summaries matching every filter, newest first.

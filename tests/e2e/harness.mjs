@@ -64,6 +64,7 @@ export async function startCollector({ vars = {} } = {}) {
         assets: { directory: join(root, "public"), routerConfig: { has_user_worker: true } },
         d1Databases: { SCHEMA_CHECK: "schema-check-db" },
         kvNamespaces: { ALERT_STATE: "test-kv" },
+        r2Buckets: { BLOCKS: "test-blocks" },
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
         serviceBindings: { SELF: "main" },
         wrappedBindings: {

@@ -1,0 +1,1011 @@
+//! Spans in R2 blocks with a D1 index (docs/storage.md), over the ports:
+//! storing a batch (read the trace records, plan in pure code, put the
+//! block, then write records, the block row and the roll-ups in one guarded
+//! transaction, again from the start when another writer got there first),
+//! reading traces back from their segments, searching through the block
+//! summaries, and pruning blocks past retention.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::future::try_join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::ports::{result, BlobStore, SqlDatabase, SqlValue, Statement, StorageError};
+use super::trace_sql as sql;
+use crate::blocks::{read_segment, BlockId, BlockKind, SegmentRef};
+use crate::domain::ids::{bytes_from_hex, hex};
+use crate::domain::time::{nanos_text, nanos_to_ms};
+use crate::domain::{SpanId, TraceId};
+use crate::ingest::block_summary::{summarize, traces_from_bytes, value_text, BlockSummary};
+use crate::ingest::bloom::Bloom;
+use crate::ingest::rollups::{BatchRollups, Red};
+use crate::ingest::trace_batch::{plan, suspected_repeats, trace_ids, Message, TraceBatchPlan};
+use crate::ingest::trace_index::TraceRecord;
+use crate::query::trace_search::TraceSearch;
+use crate::query::{StatusFilter, StoredSpan, StoredTrace};
+
+/// Tries of one batch write before giving up (each loses only to a writer that merged the same trace).
+pub const WRITE_ATTEMPTS: u16 = 4;
+/// Trace ids per record-reading statement.
+const RECORDS_PER_STATEMENT: usize = 500;
+/// Block rows per search page.
+const BLOCKS_PER_PAGE: usize = 100;
+/// R2 segment reads one search may spend on operation and attribute filters.
+pub const MAX_SEARCH_SEGMENT_READS: usize = 200;
+/// Later than any time: the start of the block walk.
+const END_OF_TIME_MS: f64 = 9e15;
+
+/// What storing one batch did.
+#[derive(Debug, Default)]
+pub struct StoredBatch<'m> {
+    /// Analytics Engine points of the spans stored for the first time.
+    pub points: Vec<&'m RawValue>,
+    pub new_spans: usize,
+    /// D1 rows written, as D1 bills them.
+    pub rows_written: u64,
+}
+
+/// What one prune chunk removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct PrunedBlocks {
+    pub blocks: u32,
+    pub traces: u32,
+}
+
+pub struct SpanStore<'a, D, B> {
+    db: &'a D,
+    blobs: &'a B,
+    /// Span attribute keys the block summaries index.
+    indexed: &'a [&'a str],
+}
+
+/// A record as read: decoded, and its stored bytes (hex) for the write guard.
+type ReadRecords = HashMap<TraceId, (TraceRecord, String)>;
+
+#[derive(Deserialize)]
+struct RecordRow {
+    id: String,
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct BlockRow {
+    block_id: String,
+    max_start_ms: f64,
+    traces: String,
+    services: String,
+    operations: String,
+    bloom: String,
+}
+
+#[derive(Deserialize)]
+struct ExpiredBlockRow {
+    block_id: String,
+    traces: String,
+}
+
+/// A span row as a block holds it (`ingest::span_rows`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockSpan {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    service: String,
+    name: String,
+    kind: u8,
+    start_ns: String,
+    end_ns: String,
+    duration_ms: f64,
+    status_code: u8,
+    status_message: String,
+    attributes: Box<RawValue>,
+    events: Box<RawValue>,
+    links: Box<RawValue>,
+    resource: Box<RawValue>,
+    scope_name: String,
+    scope_version: String,
+    trace_state: String,
+    flags: u32,
+    dropped_attributes_count: u32,
+    dropped_events_count: u32,
+    dropped_links_count: u32,
+}
+
+impl From<BlockSpan> for StoredSpan {
+    fn from(s: BlockSpan) -> Self {
+        StoredSpan {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            service_name: s.service,
+            name: s.name,
+            kind: s.kind,
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            duration_ms: s.duration_ms,
+            status_code: s.status_code,
+            status_message: s.status_message,
+            attributes: s.attributes.get().to_string(),
+            events: s.events.get().to_string(),
+            links: s.links.get().to_string(),
+            resource: s.resource.get().to_string(),
+            scope_name: s.scope_name,
+            scope_version: s.scope_version,
+            trace_state: s.trace_state,
+            flags: s.flags,
+            dropped_attributes_count: s.dropped_attributes_count,
+            dropped_events_count: s.dropped_events_count,
+            dropped_links_count: s.dropped_links_count,
+        }
+    }
+}
+
+/// One roll-up row of RED counts, as the upserts read it.
+#[derive(Serialize)]
+struct RedRow<'r> {
+    s: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    o: Option<&'r str>,
+    t: u64,
+    n: u32,
+    e: u32,
+    d: f64,
+    b: &'r [u32],
+}
+
+impl<'r> RedRow<'r> {
+    fn new(service: &'r str, operation: Option<&'r str>, time_ms: u64, red: &'r Red) -> Self {
+        Self {
+            s: service,
+            o: operation,
+            t: time_ms,
+            n: red.requests,
+            e: red.errors,
+            d: red.duration_sum_ms,
+            b: &red.buckets,
+        }
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(e.to_string())
+}
+
+fn json_arg<T: Serialize + ?Sized>(value: &T) -> Result<SqlValue, StorageError> {
+    serde_json::to_string(value).map(SqlValue::Text).map_err(corrupt)
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, StorageError> {
+    bytes_from_hex(text).ok_or_else(|| corrupt(format!("not hex: {:.40}", text)))
+}
+
+/// The trace as the API summarises it, from its record.
+pub fn stored_trace(id: TraceId, record: &TraceRecord) -> StoredTrace {
+    let services: Vec<&str> = record.services().collect();
+    let root = record.root.as_ref();
+    StoredTrace {
+        trace_id: id.to_hex(),
+        root_span_id: root.map(|r| r.span_id.to_hex()).unwrap_or_default(),
+        root_service: root.map(|r| record.name(r.service).to_string()).unwrap_or_default(),
+        root_operation: root.map(|r| r.operation.clone()).unwrap_or_default(),
+        has_root: u8::from(root.is_some_and(|r| r.parent_fingerprint.is_none())),
+        start_ns: nanos_text(record.start_ns),
+        end_ns: nanos_text(record.end_ns),
+        duration_ms: nanos_to_ms(record.end_ns.saturating_sub(record.start_ns)),
+        span_count: record.span_count,
+        error_count: record.error_count,
+        services: serde_json::to_string(&services).unwrap_or_else(|_| "[]".into()),
+    }
+}
+
+impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
+    pub fn new(db: &'a D, blobs: &'a B, indexed: &'a [&'a str]) -> Self {
+        Self { db, blobs, indexed }
+    }
+
+    /// Stores the messages' spans once: what earlier batches stored (the same
+    /// export retried, a message delivered again) is neither stored nor counted.
+    /// `random` varies the block id of batches stored in the same millisecond.
+    pub async fn store<'m>(
+        &self,
+        messages: &[Message<'m>],
+        now_ms: u64,
+        random: u16,
+    ) -> Result<StoredBatch<'m>, StorageError> {
+        let ids = trace_ids(messages).map_err(corrupt)?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            let priors = self.records(&ids).await?;
+            let records: HashMap<TraceId, TraceRecord> = priors.iter().map(|(id, (r, _))| (*id, r.clone())).collect();
+            let stored = self.stored_span_ids(messages, &records).await?;
+            let block_id = BlockId::new(now_ms, random.wrapping_add(attempt));
+            let mut batch = plan(messages, &records, &stored, block_id).map_err(corrupt)?;
+            let Some(start_range_ns) = batch.start_range_ns else {
+                return Ok(StoredBatch::default());
+            };
+            let statements = self.write_statements(&batch, &priors, block_id, start_range_ns)?;
+            let key = block_id.key(BlockKind::Spans);
+            self.blobs.put(&key, std::mem::take(&mut batch.block)).await?;
+            match self.db.batch(statements).await {
+                Ok(results) => {
+                    return Ok(StoredBatch {
+                        new_spans: batch.rows.len(),
+                        points: batch.points,
+                        rows_written: results.iter().map(|r| r.rows_written).sum(),
+                    })
+                }
+                Err(e) => {
+                    // No row refers to the block: remove it (retention would, later).
+                    let _ = self.blobs.delete(&[key]).await;
+                    if !matches!(e, StorageError::Conflict) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Err(StorageError::Unavailable(format!("trace records kept changing over {WRITE_ATTEMPTS} attempts")))
+    }
+
+    /// The stored span ids of the traces where the batch may repeat a span.
+    async fn stored_span_ids(
+        &self,
+        messages: &[Message<'_>],
+        records: &HashMap<TraceId, TraceRecord>,
+    ) -> Result<HashMap<TraceId, HashSet<SpanId>>, StorageError> {
+        let suspects = suspected_repeats(messages, records).map_err(corrupt)?;
+        let list: Vec<(TraceId, &TraceRecord)> =
+            suspects.iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
+        let mut out: HashMap<TraceId, HashSet<SpanId>> = HashMap::new();
+        for span in self.spans(&list).await? {
+            let (Ok(trace), Ok(span)) = (TraceId::from_hex(&span.trace_id), SpanId::from_hex(&span.span_id)) else {
+                continue;
+            };
+            out.entry(trace).or_default().insert(span);
+        }
+        Ok(out)
+    }
+
+    fn write_statements(
+        &self,
+        batch: &TraceBatchPlan<'_>,
+        priors: &ReadRecords,
+        block_id: BlockId,
+        (low_ns, high_ns): (u64, u64),
+    ) -> Result<Vec<Statement>, StorageError> {
+        let guard: Vec<(String, Option<&str>)> = batch
+            .records
+            .iter()
+            .map(|(id, _)| (id.to_hex(), priors.get(id).map(|(_, state)| state.as_str())))
+            .collect();
+        let upserts: Vec<(String, String)> =
+            batch.records.iter().map(|(id, r)| (id.to_hex(), hex(&r.encode()))).collect();
+        let summary =
+            summarize(batch.records.iter().map(|(id, _)| *id).collect(), batch.rows.iter().copied(), self.indexed);
+        let mut statements = vec![
+            Statement::new(sql::GUARD_RECORDS, vec![json_arg(&guard)?]),
+            Statement::new(sql::UPSERT_RECORDS, vec![json_arg(&upserts)?]),
+            Statement::new(
+                sql::INSERT_BLOCK,
+                vec![
+                    block_id.hex().into(),
+                    ((low_ns / 1_000_000) as f64).into(),
+                    ((high_ns / 1_000_000) as f64).into(),
+                    (batch.rows.len() as f64).into(),
+                    hex(&summary.trace_bytes()).into(),
+                    json_arg(&summary.services)?,
+                    json_arg(&summary.operations)?,
+                    hex(&summary.bloom.to_bytes()).into(),
+                ],
+            ),
+        ];
+        statements.extend(rollup_statements(&batch.rollups)?);
+        Ok(statements)
+    }
+
+    /// The stored records of the traces, with their bytes.
+    async fn records(&self, ids: &[TraceId]) -> Result<ReadRecords, StorageError> {
+        let statements = ids
+            .chunks(RECORDS_PER_STATEMENT)
+            .map(|chunk| {
+                let hex_ids: Vec<String> = chunk.iter().map(TraceId::to_hex).collect();
+                Ok(Statement::new(sql::SELECT_RECORDS, vec![json_arg(&hex_ids)?]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        if statements.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut out = HashMap::new();
+        for r in self.db.batch(statements).await? {
+            for row in r.rows::<RecordRow>()? {
+                let id = TraceId::from_hex(&row.id).map_err(corrupt)?;
+                let record = TraceRecord::decode(&unhex(&row.state)?).map_err(corrupt)?;
+                out.insert(id, (record, row.state));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The trace's summary and spans, or `None` when no span of it is in a block.
+    pub async fn trace(&self, id: TraceId) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StorageError> {
+        let records = self.records(&[id]).await?;
+        let Some((record, _)) = records.get(&id) else { return Ok(None) };
+        let spans = self.spans(&[(id, record)]).await?;
+        Ok(Some((stored_trace(id, record), spans)))
+    }
+
+    /// Every span of the given traces, each once, by trace then start.
+    pub async fn spans_of_traces(&self, ids: &[TraceId]) -> Result<Vec<StoredSpan>, StorageError> {
+        let records = self.records(ids).await?;
+        let list: Vec<(TraceId, &TraceRecord)> = records.iter().map(|(id, (r, _))| (*id, r)).collect();
+        self.spans(&list).await
+    }
+
+    /// Reads the segments of the records (one range read each, all at once);
+    /// a span stored in several batches appears once; blocks removed by
+    /// retention are skipped.
+    async fn spans(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<StoredSpan>, StorageError> {
+        let segments: Vec<SegmentRef> = records.iter().flat_map(|(_, r)| r.segments.iter().copied()).collect();
+        let reads = segments
+            .iter()
+            .map(|s| async move { self.blobs.get_range(&s.block.key(BlockKind::Spans), s.offset, s.length).await });
+        let mut seen = HashSet::new();
+        let mut spans = Vec::new();
+        for bytes in try_join_all(reads).await?.into_iter().flatten() {
+            let rows = read_segment(&bytes).map_err(corrupt)?;
+            for span in serde_json::from_slice::<Vec<BlockSpan>>(&rows).map_err(corrupt)? {
+                if seen.insert((span.trace_id.clone(), span.span_id.clone())) {
+                    spans.push(StoredSpan::from(span));
+                }
+            }
+        }
+        spans.sort_by(|a, b| (&a.trace_id, &a.start_ns, &a.span_id).cmp(&(&b.trace_id, &b.start_ns, &b.span_id)));
+        Ok(spans)
+    }
+
+    /// Traces matching every filter, latest start first. Walks the blocks of
+    /// the time range by their latest span start, skips blocks whose summary
+    /// rules every filter out, decides time, duration, status and service on
+    /// the trace records, and reads spans only for operation and attribute
+    /// filters (at most `MAX_SEARCH_SEGMENT_READS` segments per search).
+    /// Stops once no block left can hold a trace starting later than the
+    /// `limit`-th found.
+    pub async fn search(&self, q: &TraceSearch) -> Result<Vec<StoredTrace>, StorageError> {
+        let limit = q.limit as usize;
+        let (from, to) = (q.start_ms.unwrap_or(0.0), q.end_ms.unwrap_or(END_OF_TIME_MS));
+        let mut found: Vec<(u64, StoredTrace)> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut segment_reads = 0;
+        let mut position = (END_OF_TIME_MS, String::from("~"));
+        loop {
+            let args = vec![
+                from.into(),
+                to.into(),
+                position.0.into(),
+                position.1.as_str().into(),
+                (BLOCKS_PER_PAGE as f64).into(),
+            ];
+            let results = self.db.batch(vec![Statement::new(sql::SELECT_BLOCKS, args)]).await?;
+            let page: Vec<BlockRow> = result(&results, 0)?.rows()?;
+            let mut done = page.len() < BLOCKS_PER_PAGE;
+            let mut candidates = Vec::new();
+            for block in &page {
+                let kth_start_ms = (found.len() >= limit).then(|| found.last().map_or(0.0, |(ns, _)| nanos_to_ms(*ns)));
+                if kth_start_ms.is_some_and(|kth| block.max_start_ms < kth) {
+                    done = true;
+                    break;
+                }
+                let summary = block_summary(block)?;
+                if summary_may_match(&summary, q, self.indexed) {
+                    candidates.extend(summary.traces.into_iter().filter(|t| seen.insert(*t)));
+                }
+            }
+            let records = self.records(&candidates).await?;
+            for id in &candidates {
+                let Some((record, _)) = records.get(id) else { continue };
+                if !record_matches(record, q) {
+                    continue;
+                }
+                if needs_spans(q) {
+                    segment_reads += record.segments.len();
+                    if segment_reads > MAX_SEARCH_SEGMENT_READS {
+                        done = true;
+                        break;
+                    }
+                    if !spans_match(&self.spans(&[(*id, record)]).await?, q) {
+                        continue;
+                    }
+                }
+                found.push((record.start_ns, stored_trace(*id, record)));
+            }
+            found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.trace_id.cmp(&b.1.trace_id)));
+            found.truncate(limit);
+            match page.last() {
+                Some(last) if !done => position = (last.max_start_ms, last.block_id.clone()),
+                _ => break,
+            }
+        }
+        Ok(found.into_iter().map(|(_, t)| t).collect())
+    }
+
+    /// Removes up to `max_blocks` blocks whose spans all started before
+    /// `cutoff_ms`: their rows and objects, their segments from the records
+    /// of their traces, and the records left without a segment.
+    pub async fn prune_chunk(&self, cutoff_ms: f64, max_blocks: u32) -> Result<PrunedBlocks, StorageError> {
+        let args = vec![cutoff_ms.into(), f64::from(max_blocks).into()];
+        let results = self.db.batch(vec![Statement::new(sql::SELECT_EXPIRED_BLOCKS, args)]).await?;
+        let expired: Vec<ExpiredBlockRow> = result(&results, 0)?.rows()?;
+        if expired.is_empty() {
+            return Ok(PrunedBlocks::default());
+        }
+        let mut blocks = HashSet::new();
+        let mut traces = Vec::new();
+        for row in &expired {
+            blocks.insert(BlockId::parse(&row.block_id).map_err(corrupt)?);
+            traces.extend(traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?);
+        }
+        traces.sort();
+        traces.dedup();
+        let priors = self.records(&traces).await?;
+        let (mut kept, mut emptied, mut guard) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, (record, state)) in &priors {
+            guard.push((id.to_hex(), Some(state.as_str())));
+            let mut record = record.clone();
+            record.segments.retain(|s| !blocks.contains(&s.block));
+            if record.segments.is_empty() {
+                emptied.push(id.to_hex());
+            } else {
+                kept.push((id.to_hex(), hex(&record.encode())));
+            }
+        }
+        let block_ids: Vec<&str> = expired.iter().map(|b| b.block_id.as_str()).collect();
+        self.db
+            .batch(vec![
+                Statement::new(sql::GUARD_RECORDS, vec![json_arg(&guard)?]),
+                Statement::new(sql::UPSERT_RECORDS, vec![json_arg(&kept)?]),
+                Statement::new(sql::DELETE_RECORDS, vec![json_arg(&emptied)?]),
+                Statement::new(sql::DELETE_BLOCKS, vec![json_arg(&block_ids)?]),
+            ])
+            .await?;
+        // The rows are gone; an object left behind (R2 failing now) is deleted by the lifecycle rule.
+        let keys: Vec<String> = blocks.iter().map(|b| b.key(BlockKind::Spans)).collect();
+        let _ = self.blobs.delete(&keys).await;
+        Ok(PrunedBlocks { blocks: expired.len() as u32, traces: emptied.len() as u32 })
+    }
+}
+
+fn block_summary(row: &BlockRow) -> Result<BlockSummary, StorageError> {
+    Ok(BlockSummary {
+        traces: traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?,
+        services: serde_json::from_str(&row.services).map_err(corrupt)?,
+        operations: serde_json::from_str(&row.operations).map_err(corrupt)?,
+        bloom: Bloom::from_bytes(&unhex(&row.bloom)?).ok_or_else(|| corrupt("block Bloom filter"))?,
+    })
+}
+
+/// Whether a block may hold a span some filter asks for. A trace's spans
+/// may lie in several blocks, so a block passes when any filter the summary
+/// can decide may match in it (or none can be decided there); the trace is
+/// then checked whole.
+fn summary_may_match(summary: &BlockSummary, q: &TraceSearch, indexed: &[&str]) -> bool {
+    let mut decided = Vec::new();
+    if let Some(service) = &q.service {
+        decided.push(summary.may_have_service(service));
+    }
+    match (&q.operation, &q.service) {
+        (Some(op), Some(service)) if q.exact_operation => decided.push(summary.may_have_operation(service, op)),
+        (Some(op), _) => decided.push(summary.may_have_operation_like(op)),
+        (None, _) => {}
+    }
+    for a in &q.attributes {
+        decided.push(summary.may_have_attribute(&a.key, &a.value, indexed));
+    }
+    decided.is_empty() || decided.contains(&true)
+}
+
+/// The filters a trace record decides.
+fn record_matches(record: &TraceRecord, q: &TraceSearch) -> bool {
+    let start_ms = nanos_to_ms(record.start_ns);
+    let duration_ms = nanos_to_ms(record.end_ns.saturating_sub(record.start_ns));
+    q.start_ms.is_none_or(|v| start_ms >= v)
+        && q.end_ms.is_none_or(|v| start_ms <= v)
+        && q.min_duration_ms.is_none_or(|v| duration_ms >= v)
+        && q.max_duration_ms.is_none_or(|v| duration_ms <= v)
+        && match q.status {
+            Some(StatusFilter::Error) => record.error_count > 0,
+            Some(StatusFilter::Ok) => record.error_count == 0,
+            None => true,
+        }
+        && q.service.as_ref().is_none_or(|s| record.services().any(|x| x == s))
+}
+
+fn needs_spans(q: &TraceSearch) -> bool {
+    q.operation.is_some() || !q.attributes.is_empty()
+}
+
+/// The filters only spans decide: some span has the operation, and for each
+/// attribute filter some span (or its resource) has the value.
+fn spans_match(spans: &[StoredSpan], q: &TraceSearch) -> bool {
+    let operation = match (&q.operation, &q.service) {
+        (Some(op), Some(service)) if q.exact_operation => {
+            spans.iter().any(|s| &s.name == op && &s.service_name == service)
+        }
+        (Some(op), _) => {
+            let op = op.to_lowercase();
+            spans.iter().any(|s| s.name.to_lowercase().contains(&op))
+        }
+        (None, _) => true,
+    };
+    operation
+        && q.attributes.iter().all(|a| {
+            spans
+                .iter()
+                .any(|s| has_attribute(&s.attributes, &a.key, &a.value) || has_attribute(&s.resource, &a.key, &a.value))
+        })
+}
+
+fn has_attribute(json: &str, key: &str, value: &str) -> bool {
+    serde_json::from_str::<HashMap<&str, &RawValue>>(json)
+        .ok()
+        .and_then(|map| map.get(key).map(|v| value_text(v) == value))
+        .unwrap_or(false)
+}
+
+/// The upserts of one batch's roll-ups, one statement per table that has keys.
+fn rollup_statements(r: &BatchRollups) -> Result<Vec<Statement>, StorageError> {
+    let mut out = Vec::new();
+    let mut add = |sql: &'static str, arg: SqlValue, rows: usize| {
+        if rows > 0 {
+            out.push(Statement::new(sql, vec![arg]));
+        }
+    };
+    let services: Vec<_> = r
+        .services
+        .iter()
+        .map(|(name, s)| (name, &s.version, &s.environment, s.first_seen_ms, s.last_seen_ms))
+        .collect();
+    add(sql::UPSERT_SERVICES, json_arg(&services)?, services.len());
+    add(sql::INSERT_OPERATIONS, json_arg(&r.operations)?, r.operations.len());
+    let minutes: Vec<_> = r.service_minutes.iter().map(|((s, t), red)| RedRow::new(s, None, *t, red)).collect();
+    add(sql::UPSERT_SERVICE_MINUTES, json_arg(&minutes)?, minutes.len());
+    let op_minutes: Vec<_> =
+        r.operation_minutes.iter().map(|((s, o, t), red)| RedRow::new(s, Some(o), *t, red)).collect();
+    add(sql::UPSERT_OPERATION_MINUTES, json_arg(&op_minutes)?, op_minutes.len());
+    let op_hours: Vec<_> = r.operation_hours.iter().map(|((s, o, t), red)| RedRow::new(s, Some(o), *t, red)).collect();
+    add(sql::UPSERT_OPERATION_HOURS, json_arg(&op_hours)?, op_hours.len());
+    let calls: Vec<_> =
+        r.call_minutes.iter().map(|((a, b, t), c)| (a, b, t, c.count, c.errors, c.duration_sum_ms)).collect();
+    add(sql::UPSERT_CALL_MINUTES, json_arg(&calls)?, calls.len());
+    let totals: Vec<_> = r
+        .call_totals
+        .iter()
+        .map(|((a, b), t)| {
+            (a, b, t.calls.count, t.calls.errors, t.calls.duration_sum_ms, t.first_seen_ms, t.last_seen_ms)
+        })
+        .collect();
+    add(sql::UPSERT_CALL_TOTALS, json_arg(&totals)?, totals.len());
+    let moved_away = |count: i32| count < 0;
+    if r.call_minutes.values().any(|c| moved_away(c.count)) {
+        add(sql::DELETE_EMPTY_CALL_MINUTES, json_arg(&calls)?, calls.len());
+    }
+    if r.call_totals.values().any(|t| moved_away(t.calls.count)) {
+        add(sql::DELETE_EMPTY_CALL_TOTALS, json_arg(&totals)?, totals.len());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::ingest::block_summary::DEFAULT_INDEXED_ATTRIBUTES;
+    use crate::ingest::span_batch;
+    use crate::ingest::trace_batch::parse_message;
+    use crate::otlp::{decode_traces, Encoding};
+    use crate::storage::ports::StatementResult;
+    use crate::storage::testing::{MemoryBlobs, Sqlite};
+
+    /// 2026-11-27 00:00 UTC.
+    const T0_MS: u64 = 1_795_737_600_000;
+
+    struct SpanSpec {
+        trace: u8,
+        span: u8,
+        parent: Option<u8>,
+        service: &'static str,
+        name: &'static str,
+        kind: u8,
+        start_ms: u64,
+        duration_ms: u64,
+        error: bool,
+        attributes: Vec<(&'static str, Value)>,
+    }
+
+    fn span(trace: u8, span: u8, parent: Option<u8>, service: &'static str, name: &'static str) -> SpanSpec {
+        SpanSpec {
+            trace,
+            span,
+            parent,
+            service,
+            name,
+            kind: if parent.is_none() { 2 } else { 1 },
+            start_ms: u64::from(span),
+            duration_ms: 5,
+            error: false,
+            attributes: Vec::new(),
+        }
+    }
+
+    fn trace_id(n: u8) -> TraceId {
+        TraceId::from_hex(&format!("{n:032x}")).unwrap()
+    }
+
+    fn value(v: &Value) -> Value {
+        match v {
+            Value::String(s) => json!({ "stringValue": s }),
+            Value::Number(n) => json!({ "intValue": n.to_string() }),
+            other => json!({ "boolValue": other }),
+        }
+    }
+
+    /// The messages the worker builds from an OTLP/JSON export of these spans.
+    fn export(spans: &[SpanSpec]) -> Vec<String> {
+        let resource_spans: Vec<Value> = spans
+            .iter()
+            .map(|s| {
+                let start_ns = (T0_MS + s.start_ms) * 1_000_000;
+                json!({
+                    "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": s.service } }] },
+                    "scopeSpans": [{ "scope": { "name": "test" }, "spans": [{
+                        "traceId": format!("{:032x}", s.trace), "spanId": format!("{:016x}", s.span),
+                        "parentSpanId": s.parent.map(|p| format!("{p:016x}")).unwrap_or_default(),
+                        "name": s.name, "kind": s.kind,
+                        "startTimeUnixNano": start_ns.to_string(),
+                        "endTimeUnixNano": (start_ns + s.duration_ms * 1_000_000).to_string(),
+                        "status": { "code": if s.error { 2 } else { 1 } },
+                        "attributes": s.attributes.iter().map(|(k, v)| json!({ "key": k, "value": value(v) })).collect::<Vec<_>>(),
+                    }]}],
+                })
+            })
+            .collect();
+        let body = json!({ "resourceSpans": resource_spans }).to_string();
+        let mut decoded = decode_traces(body.as_bytes(), Encoding::Json).unwrap();
+        let batch = span_batch(&decoded.resource_spans, &mut decoded.rejections);
+        assert_eq!(decoded.rejections.count, 0, "{}", decoded.rejections.message());
+        batch.messages
+    }
+
+    struct Fixture {
+        db: Sqlite,
+        blobs: MemoryBlobs,
+        batches: Cell<u16>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self { db: Sqlite::with_schema(), blobs: MemoryBlobs::default(), batches: Cell::new(0) }
+        }
+
+        fn store(&self) -> SpanStore<'_, Sqlite, MemoryBlobs> {
+            SpanStore::new(&self.db, &self.blobs, DEFAULT_INDEXED_ATTRIBUTES)
+        }
+
+        /// Stores the messages as one batch: (new spans, D1 rows written).
+        fn put(&self, messages: &[String]) -> (usize, u64) {
+            let parsed: Vec<Message> = messages.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+            self.batches.set(self.batches.get() + 1);
+            let stored = pollster::block_on(self.store().store(&parsed, T0_MS + 60_000, self.batches.get())).unwrap();
+            assert_eq!(stored.points.len(), stored.new_spans);
+            (stored.new_spans, stored.rows_written)
+        }
+
+        fn search(&self, pairs: &[(&str, &str)]) -> Vec<String> {
+            let q = TraceSearch::parse(pairs.iter().copied()).unwrap();
+            pollster::block_on(self.store().search(&q)).unwrap().into_iter().map(|t| t.trace_id).collect()
+        }
+
+        fn scalar(&self, sql: &str) -> Value {
+            self.db
+                .query(sql)
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .map(|(_, v)| v)
+                .unwrap_or(Value::Null)
+        }
+    }
+
+    #[test]
+    fn a_trace_stored_over_several_exports_reads_back_whole_and_once() {
+        let f = Fixture::new();
+        let mut call = span(1, 2, Some(1), "gateway", "GET orders");
+        call.kind = 3;
+        call.attributes.push(("peer.service", json!("orders.internal")));
+        let first = export(&[span(1, 1, None, "gateway", "GET /checkout"), call]);
+        let mut server = span(1, 3, Some(2), "orders", "POST /orders");
+        server.kind = 2;
+        server.error = true;
+        let second = export(&[server, span(1, 4, Some(3), "orders", "SELECT orders")]);
+
+        assert_eq!(f.put(&first).0, 2);
+        assert_eq!(f.scalar("SELECT call_count FROM service_dependencies WHERE callee_service = 'orders.internal'"), 1);
+        assert_eq!(f.put(&second).0, 2);
+        assert_eq!(f.put(&first), (0, 0), "a retried export stores and writes nothing");
+        assert_eq!(*f.blobs.puts.borrow(), 2, "one block per batch that stored something");
+
+        let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+        let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        assert_eq!(ids, ["0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004"]);
+        assert_eq!(spans[2].attributes, "{}");
+        assert_eq!(
+            (trace.root_span_id.as_str(), trace.root_service.as_str(), trace.has_root),
+            ("0000000000000001", "gateway", 1)
+        );
+        assert_eq!((trace.span_count, trace.error_count), (4, 1));
+        assert_eq!(trace.services, r#"["gateway","orders"]"#);
+        assert_eq!(trace.duration_ms, 8.0, "from the first start to the last end");
+        assert!(pollster::block_on(f.store().trace(trace_id(9))).unwrap().is_none());
+
+        // The call first counted towards the uninstrumented callee moved to `orders` when its span arrived.
+        let edges =
+            f.db.query("SELECT caller_service, callee_service, call_count, error_count FROM service_dependencies");
+        assert_eq!(
+            Value::from(edges),
+            json!([{ "caller_service": "gateway", "callee_service": "orders", "call_count": 1, "error_count": 1 }])
+        );
+        assert_eq!(f.scalar("SELECT count(*) FROM dependency_minutes"), 1);
+        assert_eq!(f.scalar("SELECT sum(requests) FROM service_red_minutes"), 2, "the root and the server span");
+        assert_eq!(f.scalar("SELECT errors FROM operation_red_hours WHERE operation = 'POST /orders'"), 1);
+        assert_eq!(f.scalar("SELECT count(*) FROM span_operations"), 4);
+        assert_eq!(f.scalar("SELECT count(*) FROM services"), 2);
+        assert_eq!(f.scalar("SELECT count(*) FROM spans"), 0, "nothing in the D1-only span table");
+    }
+
+    /// What the OpenTelemetry JS SDK's simple processor does: one export per
+    /// span as it ends, in any order (requests race). Every order gives the same calls.
+    #[test]
+    fn every_arrival_order_of_one_span_exports_gives_the_same_calls() {
+        let sdk_trace = || {
+            let mut root = span(1, 1, None, "gateway", "GET /checkout");
+            root.kind = 2;
+            let mut call = span(1, 2, Some(1), "gateway", "POST");
+            call.kind = 3;
+            call.attributes.push(("server.address", json!("checkout.internal")));
+            let mut order = span(1, 3, Some(2), "checkout", "POST /orders");
+            order.kind = 2;
+            let mut db = span(1, 4, Some(3), "checkout", "INSERT");
+            db.kind = 3;
+            db.attributes.push(("db.system", json!("postgresql")));
+            let mut charge = span(1, 5, Some(3), "payments", "POST /charge");
+            charge.kind = 2;
+            vec![root, call, order, db, charge]
+        };
+        let mut outcomes = HashSet::new();
+        for rotation in 0..5 {
+            for swap in 0..4 {
+                let mut spans = sdk_trace();
+                spans.rotate_left(rotation);
+                spans.swap(swap, swap + 1);
+                let f = Fixture::new();
+                for s in spans {
+                    f.put(&export(&[s]));
+                }
+                let edges = f
+                    .db
+                    .query("SELECT caller_service, callee_service, call_count FROM service_dependencies ORDER BY 1, 2");
+                let (trace, _) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+                outcomes.insert((Value::from(edges).to_string(), trace.root_span_id, trace.has_root));
+            }
+        }
+        let expected = json!([
+            { "caller_service": "checkout", "callee_service": "payments", "call_count": 1 },
+            { "caller_service": "checkout", "callee_service": "postgresql", "call_count": 1 },
+            { "caller_service": "gateway", "callee_service": "checkout", "call_count": 1 },
+        ]);
+        assert_eq!(outcomes, HashSet::from([(expected.to_string(), "0000000000000001".to_string(), 1)]));
+    }
+
+    #[test]
+    fn a_span_repeated_in_another_export_appears_once() {
+        let f = Fixture::new();
+        f.put(&export(&[span(1, 1, None, "gateway", "GET /")]));
+        let mut changed = span(1, 1, None, "gateway", "GET /");
+        changed.attributes.push(("retry", json!(true)));
+        f.put(&export(&[changed, span(1, 2, Some(1), "gateway", "render")]));
+        let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+        assert_eq!((spans.len(), trace.span_count), (2, 2), "counted once");
+        assert_eq!(spans[0].attributes, "{}", "the copy stored first");
+        assert_eq!(f.scalar("SELECT requests FROM service_red_minutes"), 1, "the root counted once");
+        let range_reads = *f.blobs.range_reads.borrow();
+        f.put(&export(&[span(1, 3, Some(1), "gateway", "render")]));
+        assert_eq!(*f.blobs.range_reads.borrow(), range_reads, "a new span reads nothing back (no key matches)");
+        let found = pollster::block_on(f.store().spans_of_traces(&[trace_id(1), trace_id(5)])).unwrap();
+        assert_eq!(found.len(), 3);
+    }
+
+    /// The issue's load mix: 10 traces × 10 spans over three services, 4
+    /// attributes per span, one export stored inline.
+    #[test]
+    fn rows_written_per_span_of_the_load_mix() {
+        let f = Fixture::new();
+        let services = ["gateway", "checkout", "payments"];
+        let mut spans = Vec::new();
+        for t in 1..=10u8 {
+            for i in 1..=10u8 {
+                let mut s = span(t, i, (i > 1).then(|| (i - 2) / 3 + 1), services[usize::from(i % 3)], "op");
+                s.kind = if i % 3 == 1 { 2 } else { 3 };
+                for (k, v) in [
+                    ("http.route", "/cart"),
+                    ("http.request.method", "GET"),
+                    ("user.tier", "gold"),
+                    ("peer.service", "inventory"),
+                ] {
+                    s.attributes.push((k, json!(v)));
+                }
+                spans.push(s);
+            }
+        }
+        let (new_spans, rows) = f.put(&export(&spans));
+        assert_eq!(new_spans, 100);
+        let per_span = rows as f64 / 100.0;
+        println!("load mix, one 100-span export: {rows} D1 rows written, {per_span} per span");
+        assert!(per_span <= 0.5, "{per_span} rows written per span");
+        let more: Vec<SpanSpec> = (1..=10u8).map(|t| span(t + 20, 1, None, "gateway", "op")).collect();
+        let (_, rows) = f.put(&export(&more));
+        assert!(rows <= 10 + 2 + 4, "{rows} rows for 10 new one-span traces of known services and operations");
+    }
+
+    fn searchable() -> Fixture {
+        let f = Fixture::new();
+        let mut slow = span(1, 1, None, "checkout", "POST /pay");
+        slow.duration_ms = 900;
+        slow.attributes.push(("http.route", json!("/pay")));
+        slow.attributes.push(("customer", json!("acme")));
+        let mut failed = span(2, 1, None, "cart", "GET /cart");
+        failed.start_ms = 10;
+        failed.error = true;
+        failed.attributes.push(("http.response.status_code", json!(500)));
+        let mut child = span(2, 2, Some(1), "checkout", "reserve");
+        child.start_ms = 11;
+        let mut later = span(3, 1, None, "cart", "GET /cart");
+        later.start_ms = 20;
+        f.put(&export(&[slow]));
+        f.put(&export(&[failed, child]));
+        f.put(&export(&[later]));
+        f
+    }
+
+    fn hex_of(n: u8) -> String {
+        trace_id(n).to_hex()
+    }
+
+    #[test]
+    fn search_answers_every_filter_latest_first() {
+        let f = searchable();
+        assert_eq!(f.search(&[]), [hex_of(3), hex_of(2), hex_of(1)]);
+        assert_eq!(f.search(&[("limit", "2")]), [hex_of(3), hex_of(2)]);
+        assert_eq!(f.search(&[("service", "checkout")]), [hex_of(2), hex_of(1)]);
+        assert_eq!(f.search(&[("status", "error")]), [hex_of(2)]);
+        assert_eq!(f.search(&[("status", "ok")]), [hex_of(3), hex_of(1)]);
+        assert_eq!(f.search(&[("minDuration", "100")]), [hex_of(1)]);
+        assert_eq!(f.search(&[("maxDuration", "100")]), [hex_of(3), hex_of(2)]);
+        let (from, to) = ((T0_MS + 5).to_string(), (T0_MS + 15).to_string());
+        assert_eq!(f.search(&[("start", &from), ("end", &to)]), [hex_of(2)]);
+        assert_eq!(f.search(&[("operation", "reSERVE")]), [hex_of(2)]);
+        assert_eq!(f.search(&[("attr.http.route", "/pay")]), [hex_of(1)]);
+        assert_eq!(f.search(&[("attr.http.response.status_code", "500")]), [hex_of(2)]);
+        assert_eq!(
+            f.search(&[("attr.customer", "acme")]),
+            [hex_of(1)],
+            "a key outside the index is read from the spans"
+        );
+        assert_eq!(f.search(&[("attr.service.name", "cart")]), [hex_of(3), hex_of(2)], "resource attributes");
+        assert_eq!(f.search(&[("service", "cart"), ("attr.http.route", "/pay")]), Vec::<String>::new());
+        assert_eq!(
+            f.search(&[("service", "checkout"), ("status", "error")]),
+            [hex_of(2)],
+            "filters on different spans"
+        );
+        let exact = TraceSearch {
+            service: Some("checkout".into()),
+            operation: Some("reserve".into()),
+            exact_operation: true,
+            limit: 10,
+            ..TraceSearch::default()
+        };
+        let found = pollster::block_on(f.store().search(&exact)).unwrap();
+        assert_eq!(found.iter().map(|t| t.trace_id.clone()).collect::<Vec<_>>(), [hex_of(2)]);
+    }
+
+    #[test]
+    fn a_search_nothing_matches_reads_no_block() {
+        let f = searchable();
+        assert!(f.search(&[("service", "nobody")]).is_empty());
+        assert!(f.search(&[("attr.http.route", "/nowhere")]).is_empty());
+        assert!(f.search(&[("operation", "nothing like it")]).is_empty());
+        assert_eq!(*f.blobs.range_reads.borrow(), 0);
+    }
+
+    /// A database whose first guarded write lets another writer commit first.
+    struct Racing<'a> {
+        db: &'a Sqlite,
+        rival: RefCell<Option<Vec<String>>>,
+        blobs: &'a MemoryBlobs,
+        guarded_writes: Cell<u32>,
+    }
+
+    impl SqlDatabase for Racing<'_> {
+        async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
+            if statements.first().is_some_and(|s| s.sql == sql::GUARD_RECORDS) {
+                self.guarded_writes.set(self.guarded_writes.get() + 1);
+                let rival = self.rival.borrow_mut().take();
+                if let Some(rival) = rival {
+                    let parsed: Vec<Message> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+                    SpanStore::new(self.db, self.blobs, &[]).store(&parsed, T0_MS, 1).await?;
+                }
+            }
+            self.db.batch(statements).await
+        }
+    }
+
+    #[test]
+    fn a_writer_that_loses_the_race_merges_again_and_nothing_is_lost() {
+        let f = Fixture::new();
+        let racing = Racing {
+            db: &f.db,
+            rival: RefCell::new(Some(export(&[span(1, 2, Some(1), "orders", "POST /orders")]))),
+            blobs: &f.blobs,
+            guarded_writes: Cell::new(0),
+        };
+        let mine = export(&[span(1, 1, None, "gateway", "GET /")]);
+        let parsed: Vec<Message> = mine.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+        let stored = pollster::block_on(SpanStore::new(&racing, &f.blobs, &[]).store(&parsed, T0_MS, 2)).unwrap();
+        assert_eq!(stored.new_spans, 1);
+        assert_eq!(racing.guarded_writes.get(), 2, "the first write lost and was merged again");
+        assert_eq!(f.blobs.objects.borrow().len(), 2, "the losing attempt's block was removed");
+        let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+        assert_eq!((trace.span_count, spans.len()), (2, 2));
+        assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 1, "gateway → orders, once");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_neither_block_nor_rows() {
+        let f = Fixture::new();
+        let parsed_export = export(&[span(1, 1, None, "gateway", "GET /")]);
+        let parsed: Vec<Message> = parsed_export.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+        *f.db.fail_on.borrow_mut() = Some("INTO span_blocks".into());
+        assert!(matches!(pollster::block_on(f.store().store(&parsed, T0_MS, 100)), Err(StorageError::Unavailable(_))));
+        assert!(f.blobs.objects.borrow().is_empty(), "the block of the failed write is deleted");
+        assert_eq!(f.scalar("SELECT count(*) FROM trace_index"), 0, "the batch rolled back");
+        *f.db.fail_on.borrow_mut() = None;
+        *f.blobs.fail_puts.borrow_mut() = true;
+        assert!(pollster::block_on(f.store().store(&parsed, T0_MS, 200)).is_err());
+        assert_eq!(f.scalar("SELECT count(*) FROM trace_index"), 0, "no row without its block");
+        *f.blobs.fail_puts.borrow_mut() = false;
+        assert_eq!(f.put(&parsed_export).0, 1, "the retry stores it");
+    }
+
+    #[test]
+    fn pruning_removes_expired_blocks_and_the_traces_left_without_spans() {
+        let f = Fixture::new();
+        let mut old = span(1, 1, None, "gateway", "GET /");
+        old.start_ms = 0;
+        let mut old_part = span(2, 1, None, "gateway", "GET /");
+        old_part.start_ms = 0;
+        f.put(&export(&[old, old_part]));
+        let mut new_part = span(2, 2, Some(1), "gateway", "render");
+        new_part.start_ms = 120_000;
+        f.put(&export(&[new_part]));
+        let cutoff = (T0_MS + 60_000) as f64;
+        let pruned = pollster::block_on(f.store().prune_chunk(cutoff, 10)).unwrap();
+        assert_eq!(pruned, PrunedBlocks { blocks: 1, traces: 1 });
+        assert_eq!(f.blobs.objects.borrow().len(), 1);
+        assert!(pollster::block_on(f.store().trace(trace_id(1))).unwrap().is_none());
+        let (_, spans) = pollster::block_on(f.store().trace(trace_id(2))).unwrap().unwrap();
+        assert_eq!(spans.len(), 1, "the spans of the newer block stay");
+        assert_eq!(pollster::block_on(f.store().prune_chunk(cutoff, 10)).unwrap(), PrunedBlocks::default());
+    }
+}
