@@ -10,11 +10,11 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 bash scripts/build.sh
-# The release bundle must stay within its budget (DESIGN.md §7: 512 KiB gzip).
+# The release bundle must stay within its budget (DESIGN.md §7: 600 KiB gzip).
 bundle_gzip=$(gzip -9c build/index_bg.wasm | wc -c)
-echo "release wasm: $(wc -c < build/index_bg.wasm) bytes, $bundle_gzip gzip (budget 524288)"
-if [ "$bundle_gzip" -gt 524288 ]; then
-  echo "the release wasm is over its 512 KiB gzip budget" >&2
+echo "release wasm: $(wc -c < build/index_bg.wasm) bytes, $bundle_gzip gzip (budget 614400)"
+if [ "$bundle_gzip" -gt 614400 ]; then
+  echo "the release wasm is over its 600 KiB gzip budget" >&2
   exit 1
 fi
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs

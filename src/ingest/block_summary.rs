@@ -117,10 +117,10 @@ impl BlockSummary {
         self.bloom.may_contain(&[OPERATION, service.as_bytes(), operation.as_bytes()])
     }
 
-    /// Some operation name contains `part`, ignoring case.
+    /// Some operation name contains `part`, ignoring ASCII case (as SQLite's `lower()` did).
     pub fn may_have_operation_like(&self, part: &str) -> bool {
-        let part = part.to_lowercase();
-        self.operations.iter().any(|o| o.to_lowercase().contains(&part))
+        let part = part.to_ascii_lowercase();
+        self.operations.iter().any(|o| o.to_ascii_lowercase().contains(&part))
     }
 
     /// False only if no span of the block has the attribute. Decisive for

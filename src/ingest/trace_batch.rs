@@ -207,16 +207,14 @@ pub fn suspected_repeats(
 pub fn plan<'m>(
     messages: &[Message<'m>],
     priors: &HashMap<TraceId, TraceRecord>,
-    stored: &HashMap<TraceId, HashSet<SpanId>>,
+    stored: &HashSet<(TraceId, SpanId)>,
     block_id: BlockId,
 ) -> Result<TraceBatchPlan<'m>, TraceBatchError> {
     let (order, mut by_trace) = pieces_by_trace(messages)?;
     let mut out = TraceBatchPlan::default();
     let mut writer = BlockWriter::default();
-    let none = HashSet::new();
     for trace in &order {
         let prior = priors.get(trace);
-        let stored = stored.get(trace).unwrap_or(&none);
         let mut seen = HashSet::new();
         let rows_by_piece: Vec<(u64, PieceRows)> = by_trace
             .remove(trace)
@@ -225,7 +223,9 @@ pub fn plan<'m>(
             .map(|rows| {
                 let hash = piece_hash(&rows);
                 let fresh = prior.is_none_or(|p| !p.pieces.contains(&hash));
-                let rows = rows.into_iter().filter(|r| fresh && !stored.contains(&r.span_id) && seen.insert(r.span_id));
+                let rows = rows
+                    .into_iter()
+                    .filter(|r| fresh && !stored.contains(&(*trace, r.span_id)) && seen.insert(r.span_id));
                 (hash, rows.collect())
             })
             .collect();
@@ -303,7 +303,7 @@ mod tests {
     fn plan_of(texts: &[String], priors: &HashMap<TraceId, TraceRecord>) -> TraceBatchPlan<'static> {
         let texts: Vec<&'static str> = texts.iter().map(|t| &*Box::leak(t.clone().into_boxed_str())).collect();
         let messages: Vec<Message> = texts.iter().map(|t| parse_message(t.as_bytes()).unwrap()).collect();
-        plan(&messages, priors, &HashMap::new(), BlockId::new(1_795_789_962_170, 1)).unwrap()
+        plan(&messages, priors, &HashSet::new(), BlockId::new(1_795_789_962_170, 1)).unwrap()
     }
 
     fn trace(n: u8) -> TraceId {
@@ -365,13 +365,8 @@ mod tests {
             suspected_repeats(&[parse_message(first.as_bytes()).unwrap()], &priors).unwrap().is_empty(),
             "a retry is no suspect"
         );
-        let stored = HashMap::from([(
-            trace(1),
-            HashSet::from([
-                SpanId::from_hex(&format!("{:016x}", 1)).unwrap(),
-                SpanId::from_hex(&format!("{:016x}", 2)).unwrap(),
-            ]),
-        )]);
+        let span = |n: u8| (trace(1), SpanId::from_hex(&format!("{n:016x}")).unwrap());
+        let stored = HashSet::from([span(1), span(2)]);
         let plan = plan(&messages, &priors, &stored, BlockId(9)).unwrap();
         assert_eq!(plan.rows.len(), 1, "span 2 was stored before; span 3 comes twice in the batch");
         assert_eq!(plan.records[0].1.span_count, 3);
@@ -384,7 +379,7 @@ mod tests {
         let broken = message(&[row(1, 1, None, "gateway", 2).replace("\"kind\":2", "\"kind\":9")]);
         let broken: &'static str = Box::leak(broken.into_boxed_str());
         let messages = [parse_message(broken.as_bytes()).unwrap()];
-        assert!(matches!(plan(&messages, &HashMap::new(), &HashMap::new(), BlockId(1)), Err(TraceBatchError::Row(_))));
+        assert!(matches!(plan(&messages, &HashMap::new(), &HashSet::new(), BlockId(1)), Err(TraceBatchError::Row(_))));
         assert!(trace_ids(&messages).is_err());
         let ids = trace_ids(&[
             parse_message(message(&[row(4, 1, None, "a", 2), row(4, 2, None, "a", 2)]).as_bytes()).unwrap()

@@ -303,8 +303,8 @@ impl TraceRecord {
     /// known, then any span; earliest start, then lowest span id, first.
     fn update_root(&mut self, spans: &[&SpanFacts<'_>], services: &[u32], arrived: &HashSet<u32>) {
         let open: HashSet<u32> = self.open_calls.iter().map(|o| o.fingerprint).collect();
-        let stored: HashSet<u16> = self.spans.iter().map(|s| s.key).collect();
-        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp) || stored.contains(&key_of(fp));
+        let stored = &self.spans;
+        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp) || stored.iter().any(|s| s.key == key_of(fp));
         let class = |parent: Option<u32>| match parent {
             None => 0,
             Some(fp) if !known(fp) => 1,

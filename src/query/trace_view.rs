@@ -218,7 +218,7 @@ pub fn combine(
     };
     let known: HashSet<String> = spans.iter().map(|s| s.span_id.clone()).collect();
     spans.extend(old_spans.into_iter().filter(|s| !known.contains(&s.span_id)));
-    spans.sort_by(|a, b| (&a.start_ns, &a.span_id).cmp(&(&b.start_ns, &b.span_id)));
+    sort_spans(&mut spans);
     if trace.has_root == 0 && old.has_root == 1 {
         (trace.root_span_id, trace.root_service, trace.root_operation, trace.has_root) =
             (old.root_span_id, old.root_service, old.root_operation, old.has_root);
@@ -245,9 +245,19 @@ pub fn merge_found(blocks: Vec<StoredTrace>, legacy: Vec<StoredTrace>, limit: u3
     let known: HashSet<String> = blocks.iter().map(|t| t.trace_id.clone()).collect();
     let mut all: Vec<StoredTrace> =
         blocks.into_iter().chain(legacy.into_iter().filter(|t| !known.contains(&t.trace_id))).collect();
-    all.sort_by(|a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
+    sort_traces(&mut all);
     all.truncate(limit as usize);
     all
+}
+
+/// Spans by trace, then start, then span id.
+pub fn sort_spans(spans: &mut [StoredSpan]) {
+    spans.sort_unstable_by(|a, b| (&a.trace_id, &a.start_ns, &a.span_id).cmp(&(&b.trace_id, &b.start_ns, &b.span_id)));
+}
+
+/// Traces as search answers them: latest start first, then by trace id.
+pub fn sort_traces(traces: &mut [StoredTrace]) {
+    traces.sort_unstable_by(|a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
 }
 
 #[cfg(test)]

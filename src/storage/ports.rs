@@ -6,7 +6,6 @@
 //! `hex(col)`), so both databases answer the same rows.
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -65,21 +64,17 @@ impl Statement {
 }
 
 /// What one statement of a batch answered.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatementResult {
-    pub rows: Vec<Map<String, Value>>,
+    /// The rows as a JSON array of objects (column name → value).
+    pub rows_json: String,
     /// Rows written as the database bills them (D1's `meta.rows_written`).
     pub rows_written: u64,
 }
 
 impl StatementResult {
     pub fn rows<T: DeserializeOwned>(&self) -> Result<Vec<T>, StorageError> {
-        self.rows
-            .iter()
-            .map(|row| {
-                serde_json::from_value(Value::Object(row.clone())).map_err(|e| StorageError::Corrupt(e.to_string()))
-            })
-            .collect()
+        serde_json::from_str(&self.rows_json).map_err(|e| StorageError::Corrupt(e.to_string()))
     }
 }
 

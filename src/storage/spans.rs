@@ -5,6 +5,7 @@
 //! reading traces back from their segments, searching through the block
 //! summaries, and pruning blocks past retention.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use futures_util::future::try_join_all;
@@ -23,6 +24,7 @@ use crate::ingest::rollups::{BatchRollups, Red};
 use crate::ingest::trace_batch::{plan, suspected_repeats, trace_ids, Message, TraceBatchPlan};
 use crate::ingest::trace_index::TraceRecord;
 use crate::query::trace_search::TraceSearch;
+use crate::query::trace_view::{sort_spans, sort_traces};
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
 
 /// Tries of one batch write before giving up (each loses only to a writer that merged the same trace).
@@ -252,16 +254,16 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         &self,
         messages: &[Message<'_>],
         records: &HashMap<TraceId, TraceRecord>,
-    ) -> Result<HashMap<TraceId, HashSet<SpanId>>, StorageError> {
+    ) -> Result<HashSet<(TraceId, SpanId)>, StorageError> {
         let suspects = suspected_repeats(messages, records).map_err(corrupt)?;
         let list: Vec<(TraceId, &TraceRecord)> =
             suspects.iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
-        let mut out: HashMap<TraceId, HashSet<SpanId>> = HashMap::new();
+        let mut out = HashSet::new();
         for span in self.spans(&list).await? {
             let (Ok(trace), Ok(span)) = (TraceId::from_hex(&span.trace_id), SpanId::from_hex(&span.span_id)) else {
                 continue;
             };
-            out.entry(trace).or_default().insert(span);
+            out.insert((trace, span));
         }
         Ok(out)
     }
@@ -359,7 +361,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                 }
             }
         }
-        spans.sort_by(|a, b| (&a.trace_id, &a.start_ns, &a.span_id).cmp(&(&b.trace_id, &b.start_ns, &b.span_id)));
+        sort_spans(&mut spans);
         Ok(spans)
     }
 
@@ -373,7 +375,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     pub async fn search(&self, q: &TraceSearch) -> Result<Vec<StoredTrace>, StorageError> {
         let limit = q.limit as usize;
         let (from, to) = (q.start_ms.unwrap_or(0.0), q.end_ms.unwrap_or(END_OF_TIME_MS));
-        let mut found: Vec<(u64, StoredTrace)> = Vec::new();
+        let mut found: Vec<StoredTrace> = Vec::new();
         let mut seen = HashSet::new();
         let mut segment_reads = 0;
         let mut position = (END_OF_TIME_MS, String::from("~"));
@@ -390,7 +392,8 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             let mut done = page.len() < BLOCKS_PER_PAGE;
             let mut candidates = Vec::new();
             for block in &page {
-                let kth_start_ms = (found.len() >= limit).then(|| found.last().map_or(0.0, |(ns, _)| nanos_to_ms(*ns)));
+                let kth_start_ms = (found.len() >= limit)
+                    .then(|| found.last().map_or(0.0, |t| nanos_to_ms(t.start_ns.parse().unwrap_or(0))));
                 if kth_start_ms.is_some_and(|kth| block.max_start_ms < kth) {
                     done = true;
                     break;
@@ -416,16 +419,16 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                         continue;
                     }
                 }
-                found.push((record.start_ns, stored_trace(*id, record)));
+                found.push(stored_trace(*id, record));
             }
-            found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.trace_id.cmp(&b.1.trace_id)));
+            sort_traces(&mut found);
             found.truncate(limit);
             match page.last() {
                 Some(last) if !done => position = (last.max_start_ms, last.block_id.clone()),
                 _ => break,
             }
         }
-        Ok(found.into_iter().map(|(_, t)| t).collect())
+        Ok(found)
     }
 
     /// Removes up to `max_blocks` blocks whose spans all started before
@@ -438,13 +441,13 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         if expired.is_empty() {
             return Ok(PrunedBlocks::default());
         }
-        let mut blocks = HashSet::new();
+        let mut blocks = Vec::new();
         let mut traces = Vec::new();
         for row in &expired {
-            blocks.insert(BlockId::parse(&row.block_id).map_err(corrupt)?);
+            blocks.push(BlockId::parse(&row.block_id).map_err(corrupt)?);
             traces.extend(traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?);
         }
-        traces.sort();
+        traces.sort_unstable();
         traces.dedup();
         let priors = self.records(&traces).await?;
         let (mut kept, mut emptied, mut guard) = (Vec::new(), Vec::new(), Vec::new());
@@ -531,8 +534,8 @@ fn spans_match(spans: &[StoredSpan], q: &TraceSearch) -> bool {
             spans.iter().any(|s| &s.name == op && &s.service_name == service)
         }
         (Some(op), _) => {
-            let op = op.to_lowercase();
-            spans.iter().any(|s| s.name.to_lowercase().contains(&op))
+            let op = op.to_ascii_lowercase();
+            spans.iter().any(|s| s.name.to_ascii_lowercase().contains(&op))
         }
         (None, _) => true,
     };
@@ -545,7 +548,7 @@ fn spans_match(spans: &[StoredSpan], q: &TraceSearch) -> bool {
 }
 
 fn has_attribute(json: &str, key: &str, value: &str) -> bool {
-    serde_json::from_str::<HashMap<&str, &RawValue>>(json)
+    serde_json::from_str::<HashMap<Cow<'_, str>, &RawValue>>(json)
         .ok()
         .and_then(|map| map.get(key).map(|v| value_text(v) == value))
         .unwrap_or(false)

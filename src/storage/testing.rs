@@ -54,8 +54,8 @@ impl Sqlite {
             })
             .collect();
         let before = self.conn.total_changes();
-        let rows = rows_of(&mut statement, &args)?;
-        Ok(StatementResult { rows, rows_written: self.conn.total_changes() - before })
+        let rows = Value::Array(rows_of(&mut statement, &args)?.into_iter().map(Value::Object).collect());
+        Ok(StatementResult { rows_json: rows.to_string(), rows_written: self.conn.total_changes() - before })
     }
 }
 

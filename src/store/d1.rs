@@ -3,7 +3,7 @@
 //! platform errors mapped to `StoreError`.
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
@@ -88,6 +88,11 @@ impl D1 {
     }
 }
 
+/// A result row kept as the JavaScript object D1 answered (turned into JSON
+/// text once, then read by serde_json like every other row of `storage`).
+#[derive(Deserialize)]
+struct JsRow(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
+
 /// The SQL port of `storage`: a batch of statements in one D1 transaction.
 impl SqlDatabase for D1 {
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
@@ -114,9 +119,18 @@ impl SqlDatabase for D1 {
         results
             .iter()
             .map(|r| {
-                let rows: Vec<Map<String, Value>> = r.results().map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                let meta = r.meta().map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                Ok(StatementResult { rows, rows_written: meta.and_then(|m| m.rows_written).unwrap_or(0) as u64 })
+                let corrupt = |e: worker::Error| StorageError::Corrupt(e.to_string());
+                let rows = js_sys::Array::new();
+                for JsRow(row) in r.results::<JsRow>().map_err(corrupt)? {
+                    rows.push(&row);
+                }
+                let rows_json =
+                    js_sys::JSON::stringify(&rows).map_err(|_| StorageError::Corrupt("rows are not JSON".into()))?;
+                let meta = r.meta().map_err(corrupt)?;
+                Ok(StatementResult {
+                    rows_json: rows_json.into(),
+                    rows_written: meta.and_then(|m| m.rows_written).unwrap_or(0) as u64,
+                })
             })
             .collect()
     }

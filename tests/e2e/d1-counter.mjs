@@ -1,10 +1,12 @@
 // Wraps the real local D1 binding and reports each round trip (batch, or a
-// statement's first/all/run/raw) to the test process (SINK).
+// statement's first/all/run/raw) to the test process (SINK); a batch also
+// reports what D1 bills for it, from its own `meta`: rows written and read,
+// and the database size after it.
 import entrypoints from "cloudflare-internal:workers";
 
 export default (env) => {
-  const report = (kind, statements) =>
-    entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify({ kind, statements }) }));
+  const report = (kind, statements, billed = {}) =>
+    entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify({ kind, statements, ...billed }) }));
   const wrap = (statement) => ({
     inner: statement,
     bind: (...args) => wrap(statement.bind(...args)),
@@ -16,7 +18,22 @@ export default (env) => {
   // workers-rs checks the binding's constructor name.
   class D1Database {
     prepare(query) { return wrap(env.INNER.prepare(query)); }
-    batch(statements) { report("batch", statements.length); return env.INNER.batch(statements.map((s) => s.inner)); }
+    async batch(statements) {
+      let results;
+      try {
+        results = await env.INNER.batch(statements.map((s) => s.inner));
+      } catch (e) {
+        report("batch", statements.length, { failed: true });
+        throw e;
+      }
+      const sum = (key) => results.reduce((n, r) => n + (r.meta?.[key] ?? 0), 0);
+      report("batch", statements.length, {
+        rowsWritten: sum("rows_written"),
+        rowsRead: sum("rows_read"),
+        sizeAfter: Math.max(...results.map((r) => r.meta?.size_after ?? 0)),
+      });
+      return results;
+    }
     exec(sql) { report("exec", 1); return env.INNER.exec(sql); }
   }
   return new D1Database();
