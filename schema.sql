@@ -146,28 +146,7 @@ BEGIN
       WHERE c.trace_id = NEW.trace_id AND c.parent_span_id = NEW.span_id AND c.service_name <> NEW.service_name);
 END;
 
-CREATE TRIGGER dependency_calls_count AFTER INSERT ON dependency_calls
-BEGIN
-  INSERT INTO service_dependencies (caller_service, callee_service, call_count, error_count, total_duration_ms, first_seen_ms, last_seen_ms)
-  VALUES (NEW.caller, NEW.callee, 1, NEW.is_error, NEW.duration_ms, NEW.time_ms, NEW.time_ms)
-  ON CONFLICT (caller_service, callee_service) DO UPDATE SET
-    call_count = call_count + 1,
-    error_count = error_count + excluded.error_count,
-    total_duration_ms = total_duration_ms + excluded.total_duration_ms,
-    first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
-    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms);
-END;
 
-CREATE TRIGGER dependency_calls_uncount AFTER DELETE ON dependency_calls
-BEGIN
-  UPDATE service_dependencies SET
-    call_count = call_count - 1,
-    error_count = error_count - OLD.is_error,
-    total_duration_ms = total_duration_ms - OLD.duration_ms
-  WHERE caller_service = OLD.caller AND callee_service = OLD.callee;
-  DELETE FROM service_dependencies
-  WHERE caller_service = OLD.caller AND callee_service = OLD.callee AND call_count <= 0;
-END;
 
 -- A trace with its root: the span without a parent; while that has not
 -- arrived (or lives outside our system), the earliest span whose parent is
@@ -198,39 +177,9 @@ CREATE TABLE service_red_minutes (
   b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,
   b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,
   b12 INTEGER NOT NULL, b13 INTEGER NOT NULL,
-  PRIMARY KEY (service_name, minute_ms)
-);
+  PRIMARY KEY (minute_ms, service_name)
+) WITHOUT ROWID;
 
-CREATE INDEX service_red_minutes_by_minute ON service_red_minutes (minute_ms);
-
-CREATE TRIGGER spans_red AFTER INSERT ON spans
-WHEN NEW.kind IN (2, 5) OR NEW.parent_span_id = ''
-BEGIN
-  INSERT INTO service_red_minutes (service_name, minute_ms, requests, errors, duration_sum_ms,
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13)
-  VALUES (NEW.service_name, CAST(NEW.start_ms / 60000 AS INTEGER) * 60000, 1, NEW.status_code = 2, NEW.duration_ms,
-    NEW.duration_ms <= 1,
-    NEW.duration_ms > 1 AND NEW.duration_ms <= 2,
-    NEW.duration_ms > 2 AND NEW.duration_ms <= 5,
-    NEW.duration_ms > 5 AND NEW.duration_ms <= 10,
-    NEW.duration_ms > 10 AND NEW.duration_ms <= 25,
-    NEW.duration_ms > 25 AND NEW.duration_ms <= 50,
-    NEW.duration_ms > 50 AND NEW.duration_ms <= 100,
-    NEW.duration_ms > 100 AND NEW.duration_ms <= 250,
-    NEW.duration_ms > 250 AND NEW.duration_ms <= 500,
-    NEW.duration_ms > 500 AND NEW.duration_ms <= 1000,
-    NEW.duration_ms > 1000 AND NEW.duration_ms <= 2500,
-    NEW.duration_ms > 2500 AND NEW.duration_ms <= 5000,
-    NEW.duration_ms > 5000 AND NEW.duration_ms <= 10000,
-    NEW.duration_ms > 10000)
-  ON CONFLICT (service_name, minute_ms) DO UPDATE SET
-    requests = requests + 1, errors = errors + excluded.errors,
-    duration_sum_ms = duration_sum_ms + excluded.duration_sum_ms,
-    b0 = b0 + excluded.b0, b1 = b1 + excluded.b1, b2 = b2 + excluded.b2, b3 = b3 + excluded.b3,
-    b4 = b4 + excluded.b4, b5 = b5 + excluded.b5, b6 = b6 + excluded.b6, b7 = b7 + excluded.b7,
-    b8 = b8 + excluded.b8, b9 = b9 + excluded.b9, b10 = b10 + excluded.b10, b11 = b11 + excluded.b11,
-    b12 = b12 + excluded.b12, b13 = b13 + excluded.b13;
-END;
 
 -- Calls per caller → callee and minute (the minute the call started).
 CREATE TABLE dependency_minutes (
@@ -240,33 +189,10 @@ CREATE TABLE dependency_minutes (
   call_count INTEGER NOT NULL,
   error_count INTEGER NOT NULL,
   total_duration_ms REAL NOT NULL,
-  PRIMARY KEY (caller_service, callee_service, minute_ms)
-);
+  PRIMARY KEY (minute_ms, caller_service, callee_service)
+) WITHOUT ROWID;
 
-CREATE INDEX dependency_minutes_by_minute ON dependency_minutes (minute_ms);
 
-CREATE TRIGGER dependency_calls_count_minutes AFTER INSERT ON dependency_calls
-BEGIN
-  INSERT INTO dependency_minutes (caller_service, callee_service, minute_ms, call_count, error_count, total_duration_ms)
-  VALUES (NEW.caller, NEW.callee, CAST(NEW.time_ms / 60000 AS INTEGER) * 60000, 1, NEW.is_error, NEW.duration_ms)
-  ON CONFLICT (caller_service, callee_service, minute_ms) DO UPDATE SET
-    call_count = call_count + 1,
-    error_count = error_count + excluded.error_count,
-    total_duration_ms = total_duration_ms + excluded.total_duration_ms;
-END;
-
-CREATE TRIGGER dependency_calls_uncount_minutes AFTER DELETE ON dependency_calls
-BEGIN
-  UPDATE dependency_minutes SET
-    call_count = call_count - 1,
-    error_count = error_count - OLD.is_error,
-    total_duration_ms = total_duration_ms - OLD.duration_ms
-  WHERE caller_service = OLD.caller AND callee_service = OLD.callee
-    AND minute_ms = CAST(OLD.time_ms / 60000 AS INTEGER) * 60000;
-  DELETE FROM dependency_minutes
-  WHERE caller_service = OLD.caller AND callee_service = OLD.callee
-    AND minute_ms = CAST(OLD.time_ms / 60000 AS INTEGER) * 60000 AND call_count <= 0;
-END;
 
 CREATE TABLE span_operations (
   service_name TEXT NOT NULL,
@@ -363,10 +289,8 @@ CREATE TABLE operation_red_minutes (
   b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,
   b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,
   b12 INTEGER NOT NULL, b13 INTEGER NOT NULL,
-  PRIMARY KEY (service_name, minute_ms, operation)
-);
-
-CREATE INDEX operation_red_minutes_by_time ON operation_red_minutes (minute_ms);
+  PRIMARY KEY (minute_ms, service_name, operation)
+) WITHOUT ROWID;
 
 -- Entry spans per service, operation and hour.
 CREATE TABLE operation_red_hours (
@@ -380,55 +304,9 @@ CREATE TABLE operation_red_hours (
   b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,
   b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,
   b12 INTEGER NOT NULL, b13 INTEGER NOT NULL,
-  PRIMARY KEY (service_name, hour_ms, operation)
-);
+  PRIMARY KEY (hour_ms, service_name, operation)
+) WITHOUT ROWID;
 
-CREATE INDEX operation_red_hours_by_time ON operation_red_hours (hour_ms);
-
-CREATE TRIGGER spans_operation_red AFTER INSERT ON spans
-WHEN NEW.kind IN (2, 5) OR NEW.parent_span_id = ''
-BEGIN
-  INSERT INTO operation_red_minutes (service_name, operation, minute_ms, requests, errors, duration_sum_ms, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13)
-  VALUES (NEW.service_name, NEW.name, CAST(NEW.start_ms / 60000 AS INTEGER) * 60000, 1, NEW.status_code = 2, NEW.duration_ms,
-    NEW.duration_ms <= 1,
-    NEW.duration_ms > 1 AND NEW.duration_ms <= 2,
-    NEW.duration_ms > 2 AND NEW.duration_ms <= 5,
-    NEW.duration_ms > 5 AND NEW.duration_ms <= 10,
-    NEW.duration_ms > 10 AND NEW.duration_ms <= 25,
-    NEW.duration_ms > 25 AND NEW.duration_ms <= 50,
-    NEW.duration_ms > 50 AND NEW.duration_ms <= 100,
-    NEW.duration_ms > 100 AND NEW.duration_ms <= 250,
-    NEW.duration_ms > 250 AND NEW.duration_ms <= 500,
-    NEW.duration_ms > 500 AND NEW.duration_ms <= 1000,
-    NEW.duration_ms > 1000 AND NEW.duration_ms <= 2500,
-    NEW.duration_ms > 2500 AND NEW.duration_ms <= 5000,
-    NEW.duration_ms > 5000 AND NEW.duration_ms <= 10000,
-    NEW.duration_ms > 10000)
-  ON CONFLICT (service_name, minute_ms, operation) DO UPDATE SET
-    requests = requests + 1, errors = errors + excluded.errors,
-    duration_sum_ms = duration_sum_ms + excluded.duration_sum_ms,
-    b0 = b0 + excluded.b0, b1 = b1 + excluded.b1, b2 = b2 + excluded.b2, b3 = b3 + excluded.b3, b4 = b4 + excluded.b4, b5 = b5 + excluded.b5, b6 = b6 + excluded.b6, b7 = b7 + excluded.b7, b8 = b8 + excluded.b8, b9 = b9 + excluded.b9, b10 = b10 + excluded.b10, b11 = b11 + excluded.b11, b12 = b12 + excluded.b12, b13 = b13 + excluded.b13;
-  INSERT INTO operation_red_hours (service_name, operation, hour_ms, requests, errors, duration_sum_ms, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13)
-  VALUES (NEW.service_name, NEW.name, CAST(NEW.start_ms / 3600000 AS INTEGER) * 3600000, 1, NEW.status_code = 2, NEW.duration_ms,
-    NEW.duration_ms <= 1,
-    NEW.duration_ms > 1 AND NEW.duration_ms <= 2,
-    NEW.duration_ms > 2 AND NEW.duration_ms <= 5,
-    NEW.duration_ms > 5 AND NEW.duration_ms <= 10,
-    NEW.duration_ms > 10 AND NEW.duration_ms <= 25,
-    NEW.duration_ms > 25 AND NEW.duration_ms <= 50,
-    NEW.duration_ms > 50 AND NEW.duration_ms <= 100,
-    NEW.duration_ms > 100 AND NEW.duration_ms <= 250,
-    NEW.duration_ms > 250 AND NEW.duration_ms <= 500,
-    NEW.duration_ms > 500 AND NEW.duration_ms <= 1000,
-    NEW.duration_ms > 1000 AND NEW.duration_ms <= 2500,
-    NEW.duration_ms > 2500 AND NEW.duration_ms <= 5000,
-    NEW.duration_ms > 5000 AND NEW.duration_ms <= 10000,
-    NEW.duration_ms > 10000)
-  ON CONFLICT (service_name, hour_ms, operation) DO UPDATE SET
-    requests = requests + 1, errors = errors + excluded.errors,
-    duration_sum_ms = duration_sum_ms + excluded.duration_sum_ms,
-    b0 = b0 + excluded.b0, b1 = b1 + excluded.b1, b2 = b2 + excluded.b2, b3 = b3 + excluded.b3, b4 = b4 + excluded.b4, b5 = b5 + excluded.b5, b6 = b6 + excluded.b6, b7 = b7 + excluded.b7, b8 = b8 + excluded.b8, b9 = b9 + excluded.b9, b10 = b10 + excluded.b10, b11 = b11 + excluded.b11, b12 = b12 + excluded.b12, b13 = b13 + excluded.b13;
-END;
 
 -- Spans stored before this migration.
 INSERT INTO operation_red_minutes (service_name, operation, minute_ms, requests, errors, duration_sum_ms, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13)
@@ -703,3 +581,7 @@ CREATE TABLE span_blocks (
 ) WITHOUT ROWID;
 
 CREATE INDEX span_blocks_by_start ON span_blocks (max_start_ms);
+
+-- 0009: the roll-up tables above are WITHOUT ROWID, keyed by time first, and
+-- the triggers that fed them from `spans` and `dependency_calls` are gone
+-- (the worker upserts them per stored batch).

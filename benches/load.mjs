@@ -146,9 +146,15 @@ async function verifier() {
   while (checked < sent.length) {
     const traceId = sent[checked++];
     const path = signal === "logs" ? `/api/logs?traceId=${traceId}&limit=1000` : `/api/traces/${traceId}`;
-    const res = await fetch(url + path, { headers: { authorization: `Bearer ${apiToken}` } });
-    const body = res.ok ? await res.json() : null;
-    const stored = signal === "logs" ? body?.logs.length : body?.spanCount === body?.spans.length && body?.spanCount;
+    // With the ingest queue, the last batches are stored up to its batch timeout after their answer.
+    const deadline = Date.now() + 10_000;
+    let stored;
+    do {
+      const res = await fetch(url + path, { headers: { authorization: `Bearer ${apiToken}` } });
+      const body = res.ok ? await res.json() : null;
+      stored = signal === "logs" ? body?.logs.length : body?.spanCount === body?.spans.length && body?.spanCount;
+      if (stored !== spansPerBatch) await new Promise((r) => setTimeout(r, 250));
+    } while (stored !== spansPerBatch && Date.now() < deadline);
     if (stored !== spansPerBatch) missing++;
   }
 }

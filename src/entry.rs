@@ -1,14 +1,59 @@
 //! Workers entry points: `fetch` hands every request to `http::handle`,
-//! `scheduled` (the cron trigger, every minute) evaluates the alert rules
-//! and then prunes past retention.
+//! `queue` stores the span messages of the ingest queue, `scheduled` (the
+//! cron trigger, every minute) evaluates the alert rules and then prunes past
+//! retention.
 
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext, ScheduledEvent,
+};
+
+use crate::ingest::trace_batch::{parse_message, trace_ids};
 
 use crate::jobs::{alerts::run_alert_cycle, prune::prune};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(crate::http::handle(req, env, ctx).await)
+}
+
+/// One batch of the ingest queue, stored as one batch of spans. A message
+/// that cannot be read is retried alone (it ends in the dead-letter queue);
+/// when storing fails every message is retried; a message delivered again
+/// stores and counts nothing twice. Never returns an error: that would retry
+/// the acknowledged messages too.
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()> {
+    let delivered: Vec<_> = batch.raw_iter().collect();
+    let texts: Vec<Option<String>> = delivered.iter().map(|m| m.body().as_string()).collect();
+    let mut readable = Vec::new();
+    let mut parsed = Vec::new();
+    for (message, text) in delivered.iter().zip(&texts) {
+        let checked = text
+            .as_deref()
+            .map(|t| parse_message(t.as_bytes()).and_then(|m| trace_ids(std::slice::from_ref(&m)).map(|_| m)));
+        match checked {
+            Some(Ok(m)) => {
+                readable.push(message);
+                parsed.push(m);
+            }
+            Some(Err(e)) => {
+                worker::console_error!("ingest queue message {} unreadable: {e}", message.id());
+                message.retry();
+            }
+            None => {
+                worker::console_error!("ingest queue message {} is not text", message.id());
+                message.retry();
+            }
+        }
+    }
+    match crate::http::traces::store_messages(&env, &ctx, &parsed).await {
+        Ok(_) => readable.iter().for_each(|m| m.ack()),
+        Err(e) => {
+            worker::console_error!("{} ingest queue messages not stored, retried: {}", readable.len(), e.message);
+            readable.iter().for_each(|m| m.retry());
+        }
+    }
+    Ok(())
 }
 
 #[event(scheduled)]

@@ -4,8 +4,9 @@
 mod support;
 
 use observability_collector::ingest::data_points::{DataPoint, MAX_BLOBS, MAX_BLOB_BYTES_TOTAL, MAX_INDEX_BYTES};
-use observability_collector::ingest::row_chunks::{MAX_CHUNK_BYTES, MAX_ROW_BYTES};
+use observability_collector::ingest::row_chunks::MAX_ROW_BYTES;
 use observability_collector::ingest::span_batch;
+use observability_collector::ingest::span_rows::MAX_MESSAGE_BYTES;
 use observability_collector::otlp::{decode_traces, Encoding};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
@@ -65,8 +66,8 @@ fn spans_are_split_into_messages_under_the_size_budget() {
     let body = request.encode_to_vec();
     let mut export = decode_traces(&body, Encoding::Protobuf).unwrap();
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
-    assert!(batch.messages.len() >= 5, "{} chunks", batch.messages.len());
-    assert!(batch.messages.iter().all(|c| c.len() <= MAX_CHUNK_BYTES));
+    assert!(batch.messages.len() >= 20, "{} messages", batch.messages.len());
+    assert!(batch.messages.iter().all(|c| c.len() <= MAX_MESSAGE_BYTES), "every message fits a queue message");
     assert_eq!(rows(&batch.messages).len(), 300);
     assert_eq!(batch.span_count, 300);
 }

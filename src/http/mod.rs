@@ -9,7 +9,7 @@ mod metrics;
 mod query;
 mod services;
 mod slos;
-mod traces;
+pub mod traces;
 
 use std::borrow::Cow;
 

@@ -5,7 +5,8 @@ use worker::{Context, Env, Request, Response};
 use super::{db, json, now_ms, query_pairs, read_otlp, respond, SpanBackends};
 use crate::api::ApiError;
 use crate::domain::TraceId;
-use crate::ingest::trace_batch::parse_message;
+use crate::ingest::span_rows::MAX_MESSAGE_BYTES;
+use crate::ingest::trace_batch::{parse_message, Message};
 use crate::ingest::{span_batch, DataPoint};
 use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
@@ -13,36 +14,53 @@ use crate::query::trace_view::{combine, merge_found, trace_detail, TraceSummary}
 use crate::query::TraceSearch;
 use crate::storage::spans::SpanStore;
 use crate::store::analytics_engine::write_or_hand_over;
-use crate::store::bindings;
 use crate::store::traces::D1TraceStore;
+use crate::store::{bindings, ingest_queue};
 
-/// Stores the export's spans in a block (inline: the simple deployment) and
-/// writes the Analytics Engine points of the spans that were new.
+/// Hands the export's spans to the ingest queue when the deployment has one
+/// (a message too large for a queue message is stored inline), else stores
+/// them inline: the answer comes once they are safe either way.
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let (body, encoding) = read_otlp(req, env).await?;
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
-    if batch.span_count > 0 {
-        let messages = batch
-            .messages
+    let messages: Vec<&str> = batch.messages.iter().map(String::as_str).collect();
+    let inline = match bindings::ingest_queue(env) {
+        Some(queue) => {
+            let (queued, too_large): (Vec<&str>, Vec<&str>) =
+                messages.into_iter().partition(|m| m.len() <= MAX_MESSAGE_BYTES);
+            ingest_queue::send(&queue, &queued).await?;
+            too_large
+        }
+        None => messages,
+    };
+    if !inline.is_empty() {
+        let parsed = inline
             .iter()
             .map(|m| parse_message(m.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let backends = SpanBackends::of(env)?;
-        let indexed = backends.indexed();
-        let random = (js_sys::Math::random() * 65536.0) as u16;
-        let stored =
-            SpanStore::new(&backends.db, &backends.blobs, &indexed).store(&messages, now_ms() as u64, random).await?;
-        let points = stored
-            .points
-            .iter()
-            .map(|p| serde_json::from_str::<DataPoint>(p.get()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
-        write_or_hand_over(env, ctx, bindings::AE_TRACES, points);
+        store_messages(env, ctx, &parsed).await?;
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Traces, &export.rejections, encoding), None))
+}
+
+/// Stores span messages as one batch (inline, or a batch of the queue
+/// consumer) and writes the Analytics Engine points of the spans that were new.
+pub async fn store_messages(env: &Env, ctx: &Context, messages: &[Message<'_>]) -> Result<usize, ApiError> {
+    let backends = SpanBackends::of(env)?;
+    let indexed = backends.indexed();
+    let random = (js_sys::Math::random() * 65536.0) as u16;
+    let stored =
+        SpanStore::new(&backends.db, &backends.blobs, &indexed).store(messages, now_ms() as u64, random).await?;
+    let points = stored
+        .points
+        .iter()
+        .map(|p| serde_json::from_str::<DataPoint>(p.get()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
+    write_or_hand_over(env, ctx, bindings::AE_TRACES, points);
+    Ok(stored.new_spans)
 }
 
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {

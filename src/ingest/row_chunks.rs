@@ -18,15 +18,21 @@ pub const MAX_ROW_BYTES: usize = 1024 * 1024;
 pub struct RowChunks {
     chunks: Vec<String>,
     current: Vec<u8>,
+    max_chunk_bytes: usize,
 }
 
 impl Default for RowChunks {
     fn default() -> Self {
-        Self { chunks: Vec::new(), current: vec![b'['] }
+        Self::with_limit(MAX_CHUNK_BYTES)
     }
 }
 
 impl RowChunks {
+    /// Arrays of at most `max_chunk_bytes` (a single larger row stays alone in its array).
+    pub fn with_limit(max_chunk_bytes: usize) -> Self {
+        Self { chunks: Vec::new(), current: vec![b'['], max_chunk_bytes }
+    }
+
     /// Appends a row; `Err(bytes)` (and nothing appended) when the row alone is over `MAX_ROW_BYTES`.
     /// `edit` may rewrite the row's serialized bytes in place before it is kept.
     pub fn push<T: Serialize>(&mut self, row: &T, edit: impl FnOnce(&mut [u8])) -> Result<(), usize> {
@@ -42,7 +48,7 @@ impl RowChunks {
             return Err(row_bytes);
         }
         edit(&mut self.current[before + separator..]);
-        if separator == 1 && self.current.len() + 1 > MAX_CHUNK_BYTES {
+        if separator == 1 && self.current.len() + 1 > self.max_chunk_bytes {
             let row = self.current.split_off(before + 1);
             self.current.truncate(before);
             let full = std::mem::replace(&mut self.current, [b"[", &row[..]].concat());

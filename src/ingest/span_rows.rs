@@ -89,6 +89,10 @@ impl<'s, 'a> LinkRow<'s, 'a> {
     }
 }
 
+/// Bytes of one message: a Queues message holds at most 128 KB; a single
+/// larger span row is a message alone (stored inline, not queued).
+pub const MAX_MESSAGE_BYTES: usize = 120_000;
+
 /// Everything one trace export writes.
 #[derive(Debug, Default)]
 pub struct SpanBatch {
@@ -100,7 +104,7 @@ pub struct SpanBatch {
 /// Builds the batch; spans too large to store are refused into `rejections`.
 pub fn span_batch(resource_spans: &[ResourceSpans<'_>], rejections: &mut Rejections) -> SpanBatch {
     let mut batch = SpanBatch::default();
-    let mut chunks = RowChunks::default();
+    let mut chunks = RowChunks::with_limit(MAX_MESSAGE_BYTES);
     for rs in resource_spans {
         let service = rs.resource.service_name();
         let version = rs.resource.service_version();

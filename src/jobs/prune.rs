@@ -59,16 +59,16 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let incident_cutoff = cutoff_ms(now_ms, days(bindings::INCIDENT_RETENTION_DAYS, DEFAULT_INCIDENT_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
-    let legacy_done = loop {
+    loop {
         let chunk = store.prune_chunk(cutoff, PRUNE_CHUNK_TRACES).await?;
         chunks += 1;
         total.spans += chunk.spans;
         total.traces += chunk.traces;
         total.dependency_calls += chunk.dependency_calls;
         if !more_to_prune(chunk.traces, PRUNE_CHUNK_TRACES, chunks) {
-            break chunk.traces < PRUNE_CHUNK_TRACES;
+            break;
         }
-    };
+    }
     let (d1, blobs) = (D1::new(db()?), bindings::blocks(env)?);
     let spans = SpanStore::new(&d1, &blobs, &[]);
     let mut blocks = PrunedBlocks::default();
@@ -80,13 +80,8 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
             break;
         }
     }
-    // Calls of the D1-only table leave the totals through their triggers; prune the
-    // minutes by age only once those are gone, or they would be taken out twice.
-    let call_minutes = if legacy_done {
-        D1ServiceStore::new(db()?).prune_call_minutes(cutoff, MAX_PRUNE_CALL_MINUTES).await?
-    } else {
-        0
-    };
+    // Calls leave the totals with their minutes (migration 0009).
+    let call_minutes = D1ServiceStore::new(db()?).prune_call_minutes(cutoff, MAX_PRUNE_CALL_MINUTES).await?;
     let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;

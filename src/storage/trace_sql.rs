@@ -92,7 +92,7 @@ pub const UPSERT_SERVICE_MINUTES: &str = concat!(
     red_columns!(),
     ") SELECT r.value ->> 's', r.value ->> 't', ",
     red_values!(),
-    " ON CONFLICT (service_name, minute_ms)",
+    " ON CONFLICT (minute_ms, service_name)",
     red_sums!()
 );
 
@@ -102,7 +102,7 @@ pub const UPSERT_OPERATION_MINUTES: &str = concat!(
     red_columns!(),
     ") SELECT r.value ->> 's', r.value ->> 'o', r.value ->> 't', ",
     red_values!(),
-    " ON CONFLICT (service_name, minute_ms, operation)",
+    " ON CONFLICT (minute_ms, service_name, operation)",
     red_sums!()
 );
 
@@ -112,7 +112,7 @@ pub const UPSERT_OPERATION_HOURS: &str = concat!(
     red_columns!(),
     ") SELECT r.value ->> 's', r.value ->> 'o', r.value ->> 't', ",
     red_values!(),
-    " ON CONFLICT (service_name, hour_ms, operation)",
+    " ON CONFLICT (hour_ms, service_name, operation)",
     red_sums!()
 );
 
@@ -121,7 +121,7 @@ pub const UPSERT_OPERATION_HOURS: &str = concat!(
 pub const UPSERT_CALL_MINUTES: &str = "INSERT INTO dependency_minutes \
     (caller_service, callee_service, minute_ms, call_count, error_count, total_duration_ms) \
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?1) WHERE true \
-    ON CONFLICT (caller_service, callee_service, minute_ms) DO UPDATE SET \
+    ON CONFLICT (minute_ms, caller_service, callee_service) DO UPDATE SET \
     call_count = call_count + excluded.call_count, error_count = error_count + excluded.error_count, \
     total_duration_ms = total_duration_ms + excluded.total_duration_ms";
 
@@ -138,7 +138,7 @@ pub const UPSERT_CALL_TOTALS: &str = "INSERT INTO service_dependencies \
 /// After calls moved away: the minutes left without calls.
 /// - ?1: the same array as `UPSERT_CALL_MINUTES`
 pub const DELETE_EMPTY_CALL_MINUTES: &str = "DELETE FROM dependency_minutes WHERE call_count <= 0 \
-    AND (caller_service, callee_service, minute_ms) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))";
+    AND (minute_ms, caller_service, callee_service) IN (SELECT value ->> 2, value ->> 0, value ->> 1 FROM json_each(?1))";
 
 /// - ?1: the same array as `UPSERT_CALL_TOTALS`
 pub const DELETE_EMPTY_CALL_TOTALS: &str = "DELETE FROM service_dependencies WHERE call_count <= 0 \

@@ -14,6 +14,8 @@ pub const AE_TRACES: &str = "AE_TRACES";
 pub const AE_LOGS: &str = "AE_LOGS";
 pub const AE_METRICS: &str = "AE_METRICS";
 pub const ALERT_STATE: &str = "ALERT_STATE";
+/// The queue between span ingest and storage; without it spans are stored inline.
+pub const INGEST_QUEUE: &str = "INGEST_QUEUE";
 /// The R2 bucket of span blocks.
 pub const BLOCKS: &str = "BLOCKS";
 /// Comma-separated span attribute keys the block summaries index (docs/storage.md).
@@ -47,6 +49,11 @@ pub fn database(env: &Env) -> Result<D1Database, StoreError> {
 /// The R2 bucket of span blocks; without it storage is unavailable (retryable).
 pub fn blocks(env: &Env) -> Result<R2Blobs, StoreError> {
     env.bucket(BLOCKS).map(R2Blobs::new).map_err(|e| StoreError::Unavailable(format!("R2 binding {BLOCKS}: {e}")))
+}
+
+/// The ingest queue, when the deployment has one (docs/storage.md).
+pub fn ingest_queue(env: &Env) -> Option<worker::Queue> {
+    env.queue(INGEST_QUEUE).ok()
 }
 
 /// The span attribute keys to index: `INDEXED_ATTRIBUTES`, or the OpenTelemetry conventions' keys.

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod analytics_engine;
 pub mod bindings;
 pub mod d1;
+pub mod ingest_queue;
 mod log_sql;
 pub mod logs;
 mod metric_sql;

@@ -31,8 +31,8 @@ pub const SELECT_RED_IN_WINDOW: &str = "SELECT service_name, sum(requests) AS re
     FROM service_red_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 GROUP BY service_name";
 
 /// Deletes up to ?2 RED minutes older than ?1 (unix ms).
-pub const PRUNE_RED_MINUTES: &str = "DELETE FROM service_red_minutes WHERE rowid IN \
-    (SELECT rowid FROM service_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";
+pub const PRUNE_RED_MINUTES: &str = "DELETE FROM service_red_minutes WHERE (minute_ms, service_name) IN \
+    (SELECT minute_ms, service_name FROM service_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";
 
 /// Calls of the oldest dependency minutes before ?1 (at most ?2 rows, the
 /// same rows `PRUNE_CALL_MINUTES` deletes) taken out of the totals, which so
@@ -43,13 +43,15 @@ pub const UNCOUNT_PRUNED_CALLS: &str = "UPDATE service_dependencies SET \
     total_duration_ms = total_duration_ms - d.duration \
     FROM (SELECT caller_service AS caller, callee_service AS callee, sum(call_count) AS calls, \
       sum(error_count) AS errors, sum(total_duration_ms) AS duration \
-      FROM (SELECT * FROM dependency_minutes WHERE minute_ms < ?1 ORDER BY minute_ms, rowid LIMIT ?2) \
+      FROM (SELECT * FROM dependency_minutes WHERE minute_ms < ?1 \
+        ORDER BY minute_ms, caller_service, callee_service LIMIT ?2) \
       GROUP BY caller_service, callee_service) AS d \
     WHERE service_dependencies.caller_service = d.caller AND service_dependencies.callee_service = d.callee";
 
 /// - ?1: cutoff, unix ms; ?2: rows
-pub const PRUNE_CALL_MINUTES: &str = "DELETE FROM dependency_minutes WHERE rowid IN \
-    (SELECT rowid FROM dependency_minutes WHERE minute_ms < ?1 ORDER BY minute_ms, rowid LIMIT ?2)";
+pub const PRUNE_CALL_MINUTES: &str = "DELETE FROM dependency_minutes \
+    WHERE (minute_ms, caller_service, callee_service) IN (SELECT minute_ms, caller_service, callee_service \
+      FROM dependency_minutes WHERE minute_ms < ?1 ORDER BY minute_ms, caller_service, callee_service LIMIT ?2)";
 
 /// Totals left without calls.
 pub const DELETE_EMPTY_DEPENDENCIES: &str = "DELETE FROM service_dependencies WHERE call_count <= 0";

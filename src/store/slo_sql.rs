@@ -52,9 +52,11 @@ pub const SELECT_SLO_WINDOW: &str = "SELECT h.service_name, sum(h.requests) AS r
     WHERE s.id = ?2 GROUP BY h.service_name";
 
 /// Deletes up to ?2 per-operation minutes older than ?1 (unix ms).
-pub const PRUNE_OPERATION_MINUTES: &str = "DELETE FROM operation_red_minutes WHERE rowid IN \
-    (SELECT rowid FROM operation_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";
+pub const PRUNE_OPERATION_MINUTES: &str = "DELETE FROM operation_red_minutes \
+    WHERE (minute_ms, service_name, operation) IN (SELECT minute_ms, service_name, operation \
+      FROM operation_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";
 
 /// Deletes up to ?2 per-operation hours older than ?1 (unix ms).
-pub const PRUNE_OPERATION_HOURS: &str = "DELETE FROM operation_red_hours WHERE rowid IN \
-    (SELECT rowid FROM operation_red_hours WHERE hour_ms < ?1 ORDER BY hour_ms LIMIT ?2)";
+pub const PRUNE_OPERATION_HOURS: &str = "DELETE FROM operation_red_hours \
+    WHERE (hour_ms, service_name, operation) IN (SELECT hour_ms, service_name, operation \
+      FROM operation_red_hours WHERE hour_ms < ?1 ORDER BY hour_ms LIMIT ?2)";

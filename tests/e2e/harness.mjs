@@ -43,9 +43,9 @@ export function migrationFiles() {
 /**
  * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, ingest, api, db, stop }.
  * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
- * `vars` override worker variables (e.g. MAX_BODY_BYTES).
+ * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer.
  */
-export async function startCollector({ vars = {} } = {}) {
+export async function startCollector({ vars = {}, queue = false } = {}) {
   const points = [];
   const d1RoundTrips = [];
   const mf = new Miniflare({
@@ -65,6 +65,11 @@ export async function startCollector({ vars = {} } = {}) {
         d1Databases: { SCHEMA_CHECK: "schema-check-db" },
         kvNamespaces: { ALERT_STATE: "test-kv" },
         r2Buckets: { BLOCKS: "test-blocks" },
+        // As wrangler.toml's ingest queue, when asked for (else spans are stored inline).
+        ...(queue ? {
+          queueProducers: { INGEST_QUEUE: { queueName: "ingest" } },
+          queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
+        } : {}),
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
         serviceBindings: { SELF: "main" },
         wrappedBindings: {

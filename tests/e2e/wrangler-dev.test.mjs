@@ -78,6 +78,14 @@ test("GET /__scheduled runs the alert cycle: error-heavy traffic opens an incide
   const shift = Date.now() - 20_000 - 1_763_900_000_123;
   const spans = [1, 2, 3, 4].map((n) => span({ trace: 0x9000 + n, id: 0x9000 + n, name: "GET /orders", kind: 2, startMs: shift, error: n <= 3 }));
   assert.equal((await call("POST", "/v1/traces", request({ orders: spans }))).status, 200);
+  // wrangler.toml's ingest queue delivers to the consumer within its 2 s batch timeout.
+  const deadline = Date.now() + 15_000;
+  let stored = 0;
+  while (stored < 4 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    stored = JSON.parse((await call("GET", "/api/traces?service=orders")).text).traces.length;
+  }
+  assert.equal(stored, 4, "the queue consumer stored the export");
 
   const before = JSON.parse((await call("GET", "/api/alerts/incidents")).text).incidents;
   assert.equal(before.length, 0, "nothing fires before the cron runs");
