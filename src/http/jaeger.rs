@@ -1,6 +1,7 @@
 //! The Jaeger query API under `/jaeger/api`: errors answer in Jaeger's
 //! envelope too, so Grafana shows their message.
 
+use futures_util::future::join;
 use worker::{Env, Request, Response};
 
 use super::{db, json, now_ms, query_pairs, SpanBackends};
@@ -51,7 +52,8 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
             let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
             let indexed = backends.indexed();
             let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
-            let found = merge_found(blocks.search(&query).await?, legacy.search(&query).await?, query.limit);
+            let (found, old) = join(blocks.search(&query), legacy.search(&query)).await;
+            let found = merge_found(found?, old?, query.limit);
             let ids: Vec<&str> = found.iter().map(|t| t.trace_id.as_str()).collect();
             let mut traces = jaeger::traces(spans_of_traces(&blocks, &legacy, &ids).await?);
             // Newest first, as the search found them.
@@ -88,15 +90,10 @@ async fn spans_of_traces(
     ids: &[&str],
 ) -> Result<Vec<StoredSpan>, ApiError> {
     let parsed = ids.iter().filter_map(|id| TraceId::from_hex(id).ok()).collect::<Vec<_>>();
-    let mut spans = blocks.spans_of_traces(&parsed).await?;
+    let (in_blocks, old) = join(blocks.spans_of_traces(&parsed), legacy.spans_of_traces(ids)).await;
+    let mut spans = in_blocks?;
     let known: std::collections::HashSet<(String, String)> =
         spans.iter().map(|s| (s.trace_id.clone(), s.span_id.clone())).collect();
-    spans.extend(
-        legacy
-            .spans_of_traces(ids)
-            .await?
-            .into_iter()
-            .filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))),
-    );
+    spans.extend(old?.into_iter().filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))));
     Ok(spans)
 }

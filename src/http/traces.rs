@@ -1,5 +1,6 @@
 //! `POST /v1/traces`, `GET /api/traces`, `GET /api/traces/:traceId`.
 
+use futures_util::future::join;
 use worker::{Context, Env, Request, Response};
 
 use super::{db, json, now_ms, query_pairs, read_otlp, respond, SpanBackends};
@@ -66,12 +67,12 @@ pub async fn store_messages(env: &Env, ctx: &Context, messages: &[Message<'_>]) 
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let query = TraceSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let backends = SpanBackends::of(env)?;
+    let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
     let indexed = backends.indexed();
-    let found = SpanStore::new(&backends.db, &backends.blobs, &indexed).search(&query).await?;
-    let legacy = D1TraceStore::new(db(env)?).search(&query).await?;
+    let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
+    let (found, old) = join(blocks.search(&query), legacy.search(&query)).await;
     let traces: Vec<TraceSummary> =
-        merge_found(found, legacy, query.limit).into_iter().map(TraceSummary::from).collect();
+        merge_found(found?, old?, query.limit).into_iter().map(TraceSummary::from).collect();
     json(200, &TraceList { traces, limit: query.limit })
 }
 
@@ -83,11 +84,14 @@ struct TraceList {
 
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     let id = TraceId::from_hex(trace_id).map_err(|e| ApiError::bad_request(format!("invalid traceId: {e}")))?;
-    let backends = SpanBackends::of(env)?;
+    let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
     let indexed = backends.indexed();
-    let in_blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed).trace(id).await?;
-    let (legacy, log_count) = D1TraceStore::new(db(env)?).trace(&id.to_string()).await?;
-    match combine(in_blocks, legacy) {
+    let hex = id.to_string();
+    let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
+    // Both stores at once: a trace stored across the upgrade has spans in each.
+    let (in_blocks, old) = join(blocks.trace(id), legacy.trace(&hex)).await;
+    let (old, log_count) = old?;
+    match combine(in_blocks?, old) {
         Some((trace, spans)) => json(200, &trace_detail(trace, spans, log_count)),
         None => Err(ApiError::not_found(format!("trace {id} not found"))),
     }
