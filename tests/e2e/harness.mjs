@@ -43,9 +43,11 @@ export function migrationFiles() {
 /**
  * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, ingest, api, db, stop }.
  * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
- * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer.
+ * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer;
+ * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket (see `faults`).
  */
-export async function startCollector({ vars = {}, queue = false } = {}) {
+export async function startCollector({ vars = {}, queue = false, r2Faults = false } = {}) {
+  const faults = { put: false };
   const points = [];
   const d1RoundTrips = [];
   const mf = new Miniflare({
@@ -64,7 +66,7 @@ export async function startCollector({ vars = {}, queue = false } = {}) {
         assets: { directory: join(root, "public"), routerConfig: { has_user_worker: true } },
         d1Databases: { SCHEMA_CHECK: "schema-check-db" },
         kvNamespaces: { ALERT_STATE: "test-kv" },
-        r2Buckets: { BLOCKS: "test-blocks" },
+        ...(r2Faults ? {} : { r2Buckets: { BLOCKS: "test-blocks" } }),
         // As wrangler.toml's ingest queue, when asked for (else spans are stored inline).
         ...(queue ? {
           queueProducers: { INGEST_QUEUE: { queueName: "ingest" } },
@@ -74,6 +76,7 @@ export async function startCollector({ vars = {}, queue = false } = {}) {
         serviceBindings: { SELF: "main" },
         wrappedBindings: {
           DB: { scriptName: "d1-counter" },
+          ...(r2Faults ? { BLOCKS: { scriptName: "r2-faults" } } : {}),
           AE_TRACES: { scriptName: "ae-capture", bindings: { dataset: "distributed_traces" } },
           AE_METRICS: { scriptName: "ae-capture", bindings: { dataset: "worker_metrics" } },
           AE_LOGS: { scriptName: "ae-capture", bindings: { dataset: "worker_logs" } },
@@ -89,6 +92,14 @@ export async function startCollector({ vars = {}, queue = false } = {}) {
           },
         },
       },
+      ...(r2Faults ? [{
+        name: "r2-faults",
+        modules: [{ type: "ESModule", path: join(root, "tests/e2e/r2-faults.mjs") }],
+        r2Buckets: { INNER: "test-blocks" },
+        serviceBindings: {
+          CONTROL: async (req) => new Response(faults[new URL(req.url).pathname.slice(1)] ? "fail" : "ok"),
+        },
+      }] : []),
       {
         name: "d1-counter",
         modules: [{ type: "ESModule", path: join(root, "tests/e2e/d1-counter.mjs") }],
@@ -121,6 +132,8 @@ export async function startCollector({ vars = {}, queue = false } = {}) {
     url,
     mf,
     db,
+    /** With `r2Faults`: set `faults.put = true` to make R2 puts fail. */
+    faults,
     points,
     waitForPoints,
     /** Every D1 round trip the worker made: `{ kind, statements }`. */

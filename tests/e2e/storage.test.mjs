@@ -145,3 +145,30 @@ test("queued small exports end up in large blocks, readable within 5 s, each spa
     await q.stop();
   }
 });
+
+test("R2 failing at ingest: 503 with Retry-After, nothing half-stored, and the retry stores everything once", async () => {
+  const f = await startCollector({ r2Faults: true });
+  try {
+    const body = loadMix(7000, 3);
+    f.faults.put = true;
+    const refused = await f.ingest(body);
+    assert.equal(refused.status, 503);
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    assert.match(await refused.text(), /R2/);
+    assert.equal((await f.db.prepare("SELECT count(*) AS n FROM trace_index").first()).n, 0, "no trace record without its block");
+    assert.equal((await f.db.prepare("SELECT count(*) AS n FROM service_red_minutes").first()).n, 0, "nothing counted");
+
+    f.faults.put = false;
+    assert.equal((await f.ingest(body)).status, 200);
+    for (const t of [7000, 7001, 7002]) {
+      const { status, body: trace } = await f.api(`/api/traces/${traceId(t)}`);
+      assert.equal(status, 200);
+      assert.equal(trace.spans.length, 10);
+    }
+    const points = await f.waitForPoints(30);
+    assert.equal(points.length, 30, "one Analytics Engine point per span, once");
+    assert.equal((await f.db.prepare("SELECT sum(requests) AS n FROM service_red_minutes").first()).n, 12, "the 4 entry spans of each trace, once");
+  } finally {
+    await f.stop();
+  }
+});
