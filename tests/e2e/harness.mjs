@@ -44,10 +44,12 @@ export function migrationFiles() {
  * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, ingest, api, db, stop }.
  * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
  * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer;
- * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket (see `faults`).
+ * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket, `queueFaults` (with `queue`)
+ * tests/e2e/queue-faults.mjs in front of the queue producer (see `faults`).
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false } = {}) {
-  const faults = { put: false };
+export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false } = {}) {
+  const faults = { put: false, send: false };
+  const control = async (req) => new Response(faults[new URL(req.url).pathname.slice(1)] ? "fail" : "ok");
   const points = [];
   const d1RoundTrips = [];
   const mf = new Miniflare({
@@ -69,7 +71,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         ...(r2Faults ? {} : { r2Buckets: { BLOCKS: "test-blocks" } }),
         // As wrangler.toml's ingest queue, when asked for (else spans are stored inline).
         ...(queue ? {
-          queueProducers: { INGEST_QUEUE: { queueName: "ingest" } },
+          ...(queueFaults ? {} : { queueProducers: { INGEST_QUEUE: { queueName: "ingest" } } }),
           queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
         } : {}),
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
@@ -77,6 +79,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         wrappedBindings: {
           DB: { scriptName: "d1-counter" },
           ...(r2Faults ? { BLOCKS: { scriptName: "r2-faults" } } : {}),
+          ...(queueFaults ? { INGEST_QUEUE: { scriptName: "queue-faults" } } : {}),
           AE_TRACES: { scriptName: "ae-capture", bindings: { dataset: "distributed_traces" } },
           AE_METRICS: { scriptName: "ae-capture", bindings: { dataset: "worker_metrics" } },
           AE_LOGS: { scriptName: "ae-capture", bindings: { dataset: "worker_logs" } },
@@ -96,9 +99,13 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         name: "r2-faults",
         modules: [{ type: "ESModule", path: join(root, "tests/e2e/r2-faults.mjs") }],
         r2Buckets: { INNER: "test-blocks" },
-        serviceBindings: {
-          CONTROL: async (req) => new Response(faults[new URL(req.url).pathname.slice(1)] ? "fail" : "ok"),
-        },
+        serviceBindings: { CONTROL: control },
+      }] : []),
+      ...(queueFaults ? [{
+        name: "queue-faults",
+        modules: [{ type: "ESModule", path: join(root, "tests/e2e/queue-faults.mjs") }],
+        queueProducers: { INNER: { queueName: "ingest" } },
+        serviceBindings: { CONTROL: control },
       }] : []),
       {
         name: "d1-counter",
@@ -132,7 +139,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     url,
     mf,
     db,
-    /** With `r2Faults`: set `faults.put = true` to make R2 puts fail. */
+    /** With `r2Faults` / `queueFaults`: `faults.put` / `faults.send = true` make R2 puts / queue sends fail. */
     faults,
     points,
     waitForPoints,

@@ -172,3 +172,42 @@ test("R2 failing at ingest: 503 with Retry-After, nothing half-stored, and the r
     await f.stop();
   }
 });
+
+test("queue failing at ingest answers 503; a consumer whose store fails retries the messages; each span stored once", async () => {
+  const f = await startCollector({ queue: true, queueFaults: true, r2Faults: true });
+  try {
+    const trace = async (t) => (await f.api(`/api/traces/${traceId(t)}`));
+    const readable = async (t, ms) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        const { status, body } = await trace(t);
+        if (status === 200 && body.spans.length === 10) return body;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return null;
+    };
+
+    // The producer refuses: the export is not accepted, and not stored.
+    f.faults.send = true;
+    const refused = await f.ingest(loadMix(8000, 1));
+    assert.equal(refused.status, 503);
+    assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    f.faults.send = false;
+    assert.equal((await f.ingest(loadMix(8000, 1))).status, 200, "the client's retry is accepted");
+    assert.ok(await readable(8000, 5_000), "and stored");
+
+    // The consumer's R2 put fails: the messages are retried until it works.
+    f.faults.put = true;
+    assert.equal((await f.ingest(loadMix(8001, 1))).status, 200, "accepted once queued");
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal((await trace(8001)).status, 404, "not stored while R2 fails");
+    f.faults.put = false;
+    const stored = await readable(8001, 8_000);
+    assert.ok(stored, "stored by a retried delivery");
+    assert.equal(stored.spanCount, 10);
+    const points = await f.waitForPoints(20);
+    assert.equal(points.length, 20, "one Analytics Engine point per span of both traces, once");
+  } finally {
+    await f.stop();
+  }
+});
