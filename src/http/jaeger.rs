@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::query::jaeger::{self, envelope, error_envelope, DependencyLink};
 use crate::query::service_view::Window;
-use crate::query::trace_view::merge_found;
+use crate::query::trace_view::{merge_found, merge_spans};
 use crate::query::StoredSpan;
 use crate::storage::spans::SpanStore;
 use crate::store::d1::D1;
@@ -83,7 +83,8 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
     }
 }
 
-/// The spans of the traces from the blocks and the D1-only table, each span once.
+/// The spans of the traces from the blocks and the D1-only table, each span
+/// once, grouped by trace (as `jaeger::traces` reads them).
 async fn spans_of_traces(
     blocks: &SpanStore<'_, D1, R2Blobs>,
     legacy: &D1TraceStore,
@@ -91,9 +92,5 @@ async fn spans_of_traces(
 ) -> Result<Vec<StoredSpan>, ApiError> {
     let parsed = ids.iter().filter_map(|id| TraceId::from_hex(id).ok()).collect::<Vec<_>>();
     let (in_blocks, old) = join(blocks.spans_of_traces(&parsed), legacy.spans_of_traces(ids)).await;
-    let mut spans = in_blocks?;
-    let known: std::collections::HashSet<(String, String)> =
-        spans.iter().map(|s| (s.trace_id.clone(), s.span_id.clone())).collect();
-    spans.extend(old?.into_iter().filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))));
-    Ok(spans)
+    Ok(merge_spans(in_blocks?, old?))
 }

@@ -212,13 +212,11 @@ pub fn combine(
     blocks: Option<(StoredTrace, Vec<StoredSpan>)>,
     legacy: Option<(StoredTrace, Vec<StoredSpan>)>,
 ) -> Option<(StoredTrace, Vec<StoredSpan>)> {
-    let (mut trace, mut spans, (old, old_spans)) = match (blocks, legacy) {
+    let (mut trace, spans, (old, old_spans)) = match (blocks, legacy) {
         (Some((trace, spans)), Some(old)) => (trace, spans, old),
         (one, other) => return one.or(other),
     };
-    let known: HashSet<String> = spans.iter().map(|s| s.span_id.clone()).collect();
-    spans.extend(old_spans.into_iter().filter(|s| !known.contains(&s.span_id)));
-    sort_spans(&mut spans);
+    let spans = merge_spans(spans, old_spans);
     if trace.has_root == 0 && old.has_root == 1 {
         (trace.root_span_id, trace.root_service, trace.root_operation, trace.has_root) =
             (old.root_span_id, old.root_service, old.root_operation, old.has_root);
@@ -248,6 +246,15 @@ pub fn merge_found(blocks: Vec<StoredTrace>, legacy: Vec<StoredTrace>, limit: u3
     sort_traces(&mut all);
     all.truncate(limit as usize);
     all
+}
+
+/// Spans of both stores, each (trace, span) once (the blocks' copy), by
+/// trace then start: what every reader of traces stored across the upgrade needs.
+pub fn merge_spans(mut blocks: Vec<StoredSpan>, legacy: Vec<StoredSpan>) -> Vec<StoredSpan> {
+    let known: HashSet<(String, String)> = blocks.iter().map(|s| (s.trace_id.clone(), s.span_id.clone())).collect();
+    blocks.extend(legacy.into_iter().filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))));
+    sort_spans(&mut blocks);
+    blocks
 }
 
 /// Spans by trace, then start, then span id.
@@ -302,6 +309,18 @@ mod tests {
         assert_eq!(combine(Some(blocks), None).unwrap().1.len(), 2);
         assert_eq!(combine(None, Some(legacy)).unwrap().1.len(), 2);
         assert!(combine(None, None).is_none());
+    }
+
+    #[test]
+    fn spans_of_both_stores_merge_grouped_by_trace_once_each() {
+        let span_of =
+            |trace: &str, id: &str, start: u64| StoredSpan { trace_id: trace.into(), ..stored_span(id, start) };
+        let blocks = vec![span_of("a", "02", 2), span_of("b", "01", 1)];
+        let legacy = vec![span_of("a", "01", 1), span_of("a", "02", 2), span_of("b", "01", 1)];
+        let merged: Vec<(String, String)> =
+            merge_spans(blocks, legacy).into_iter().map(|s| (s.trace_id, s.span_id)).collect();
+        let pair = |t: &str, s: &str| (t.to_string(), s.to_string());
+        assert_eq!(merged, [pair("a", "01"), pair("a", "02"), pair("b", "01")]);
     }
 
     #[test]
