@@ -1,12 +1,18 @@
 //! Workers entry points: `fetch` hands every request to `http::handle`,
-//! `queue` stores the span messages of the ingest queue, `scheduled` (the
+//! `queue` stores the span and log messages of the ingest queue, `scheduled` (the
 //! cron trigger, every minute) evaluates the alert rules and then prunes past
 //! retention.
 
 use worker::{
-    event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext, ScheduledEvent,
+    event, Context, Env, MessageBatch, MessageExt, RawMessage, Request, Response, Result, ScheduleContext,
+    ScheduledEvent,
 };
 
+use futures_util::future::join;
+
+use crate::api::ApiError;
+use crate::http::{logs as http_logs, traces};
+use crate::ingest::log_batch::{self, is_log_message};
 use crate::ingest::trace_batch::{parse_message, trace_ids};
 
 use crate::jobs::{alerts::run_alert_cycle, prune::prune};
@@ -16,44 +22,74 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(crate::http::handle(req, env, ctx).await)
 }
 
-/// One batch of the ingest queue, stored as one batch of spans. A message
-/// that cannot be read is retried alone (it ends in the dead-letter queue);
-/// when storing fails every message is retried; a message delivered again
-/// stores and counts nothing twice. Never returns an error: that would retry
-/// the acknowledged messages too.
+/// One batch of the ingest queue: its span messages stored as one batch of
+/// spans, its log messages as one batch of log records. A message that
+/// cannot be read is retried alone (it ends in the dead-letter queue); when
+/// storing a signal fails, its messages are retried; a message delivered
+/// again stores and counts nothing twice. Never returns an error: that
+/// would retry the acknowledged messages too.
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()> {
     let delivered: Vec<_> = batch.raw_iter().collect();
     let texts: Vec<Option<String>> = delivered.iter().map(|m| m.body().as_string()).collect();
-    let mut readable = Vec::new();
-    let mut parsed = Vec::new();
+    let (mut span_messages, mut spans) = (Vec::new(), Vec::new());
+    let (mut log_messages, mut logs) = (Vec::new(), Vec::new());
     for (message, text) in delivered.iter().zip(&texts) {
-        let checked = text
-            .as_deref()
-            .map(|t| parse_message(t.as_bytes()).and_then(|m| trace_ids(std::slice::from_ref(&m)).map(|_| m)));
-        match checked {
-            Some(Ok(m)) => {
-                readable.push(message);
-                parsed.push(m);
-            }
-            Some(Err(e)) => {
-                worker::console_error!("ingest queue message {} unreadable: {e}", message.id());
-                message.retry();
-            }
-            None => {
-                worker::console_error!("ingest queue message {} is not text", message.id());
-                message.retry();
-            }
+        let Some(text) = text.as_deref() else {
+            worker::console_error!("ingest queue message {} is not text", message.id());
+            message.retry();
+            continue;
+        };
+        let unreadable = if is_log_message(text.as_bytes()) {
+            log_batch::parse_message(text.as_bytes())
+                .map(|m| {
+                    log_messages.push(message);
+                    logs.push(m);
+                })
+                .map_err(|e| e.to_string())
+        } else {
+            parse_message(text.as_bytes())
+                .and_then(|m| trace_ids(std::slice::from_ref(&m)).map(|_| m))
+                .map(|m| {
+                    span_messages.push(message);
+                    spans.push(m);
+                })
+                .map_err(|e| e.to_string())
+        };
+        if let Err(e) = unreadable {
+            worker::console_error!("ingest queue message {} unreadable: {e}", message.id());
+            message.retry();
         }
     }
-    match crate::http::traces::store_messages(&env, &ctx, &parsed).await {
-        Ok(_) => readable.iter().for_each(|m| m.ack()),
-        Err(e) => {
-            worker::console_error!("{} ingest queue messages not stored, retried: {}", readable.len(), e.message);
-            readable.iter().for_each(|m| m.retry());
+    let stored_spans = async {
+        if spans.is_empty() {
+            Ok(0)
+        } else {
+            traces::store_messages(&env, &ctx, &spans).await
         }
-    }
+    };
+    let stored_logs = async {
+        if logs.is_empty() {
+            Ok(0)
+        } else {
+            http_logs::store_messages(&env, &ctx, &logs).await
+        }
+    };
+    let (stored_spans, stored_logs) = join(stored_spans, stored_logs).await;
+    settle("span", stored_spans, &span_messages);
+    settle("log", stored_logs, &log_messages);
     Ok(())
+}
+
+/// Acknowledges the messages once stored, else retries them.
+fn settle(signal: &str, stored: std::result::Result<usize, ApiError>, messages: &[&RawMessage]) {
+    match stored {
+        Ok(_) => messages.iter().for_each(|m| m.ack()),
+        Err(e) => {
+            worker::console_error!("{} {signal} messages not stored, retried: {}", messages.len(), e.message);
+            messages.iter().for_each(|m| m.retry());
+        }
+    }
 }
 
 #[event(scheduled)]
@@ -72,7 +108,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} RED minutes, {} operation minutes, {} operation hours, {} log records, {} resolved incidents, {} metric minutes, {} metric points, {} metric series",
+            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} RED minutes, {} operation minutes, {} operation hours, {} log segments holding {} records, {} log records, {} resolved incidents, {} metric minutes, {} metric points, {} metric series",
             pruned.blocks.blocks,
             pruned.blocks.traces,
             pruned.traces.spans,
@@ -82,6 +118,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             pruned.red_minutes,
             pruned.operation_minutes,
             pruned.operation_hours,
+            pruned.log_segments.segments,
+            pruned.log_segments.records,
             pruned.log_records,
             pruned.incidents,
             pruned.metric_minutes,

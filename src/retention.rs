@@ -25,6 +25,8 @@ pub const DEFAULT_SLO_RETENTION_DAYS: f64 = 35.0;
 pub const PRUNE_CHUNK_TRACES: u32 = 200;
 /// Span blocks pruned per chunk (one D1 batch, their traces' records read first).
 pub const PRUNE_CHUNK_BLOCKS: u32 = 20;
+/// Log block segments pruned per chunk (one D1 read, one D1 delete, one R2 delete).
+pub const PRUNE_CHUNK_LOG_SEGMENTS: u32 = 500;
 /// Dependency minute rows deleted per cron run.
 pub const MAX_PRUNE_CALL_MINUTES: u32 = 10_000;
 /// RED minute rows deleted per cron run (one per service and minute).

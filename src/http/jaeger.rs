@@ -4,7 +4,7 @@
 use futures_util::future::join;
 use worker::{Env, Request, Response};
 
-use super::{db, json, now_ms, query_pairs, SpanBackends};
+use super::{db, json, now_ms, query_pairs, BlockBackends};
 use crate::api::routes::JaegerRoute;
 use crate::api::ApiError;
 use crate::domain::TraceId;
@@ -49,7 +49,7 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
         }
         JaegerRoute::Traces => {
             let query = jaeger::search(pairs(), now_ms)?;
-            let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+            let (backends, legacy) = (BlockBackends::of(env)?, D1TraceStore::new(db(env)?));
             let indexed = backends.indexed();
             let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
             let (found, old) = join(blocks.search(&query), legacy.search(&query)).await;
@@ -62,7 +62,7 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
         }
         JaegerRoute::Trace(id) => {
             let id = TraceId::from_hex(&id).map_err(|e| ApiError::bad_request(format!("invalid trace id: {e}")))?;
-            let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+            let (backends, legacy) = (BlockBackends::of(env)?, D1TraceStore::new(db(env)?));
             let indexed = backends.indexed();
             let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
             let traces = jaeger::traces(spans_of_traces(&blocks, &legacy, &[&id.to_string()]).await?);

@@ -4,7 +4,7 @@
 mod alerts;
 mod health;
 mod jaeger;
-mod logs;
+pub mod logs;
 mod metrics;
 mod query;
 mod services;
@@ -16,10 +16,14 @@ use std::borrow::Cow;
 use worker::{Context, Env, Request, Response};
 
 use crate::api::{self, ApiError, Route};
+use crate::ingest::span_rows::MAX_MESSAGE_BYTES;
+use crate::ingest::DataPoint;
 use crate::otlp::{decompress, response::status_body, DecodeError, Encoding};
-use crate::store::analytics_engine::{accept_handover, PointsHandover};
+use crate::storage::logs::LogStore;
+use crate::store::analytics_engine::{accept_handover, write_or_hand_over, PointsHandover};
 use crate::store::bindings;
 use crate::store::d1::D1;
+use crate::store::ingest_queue;
 use crate::store::r2::R2Blobs;
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
@@ -94,14 +98,15 @@ pub fn db(env: &Env) -> Result<worker::D1Database, ApiError> {
     Ok(bindings::database(env)?)
 }
 
-/// What span storage runs on: D1, the R2 bucket of blocks, the indexed attribute keys.
-pub struct SpanBackends {
+/// What block storage (spans and logs) runs on: D1, the R2 bucket of
+/// blocks, the indexed attribute keys.
+pub struct BlockBackends {
     pub db: D1,
     pub blobs: R2Blobs,
     indexed: Vec<String>,
 }
 
-impl SpanBackends {
+impl BlockBackends {
     /// Without D1 or R2 the request is retryable (503).
     pub fn of(env: &Env) -> Result<Self, ApiError> {
         Ok(Self { db: D1::new(db(env)?), blobs: bindings::blocks(env)?, indexed: bindings::indexed_attributes(env) })
@@ -110,6 +115,44 @@ impl SpanBackends {
     pub fn indexed(&self) -> Vec<&str> {
         self.indexed.iter().map(String::as_str).collect()
     }
+
+    pub fn logs(&self) -> LogStore<'_, D1, R2Blobs> {
+        LogStore::new(&self.db, &self.blobs)
+    }
+}
+
+/// The ingest step every signal shares: the accepted data, as queue
+/// messages, goes to the ingest queue when the deployment has one; what
+/// comes back is to be stored inline (everything without a queue, a message
+/// too large for one). The export is answered once its data is safe.
+pub async fn enqueue<'m>(env: &Env, messages: &'m [String]) -> Result<Vec<&'m str>, ApiError> {
+    let messages = messages.iter().map(String::as_str);
+    let Some(queue) = bindings::ingest_queue(env) else { return Ok(messages.collect()) };
+    let (queued, too_large): (Vec<&str>, Vec<&str>) = messages.partition(|m| m.len() <= MAX_MESSAGE_BYTES);
+    ingest_queue::send(&queue, &queued).await?;
+    Ok(too_large)
+}
+
+/// Writes the Analytics Engine points of newly stored records (as their
+/// queue messages carried them).
+pub fn write_stored_points(
+    env: &Env,
+    ctx: &Context,
+    binding: &'static str,
+    points: &[&serde_json::value::RawValue],
+) -> Result<(), ApiError> {
+    let points = points
+        .iter()
+        .map(|p| serde_json::from_str::<DataPoint>(p.get()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
+    write_or_hand_over(env, ctx, binding, points);
+    Ok(())
+}
+
+/// A random block id part (`blocks::BlockId`).
+pub fn block_random() -> u16 {
+    (js_sys::Math::random() * 65536.0) as u16
 }
 
 /// Now, unix milliseconds.

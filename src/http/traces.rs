@@ -3,38 +3,28 @@
 use futures_util::future::join;
 use worker::{Context, Env, Request, Response};
 
-use super::{db, json, now_ms, query_pairs, read_otlp, respond, SpanBackends};
+use super::{
+    block_random, db, enqueue, json, now_ms, query_pairs, read_otlp, respond, write_stored_points, BlockBackends,
+};
 use crate::api::ApiError;
 use crate::domain::TraceId;
-use crate::ingest::span_rows::MAX_MESSAGE_BYTES;
+use crate::ingest::span_batch;
 use crate::ingest::trace_batch::{parse_message, Message};
-use crate::ingest::{span_batch, DataPoint};
 use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
+use crate::query::log_search::{LogSearch, TRACE_LOG_COUNT_LIMIT};
 use crate::query::trace_view::{combine, merge_found, trace_detail, TraceSummary};
 use crate::query::TraceSearch;
 use crate::storage::spans::SpanStore;
-use crate::store::analytics_engine::write_or_hand_over;
+use crate::store::bindings;
 use crate::store::traces::D1TraceStore;
-use crate::store::{bindings, ingest_queue};
 
-/// Hands the export's spans to the ingest queue when the deployment has one
-/// (a message too large for a queue message is stored inline), else stores
-/// them inline: the answer comes once they are safe either way.
+/// Queues the export's spans (or stores them inline, `enqueue`).
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let (body, encoding) = read_otlp(req, env).await?;
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
-    let messages: Vec<&str> = batch.messages.iter().map(String::as_str).collect();
-    let inline = match bindings::ingest_queue(env) {
-        Some(queue) => {
-            let (queued, too_large): (Vec<&str>, Vec<&str>) =
-                messages.into_iter().partition(|m| m.len() <= MAX_MESSAGE_BYTES);
-            ingest_queue::send(&queue, &queued).await?;
-            too_large
-        }
-        None => messages,
-    };
+    let inline = enqueue(env, &batch.messages).await?;
     if !inline.is_empty() {
         let parsed = inline
             .iter()
@@ -49,25 +39,19 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
 /// Stores span messages as one batch (inline, or a batch of the queue
 /// consumer) and writes the Analytics Engine points of the spans that were new.
 pub async fn store_messages(env: &Env, ctx: &Context, messages: &[Message<'_>]) -> Result<usize, ApiError> {
-    let backends = SpanBackends::of(env)?;
+    let backends = BlockBackends::of(env)?;
     let indexed = backends.indexed();
-    let random = (js_sys::Math::random() * 65536.0) as u16;
-    let stored =
-        SpanStore::new(&backends.db, &backends.blobs, &indexed).store(messages, now_ms() as u64, random).await?;
-    let points = stored
-        .points
-        .iter()
-        .map(|p| serde_json::from_str::<DataPoint>(p.get()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
-    write_or_hand_over(env, ctx, bindings::AE_TRACES, points);
+    let stored = SpanStore::new(&backends.db, &backends.blobs, &indexed)
+        .store(messages, now_ms() as u64, block_random())
+        .await?;
+    write_stored_points(env, ctx, bindings::AE_TRACES, &stored.points)?;
     Ok(stored.new_spans)
 }
 
 pub async fn search(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let query = TraceSearch::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+    let (backends, legacy) = (BlockBackends::of(env)?, D1TraceStore::new(db(env)?));
     let indexed = backends.indexed();
     let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
     let (found, old) = join(blocks.search(&query), legacy.search(&query)).await;
@@ -84,15 +68,18 @@ struct TraceList {
 
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     let id = TraceId::from_hex(trace_id).map_err(|e| ApiError::bad_request(format!("invalid traceId: {e}")))?;
-    let (backends, legacy) = (SpanBackends::of(env)?, D1TraceStore::new(db(env)?));
+    let (backends, legacy) = (BlockBackends::of(env)?, D1TraceStore::new(db(env)?));
     let indexed = backends.indexed();
     let hex = id.to_string();
     let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
     // Both stores at once: a trace stored across the upgrade has spans in each.
     let (in_blocks, old) = join(blocks.trace(id), legacy.trace(&hex)).await;
-    let (old, log_count) = old?;
-    match combine(in_blocks?, old) {
-        Some((trace, spans)) => json(200, &trace_detail(trace, spans, log_count)),
-        None => Err(ApiError::not_found(format!("trace {id} not found"))),
-    }
+    let (old, old_log_count) = old?;
+    let Some((trace, spans)) = combine(in_blocks?, old) else {
+        return Err(ApiError::not_found(format!("trace {id} not found")));
+    };
+    let mut logs = LogSearch { trace_id: Some(hex), limit: TRACE_LOG_COUNT_LIMIT, ..Default::default() };
+    logs.within_trace(trace.start_ns.parse().unwrap_or(0), trace.end_ns.parse().unwrap_or(0));
+    let log_count = old_log_count + backends.logs().search(&logs).await?.logs.len() as u64;
+    json(200, &trace_detail(trace, spans, log_count))
 }

@@ -1,10 +1,10 @@
-//! Flattens a log export into what storage writes: one JSON row per record
-//! (in the size-bounded arrays of `row_chunks`) and one Analytics Engine
-//! point per record.
+//! Flattens a log export into what storage writes: per record, its stored
+//! JSON row and its Analytics Engine point, as `[row, point]` pairs in
+//! size-bounded queue messages (what `ingest::log_batch` reads).
 //!
 //! A log record has no id, so each row carries a content key: 128 bits of
 //! SHA-256 over everything stored about the record. A retried export
-//! produces the same keys, and the store ignores rows it already has.
+//! produces the same keys, hence the same messages and message hashes.
 
 use std::borrow::Cow;
 
@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::data_points::{log_point, DataPoint, LogContext};
+use super::data_points::{log_point, LogContext};
 use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
+use super::span_rows::MAX_MESSAGE_BYTES;
+use crate::domain::ids::hex;
 use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::value::Attributes;
 use crate::domain::{AnyValue, ResourceLogs};
@@ -21,19 +23,18 @@ use crate::otlp::Rejections;
 
 /// Hex digits of a record key.
 pub const KEY_HEX_LEN: usize = 32;
-/// Serialized rows start with `{"key":"` and the key.
-const KEY_OFFSET: usize = r#"{"key":""#.len();
 const KEY_PLACEHOLDER: &str = "00000000000000000000000000000000";
+/// What starts a queue message of log records (a message of spans is a bare array).
+pub const LOG_MESSAGE_HEAD: &str = r#"{"logs":"#;
 
-/// The stored form of one record, as one element of a `json_each` array.
-/// `key` must stay the first field: it is filled in after serializing.
+/// The stored form of one record, as one element of a block segment.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LogRow<'s, 'a> {
-    key: &'static str,
+    key: Cow<'static, str>,
     service: &'s str,
     /// The record's own time, else its observed time; all zeros when it has neither
-    /// (the store then files it at ingestion time).
+    /// (readers then use the time its block was stored).
     time_ns: String,
     observed_ns: String,
     severity_number: i32,
@@ -50,36 +51,29 @@ struct LogRow<'s, 'a> {
     event_name: &'s str,
 }
 
-/// Writes the hex of the first 16 bytes of SHA-256 over the rest of the row into its key.
-fn fill_key(row: &mut [u8]) {
-    let digest = Sha256::digest(&row[KEY_OFFSET + KEY_HEX_LEN..]);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, byte) in digest[..KEY_HEX_LEN / 2].iter().enumerate() {
-        row[KEY_OFFSET + 2 * i] = HEX[usize::from(byte >> 4)];
-        row[KEY_OFFSET + 2 * i + 1] = HEX[usize::from(byte & 0x0f)];
-    }
-}
-
-/// The key written into a serialized row.
-fn key_of(row: &[u8]) -> String {
-    String::from_utf8_lossy(&row[KEY_OFFSET..KEY_OFFSET + KEY_HEX_LEN]).into_owned()
+/// The hex of the first 16 bytes of SHA-256 over the row as serialized with
+/// the placeholder key: the same record always gets the same key.
+fn content_key(row: &LogRow<'_, '_>, scratch: &mut Vec<u8>) -> String {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, row).expect("rows serialize");
+    hex(&Sha256::digest(scratch.as_slice())[..KEY_HEX_LEN / 2])
 }
 
 /// Everything one log export writes.
 #[derive(Debug, Default)]
-pub struct LogBatch<'s> {
-    /// JSON arrays of log rows (see `row_chunks`).
-    pub row_chunks: Vec<String>,
-    /// The Analytics Engine point of each record, by record key.
-    pub points: Vec<(String, DataPoint<'s>)>,
+pub struct LogBatch {
+    /// `{"logs":[[row, point], …]}` messages (see `ingest::log_batch`).
+    pub messages: Vec<String>,
     pub record_count: usize,
 }
 
-/// Builds the batch; `now_ms` stands in for records without any time.
-/// Records too large to store are refused into `rejections`.
-pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejections: &mut Rejections) -> LogBatch<'s> {
+/// Builds the batch; `now_ms` stands in for records without any time in
+/// their Analytics Engine point. Records too large to store are refused
+/// into `rejections`.
+pub fn log_batch(resource_logs: &[ResourceLogs<'_>], now_ms: f64, rejections: &mut Rejections) -> LogBatch {
     let mut batch = LogBatch::default();
-    let mut chunks = RowChunks::default();
+    let mut chunks = RowChunks::with_limit(MAX_MESSAGE_BYTES - LOG_MESSAGE_HEAD.len() - 1);
+    let mut scratch = Vec::new();
     for rl in resource_logs {
         let service = rl.resource.service_name();
         let resource = attributes_json(&rl.resource.attributes);
@@ -88,8 +82,8 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
                 let time_ns = record.effective_time_unix_nano();
-                let row = LogRow {
-                    key: KEY_PLACEHOLDER,
+                let mut row = LogRow {
+                    key: Cow::Borrowed(KEY_PLACEHOLDER),
                     service,
                     time_ns: nanos_text(time_ns),
                     observed_ns: nanos_text(record.observed_time_unix_nano),
@@ -106,15 +100,7 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
                     dropped_attributes_count: record.dropped_attributes_count,
                     event_name: &record.event_name,
                 };
-                let mut key = String::new();
-                let pushed = chunks.push(&row, |bytes| {
-                    fill_key(bytes);
-                    key = key_of(bytes);
-                });
-                if let Err(row_bytes) = pushed {
-                    rejections.reject(format!("log record: {row_bytes} bytes stored, the limit is {MAX_ROW_BYTES}"));
-                    continue;
-                }
+                row.key = Cow::Owned(content_key(&row, &mut scratch));
                 let body = match &record.body {
                     AnyValue::Str(s) => Cow::Borrowed(s.as_ref()),
                     AnyValue::Empty => Cow::Borrowed(""),
@@ -125,19 +111,23 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
                     service_version,
                     environment,
                     scope_name: &sl.scope.name,
-                    trace_id: row.trace_id,
-                    span_id: row.span_id,
+                    trace_id: row.trace_id.clone(),
+                    span_id: row.span_id.clone(),
                     body,
                     attributes_json: serde_json::to_string(&Attributes(&record.attributes))
                         .expect("attributes serialize"),
                     time_ms: if time_ns > 0 { nanos_to_ms(time_ns) } else { now_ms },
                 };
-                batch.points.push((key, log_point(record, ctx)));
+                let point = log_point(record, ctx);
+                if let Err(row_bytes) = chunks.push(&(&row, &point), |_| {}) {
+                    rejections.reject(format!("log record: {row_bytes} bytes stored, the limit is {MAX_ROW_BYTES}"));
+                    continue;
+                }
                 batch.record_count += 1;
             }
         }
     }
-    batch.row_chunks = chunks.finish();
+    batch.messages = chunks.finish().into_iter().map(|rows| format!("{LOG_MESSAGE_HEAD}{rows}}}")).collect();
     batch
 }
 
@@ -145,8 +135,9 @@ pub fn log_batch<'s>(resource_logs: &'s [ResourceLogs<'_>], now_ms: f64, rejecti
 mod tests {
     use super::*;
     use crate::domain::{KeyValue, LogRecord, Resource, ScopeLogs, TraceId};
+    use serde_json::Value;
 
-    fn export(bodies: &[&'static str]) -> Vec<ResourceLogs<'static>> {
+    pub(crate) fn export(bodies: &[&'static str]) -> Vec<ResourceLogs<'static>> {
         let records = bodies
             .iter()
             .enumerate()
@@ -169,8 +160,17 @@ mod tests {
         }]
     }
 
-    fn rows(batch: &LogBatch) -> Vec<serde_json::Value> {
-        batch.row_chunks.iter().flat_map(|c| serde_json::from_str::<Vec<serde_json::Value>>(c).unwrap()).collect()
+    /// The `[row, point]` pairs of every message.
+    fn pairs(batch: &LogBatch) -> Vec<(Value, Value)> {
+        batch
+            .messages
+            .iter()
+            .flat_map(|m| {
+                assert!(m.starts_with(LOG_MESSAGE_HEAD));
+                let envelope: Value = serde_json::from_str(m).unwrap();
+                serde_json::from_value::<Vec<(Value, Value)>>(envelope["logs"].clone()).unwrap()
+            })
+            .collect()
     }
 
     #[test]
@@ -178,33 +178,32 @@ mod tests {
         let records = export(&["payment failed", "payment retried"]);
         let mut rejections = Rejections::default();
         let batch = log_batch(&records, 0.0, &mut rejections);
-        let rows = rows(&batch);
-        assert_eq!((rows.len(), batch.points.len(), batch.record_count), (2, 2, 2));
-        assert_eq!(rows[0]["service"], "checkout");
-        assert_eq!(rows[0]["timeNs"], "01763900000000000000");
-        assert_eq!(rows[0]["body"], "payment failed");
-        assert_eq!(rows[0]["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(rows[0]["attributes"]["exception.type"], "Timeout");
-        let key = rows[0]["key"].as_str().unwrap();
+        let pairs = pairs(&batch);
+        assert_eq!((pairs.len(), batch.record_count, batch.messages.len()), (2, 2, 1));
+        let (row, point) = &pairs[0];
+        assert_eq!(row["service"], "checkout");
+        assert_eq!(row["timeNs"], "01763900000000000000");
+        assert_eq!(row["body"], "payment failed");
+        assert_eq!(row["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(row["attributes"]["exception.type"], "Timeout");
+        let key = row["key"].as_str().unwrap();
         assert_eq!(key.len(), KEY_HEX_LEN);
         assert_ne!(key, KEY_PLACEHOLDER);
-        assert_eq!(batch.points[0].0, key);
-        let point = &batch.points[0].1;
-        assert_eq!(point.index(), "checkout");
-        assert_eq!(point.blobs()[3], "ERROR");
-        assert_eq!(point.blobs()[5], "payment failed");
-        assert_eq!(point.blobs()[9], "Timeout");
-        assert_eq!(point.doubles()[2], 17.0);
+        assert_eq!(point["index"], "checkout");
+        assert_eq!(point["blobs"][3], "ERROR");
+        assert_eq!(point["blobs"][5], "payment failed");
+        assert_eq!(point["blobs"][9], "Timeout");
+        assert_eq!(point["doubles"][2], 17.0);
     }
 
     #[test]
-    fn keys_are_stable_across_retries_and_differ_between_records() {
+    fn retries_make_the_same_messages_and_records_differ_in_key() {
         let records = export(&["a", "b"]);
-        let keys = |b: &LogBatch| b.points.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
         let first = log_batch(&records, 0.0, &mut Rejections::default());
-        let again = log_batch(&records, 5.0, &mut Rejections::default());
-        assert_eq!(keys(&first), keys(&again));
-        assert_ne!(keys(&first)[0], keys(&first)[1]);
+        let again = log_batch(&records, 0.0, &mut Rejections::default());
+        assert_eq!(first.messages, again.messages);
+        let keys: Vec<Value> = pairs(&first).into_iter().map(|(row, _)| row["key"].clone()).collect();
+        assert_ne!(keys[0], keys[1]);
     }
 
     #[test]
@@ -214,9 +213,21 @@ mod tests {
         record.time_unix_nano = 0;
         record.body = AnyValue::Kvlist(vec![KeyValue { key: "cents".into(), value: AnyValue::Int(1999) }]);
         let batch = log_batch(&records, 1234.0, &mut Rejections::default());
-        let point = &batch.points[0].1;
-        assert_eq!(point.blobs()[5], r#"{"cents":1999}"#);
-        assert_eq!(point.doubles()[0], 1234.0);
-        assert_eq!(rows(&batch)[0]["timeNs"], "00000000000000000000");
+        let (row, point) = &pairs(&batch)[0];
+        assert_eq!(point["blobs"][5], r#"{"cents":1999}"#);
+        assert_eq!(point["doubles"][0], 1234.0);
+        assert_eq!(row["timeNs"], "00000000000000000000");
+        let later = log_batch(&records, 99_999.0, &mut Rejections::default());
+        assert_eq!(pairs(&later)[0].0["key"], row["key"], "the ingestion time is not part of the key");
+    }
+
+    #[test]
+    fn messages_stay_under_the_queue_limit() {
+        let body: &'static str = Box::leak("y".repeat(20_000).into_boxed_str());
+        let records = export(&[body; 30]);
+        let batch = log_batch(&records, 0.0, &mut Rejections::default());
+        assert!(batch.messages.len() >= 5, "{}", batch.messages.len());
+        assert!(batch.messages.iter().all(|m| m.len() <= MAX_MESSAGE_BYTES));
+        assert_eq!(pairs(&batch).len(), 30);
     }
 }

@@ -5,6 +5,7 @@ pub mod block_summary;
 pub mod bloom;
 pub mod callee;
 pub mod data_points;
+pub mod log_batch;
 pub mod log_rows;
 pub mod metric_rows;
 pub mod metric_series;

@@ -6,8 +6,9 @@ use crate::retention::{
     cutoff_ms, more_to_prune, retention_days, DEFAULT_INCIDENT_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_METRIC_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_CALL_MINUTES,
     MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES,
-    METRIC_POINT_RETENTION_DAYS, PRUNE_CHUNK_BLOCKS, PRUNE_CHUNK_TRACES,
+    METRIC_POINT_RETENTION_DAYS, PRUNE_CHUNK_BLOCKS, PRUNE_CHUNK_LOG_SEGMENTS, PRUNE_CHUNK_TRACES,
 };
+use crate::storage::logs::{LogStore, PrunedLogs};
 use crate::storage::spans::{PrunedBlocks, SpanStore};
 use crate::store::alerts::D1AlertStore;
 use crate::store::d1::D1;
@@ -31,8 +32,10 @@ pub struct Pruned {
     pub operation_minutes: u32,
     /// Per-operation hourly roll-ups (past `SLO_RETENTION_DAYS`).
     pub operation_hours: u32,
-    /// Log records (past `LOG_RETENTION_DAYS`).
+    /// Log records of the `logs` table (past `LOG_RETENTION_DAYS`).
     pub log_records: u32,
+    /// Log block segments and their records.
+    pub log_segments: PrunedLogs,
     /// Resolved incidents, with their notifications (past `INCIDENT_RETENTION_DAYS`).
     pub incidents: u32,
     /// Metric minute roll-ups and series (past `METRIC_RETENTION_DAYS`), raw points (past a day).
@@ -85,6 +88,16 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
+    let logs = LogStore::new(&d1, &blobs);
+    let mut log_segments = PrunedLogs::default();
+    for chunks in 1.. {
+        let chunk = logs.prune_chunk(log_cutoff, PRUNE_CHUNK_LOG_SEGMENTS).await?;
+        log_segments.segments += chunk.segments;
+        log_segments.records += chunk.records;
+        if !more_to_prune(chunk.segments, PRUNE_CHUNK_LOG_SEGMENTS, chunks) {
+            break;
+        }
+    }
     let log_records = D1LogStore::new(db()?).prune(log_cutoff, MAX_PRUNE_LOG_RECORDS).await?;
     let incidents = D1AlertStore::new(db()?).prune_resolved(incident_cutoff, MAX_PRUNE_INCIDENTS).await?;
     let (metric_minutes, metric_points, metric_series) =
@@ -97,6 +110,7 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         operation_minutes,
         operation_hours,
         log_records,
+        log_segments,
         incidents,
         metric_minutes,
         metric_points,

@@ -11,29 +11,37 @@ use crate::api::ApiError;
 use crate::domain::log::{severity_from_name, severity_name};
 use crate::domain::time::{ms_to_nanos, nanos_text};
 use crate::domain::{SpanId, TraceId};
+use crate::ingest::log_rows::KEY_HEX_LEN;
 use crate::query::trace_view::{rfc3339, unpad};
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 
-/// Where the previous page ended: the last record's time and id.
+/// Where the previous page ended: the next page holds the records before
+/// `(time_ns, key)` in newest-first order. An empty key takes every record
+/// of `time_ns` and older (where a search that ran out of reads stopped).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     pub time_ns: String,
-    pub id: f64,
+    pub key: String,
 }
 
 impl Cursor {
-    /// `{time_ns}-{id}` (opaque to clients).
+    /// `{time_ns}-{key}` (opaque to clients).
     pub fn encode(&self) -> String {
-        format!("{}-{}", self.time_ns, self.id)
+        format!("{}-{}", self.time_ns, self.key)
     }
 
     fn decode(text: &str) -> Option<Self> {
-        let (time, id) = text.split_once('-')?;
+        let (time, key) = text.split_once('-')?;
         let valid_time = time.len() == 20 && time.bytes().all(|b| b.is_ascii_digit());
-        let id: u64 = id.parse().ok()?;
-        valid_time.then(|| Cursor { time_ns: time.to_string(), id: id as f64 })
+        let valid_key = key.is_empty() || (key.len() == KEY_HEX_LEN && key.bytes().all(|b| b.is_ascii_hexdigit()));
+        (valid_time && valid_key).then(|| Cursor { time_ns: time.to_string(), key: key.to_ascii_lowercase() })
+    }
+
+    /// Whether a record comes after the cursor (and so belongs to the page).
+    pub fn admits(&self, time_ns: &str, key: &str) -> bool {
+        (time_ns, key) < (self.time_ns.as_str(), self.key.as_str())
     }
 }
 
@@ -102,10 +110,48 @@ impl LogSearch {
     }
 }
 
-/// A row of `logs` as the search reads it.
+/// The most log records a trace's detail counts in the blocks.
+pub const TRACE_LOG_COUNT_LIMIT: u32 = 10_000;
+/// How far before its first span starts and after its last ends a trace's
+/// log records are looked for when the search names the trace but no time.
+pub const TRACE_LOG_SLACK_MS: u64 = 5 * 60 * 1000;
+
+impl LogSearch {
+    /// Limits the search to the time of a trace (unix ns), with `TRACE_LOG_SLACK_MS` either side.
+    pub fn within_trace(&mut self, start_ns: u64, end_ns: u64) {
+        let slack = TRACE_LOG_SLACK_MS * 1_000_000;
+        self.start_ns = Some(nanos_text(start_ns.saturating_sub(slack)));
+        self.end_ns = Some(nanos_text(end_ns.saturating_add(slack + 1)));
+    }
+
+    /// Whether a record passes every filter and comes after the cursor.
+    /// The text is a case-insensitive substring of the body: a string
+    /// body's text, another body's JSON.
+    pub fn matches(&self, l: &StoredLog) -> bool {
+        let text_matches = |needle: &str| {
+            let body: std::borrow::Cow<'_, str> = match serde_json::from_str::<String>(&l.body) {
+                Ok(text) => text.into(),
+                Err(_) => l.body.as_str().into(),
+            };
+            body.to_lowercase().contains(&needle.to_lowercase())
+        };
+        self.service.as_ref().is_none_or(|s| *s == l.service_name)
+            && self.trace_id.as_ref().is_none_or(|t| *t == l.trace_id)
+            && self.span_id.as_ref().is_none_or(|s| *s == l.span_id)
+            && self.min_severity.is_none_or(|m| l.severity_number >= f64::from(m))
+            && self.start_ns.as_ref().is_none_or(|s| l.time_ns >= *s)
+            && self.end_ns.as_ref().is_none_or(|e| l.time_ns < *e)
+            && self.cursor.as_ref().is_none_or(|c| c.admits(&l.time_ns, &l.key))
+            && self.text.as_deref().is_none_or(text_matches)
+    }
+}
+
+/// A record as the search reads it (from a block, or a row of the `logs`
+/// table stored before 0010).
 #[derive(Debug, Clone, Deserialize)]
 pub struct StoredLog {
-    pub id: f64,
+    /// The record's content key (`ingest::log_rows`).
+    pub key: String,
     pub service_name: String,
     pub time_ns: String,
     pub observed_ns: String,
@@ -183,12 +229,38 @@ impl From<StoredLog> for LogView {
     }
 }
 
-/// The page of records and the cursor of the next one (only when the page is full).
-pub fn page(rows: Vec<StoredLog>, limit: u32) -> (Option<String>, Vec<LogView>) {
-    let next = (rows.len() as u32 >= limit)
-        .then(|| rows.last().map(|l| Cursor { time_ns: l.time_ns.clone(), id: l.id }.encode()))
-        .flatten();
-    (next, rows.into_iter().map(LogView::from).collect())
+/// Records found in the blocks: every record after `complete_above_ns`
+/// that matched is here; older ones may be missing (the search ran out of
+/// reads before it reached them).
+#[derive(Debug, Default)]
+pub struct FoundLogs {
+    pub logs: Vec<StoredLog>,
+    pub complete_above_ns: Option<u64>,
+}
+
+/// Newest first, ties by key.
+pub fn sort_logs(logs: &mut [StoredLog]) {
+    logs.sort_unstable_by(|a, b| (&b.time_ns, &b.key).cmp(&(&a.time_ns, &a.key)));
+}
+
+/// One page from the blocks' records and the rows of the `logs` table
+/// (each record once), and the cursor of the next page: after its last
+/// record when the page is full, or where the block search stopped short.
+pub fn page(found: FoundLogs, legacy: Vec<StoredLog>, limit: u32) -> (Option<String>, Vec<LogView>) {
+    let mut seen = std::collections::HashSet::new();
+    let bound = found.complete_above_ns.map(nanos_text);
+    let complete = |l: &StoredLog| bound.as_deref().is_none_or(|b| l.time_ns.as_str() > b);
+    let mut logs: Vec<StoredLog> =
+        found.logs.iter().chain(&legacy).filter(|l| complete(l) && seen.insert(l.key.clone())).cloned().collect();
+    sort_logs(&mut logs);
+    let limit = limit as usize;
+    let next = if logs.len() >= limit {
+        logs.truncate(limit);
+        logs.last().map(|l| Cursor { time_ns: l.time_ns.clone(), key: l.key.clone() })
+    } else {
+        found.complete_above_ns.map(|b| Cursor { time_ns: nanos_text(b.saturating_add(1)), key: String::new() })
+    };
+    (next.map(|c| c.encode()), logs.into_iter().map(LogView::from).collect())
 }
 
 #[cfg(test)]
@@ -218,13 +290,18 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_only_full_pages_have_one() {
-        let c = Cursor { time_ns: "01700000000000000000".into(), id: 42.0 };
-        assert_eq!(parse(&format!("cursor={}", c.encode())).unwrap().cursor, Some(c));
-        let row = |id: f64| StoredLog {
-            id,
+    fn cursors_round_trip_and_pages_end_where_the_search_stopped() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let c = Cursor { time_ns: "01700000000000000000".into(), key: key.into() };
+        assert_eq!(parse(&format!("cursor={}", c.encode())).unwrap().cursor, Some(c.clone()));
+        assert_eq!(parse("cursor=01700000000000000000-").unwrap().cursor.unwrap().key, "");
+        assert_eq!(parse("cursor=01700000000000000000-12").unwrap_err().status, 400);
+        assert!(c.admits("01699999999999999999", "f") && c.admits("01700000000000000000", "0"));
+        assert!(!c.admits("01700000000000000000", key) && !c.admits("01700000000000000001", ""));
+        let row = |time: u64, key: &str| StoredLog {
+            key: key.into(),
             service_name: "s".into(),
-            time_ns: "01700000000000000001".into(),
+            time_ns: nanos_text(time),
             observed_ns: "00000000000000000000".into(),
             severity_number: 9.0,
             severity_text: "INFO".into(),
@@ -238,12 +315,18 @@ mod tests {
             flags: 0.0,
             event_name: String::new(),
         };
-        let (next, views) = page(vec![row(3.0), row(2.0)], 2);
-        assert_eq!(next.as_deref(), Some("01700000000000000001-2"));
-        assert_eq!(views[0].time_unix_nano, "1700000000000000001");
+        let found = |logs, complete_above_ns| FoundLogs { logs, complete_above_ns };
+        // Blocks and the legacy table merge newest first, each record once.
+        let (next, views) = page(found(vec![row(3, "b"), row(1, "a")], None), vec![row(2, "c"), row(3, "b")], 2);
+        assert_eq!(next.as_deref(), Some("00000000000000000002-c"));
+        assert_eq!(views.iter().map(|v| v.time_unix_nano.as_str()).collect::<Vec<_>>(), ["3", "2"]);
         assert_eq!(views[0].severity, Some("INFO"));
         assert_eq!(views[0].trace_id, None);
         assert_eq!(serde_json::to_value(&views[0]).unwrap()["body"], "hello");
-        assert_eq!(page(vec![row(1.0)], 2).0, None);
+        assert_eq!(page(found(vec![row(1, "a")], None), vec![], 2).0, None);
+        // A search that stopped short: only what is complete, and a cursor at the stop.
+        let (next, views) = page(found(vec![row(9, "a"), row(5, "b")], Some(6)), vec![row(4, "c")], 10);
+        assert_eq!(views.len(), 1);
+        assert_eq!(next.as_deref(), Some("00000000000000000007-"));
     }
 }

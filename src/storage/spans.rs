@@ -336,6 +336,11 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         Ok(Some((stored_trace(id, record), spans)))
     }
 
+    /// When the trace's first span starts and its last ends (unix ns), when any span of it is in a block.
+    pub async fn trace_times(&self, id: TraceId) -> Result<Option<(u64, u64)>, StorageError> {
+        Ok(self.records(&[id]).await?.get(&id).map(|(r, _)| (r.start_ns, r.end_ns)))
+    }
+
     /// Every span of the given traces, each once, by trace then start.
     pub async fn spans_of_traces(&self, ids: &[TraceId]) -> Result<Vec<StoredSpan>, StorageError> {
         let records = self.records(ids).await?;

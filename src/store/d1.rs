@@ -47,30 +47,6 @@ impl D1 {
         self.db.batch(statements).await.map(Batch).map_err(unavailable)
     }
 
-    /// Runs `query` once per chunk of JSON rows (the chunk bound as ?1,
-    /// `args` after it), all in one batch; returns every row the statements return.
-    pub async fn per_chunk<T: DeserializeOwned>(
-        &self,
-        query: &str,
-        chunks: &[String],
-        args: &[JsValue],
-    ) -> Result<Vec<T>, StoreError> {
-        let statements = chunks
-            .iter()
-            .map(|chunk| {
-                let bound: Vec<JsValue> =
-                    std::iter::once(JsValue::from_str(chunk)).chain(args.iter().cloned()).collect();
-                self.statement(query, &bound)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(statements).await?;
-        let mut rows = Vec::new();
-        for i in 0..chunks.len() {
-            rows.extend(results.rows::<T>(i)?);
-        }
-        Ok(rows)
-    }
-
     /// Every row of one statement.
     pub async fn all<T: DeserializeOwned>(&self, query: &str, args: &[JsValue]) -> Result<Vec<T>, StoreError> {
         self.statement(query, args)?.all().await.map_err(unavailable)?.results().map_err(corrupt)

@@ -1,9 +1,6 @@
-//! `D1LogStore`: log records in D1. An ingest is one `batch()` of inserts
-//! (one per chunk of rows) that ignores records already stored.
+//! `D1LogStore`: the log records stored in D1 before log blocks (migration
+//! 0010), searched beside the blocks and pruned until they age out.
 
-use std::collections::HashSet;
-
-use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
@@ -11,29 +8,15 @@ use super::d1::D1;
 use super::log_sql as sql;
 use super::StoreError;
 use crate::domain::time::{ms_to_nanos, nanos_text};
-use crate::ingest::LogBatch;
 use crate::query::log_search::{LogSearch, StoredLog};
 
 pub struct D1LogStore {
     d1: D1,
 }
 
-#[derive(Deserialize)]
-struct Key {
-    record_key: String,
-}
-
 impl D1LogStore {
     pub fn new(db: D1Database) -> Self {
         Self { d1: D1::new(db) }
-    }
-
-    /// Writes the batch and returns the keys of records that were new (not retries).
-    pub async fn ingest(&self, batch: &LogBatch<'_>, now_ms: f64) -> Result<HashSet<String>, StoreError> {
-        let now_ns = JsValue::from_str(&nanos_text(ms_to_nanos(now_ms)));
-        let keys: Vec<Key> =
-            self.d1.per_chunk(sql::INSERT_LOGS, &batch.row_chunks, &[JsValue::from_f64(now_ms), now_ns]).await?;
-        Ok(keys.into_iter().map(|k| k.record_key).collect())
     }
 
     /// Records matching every filter, newest first.
@@ -67,7 +50,7 @@ impl D1LogStore {
             filter(sql::SEARCH_END, &[text(v)]);
         }
         if let Some(c) = &q.cursor {
-            filter(sql::SEARCH_AFTER, &[text(&c.time_ns), text(&c.time_ns), JsValue::from_f64(c.id)]);
+            filter(sql::SEARCH_AFTER, &[text(&c.time_ns), text(&c.time_ns), text(&c.key)]);
         }
         filter(sql::SEARCH_TAIL, &[JsValue::from_f64(f64::from(q.limit))]);
         self.d1.all(&query, &args).await
