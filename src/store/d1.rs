@@ -11,7 +11,19 @@ use super::StoreError;
 use crate::storage::ports::{SqlDatabase, SqlValue, Statement, StatementResult, StorageError, GUARD_FAILURE};
 
 pub fn unavailable(e: worker::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::Unavailable(message(&e))
+}
+
+/// What went wrong: D1's own message (with its cause) rather than the
+/// binding's debug dump.
+fn message(e: &worker::Error) -> String {
+    match e {
+        worker::Error::D1(d1) => {
+            let error: &js_sys::Error = d1.as_ref();
+            format!("D1: {}", String::from(error.message()))
+        }
+        other => other.to_string(),
+    }
 }
 
 pub fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -88,9 +100,14 @@ impl SqlDatabase for D1 {
                 self.db.prepare(s.sql).bind(&args).map_err(unavailable)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let results = self.db.batch(prepared).await.map_err(|e| match e.to_string() {
-            m if m.contains(GUARD_FAILURE) => StorageError::Conflict,
-            m => StorageError::Unavailable(m),
+        let results = self.db.batch(prepared).await.map_err(|e| {
+            // The guard's failure is in D1's cause (Display) or its message.
+            let m = message(&e);
+            if m.contains(GUARD_FAILURE) || e.to_string().contains(GUARD_FAILURE) {
+                StorageError::Conflict
+            } else {
+                StorageError::Unavailable(m)
+            }
         })?;
         results
             .iter()

@@ -1,15 +1,18 @@
 // Wraps the real local D1 binding and reports each round trip (batch, or a
 // statement's first/all/run/raw) to the test process (SINK); a batch also
 // reports what D1 bills for it, from its own `meta`: rows written and read,
-// and the database size after it.
+// and the database size after it. With a CONTROL binding (the harness's
+// `d1Faults`), a batch fails when one of its statements contains the SQL
+// fragment CONTROL answers (injected fault; "ok" fails nothing).
 import entrypoints from "cloudflare-internal:workers";
 
 export default (env) => {
   const report = (kind, statements, billed = {}) =>
     entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify({ kind, statements, ...billed }) }));
-  const wrap = (statement) => ({
+  const wrap = (statement, sql) => ({
     inner: statement,
-    bind: (...args) => wrap(statement.bind(...args)),
+    sql,
+    bind: (...args) => wrap(statement.bind(...args), sql),
     first: (...a) => (report("first", 1), statement.first(...a)),
     all: () => (report("all", 1), statement.all()),
     run: () => (report("run", 1), statement.run()),
@@ -17,10 +20,14 @@ export default (env) => {
   });
   // workers-rs checks the binding's constructor name.
   class D1Database {
-    prepare(query) { return wrap(env.INNER.prepare(query)); }
+    prepare(query) { return wrap(env.INNER.prepare(query), query); }
     async batch(statements) {
       let results;
       try {
+        const fault = env.CONTROL ? await (await env.CONTROL.fetch("http://control/d1")).text() : "ok";
+        if (fault !== "ok" && statements.some((s) => s.sql.includes(fault))) {
+          throw new Error(`D1_ERROR: injected fault on ${JSON.stringify(fault)}`);
+        }
         results = await env.INNER.batch(statements.map((s) => s.inner));
       } catch (e) {
         report("batch", statements.length, { failed: true });

@@ -45,12 +45,17 @@ export function migrationFiles() {
  * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
  * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer;
  * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket, `queueFaults` (with `queue`)
- * tests/e2e/queue-faults.mjs in front of the queue producer (see `faults`).
+ * tests/e2e/queue-faults.mjs in front of the queue producer, `d1Faults` lets tests/e2e/d1-counter.mjs
+ * fail batches (see `faults`). With `queue`, messages reaching the dead-letter queue are kept in `deadLetters`.
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false } = {}) {
-  const faults = { put: false, send: false };
-  const control = async (req) => new Response(faults[new URL(req.url).pathname.slice(1)] ? "fail" : "ok");
+export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false } = {}) {
+  const faults = { put: false, send: false, d1: false };
+  const control = async (req) => {
+    const fault = faults[new URL(req.url).pathname.slice(1)];
+    return new Response(fault === true ? "fail" : fault || "ok");
+  };
   const points = [];
+  const deadLetters = [];
   const d1RoundTrips = [];
   const mf = new Miniflare({
     workers: [
@@ -107,6 +112,21 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         queueProducers: { INNER: { queueName: "ingest" } },
         serviceBindings: { CONTROL: control },
       }] : []),
+      ...(queue ? [{
+        // The dead-letter queue's stand-in consumer: what reaches it, kept for the test.
+        name: "dead-letters",
+        modules: true,
+        script: `export default { async queue(batch, env) {
+          for (const m of batch.messages) { await env.SINK.fetch("http://sink/", { method: "POST", body: m.body }); m.ack(); }
+        } };`,
+        queueConsumers: { "ingest-dlq": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+        serviceBindings: {
+          SINK: async (req) => {
+            deadLetters.push(await req.text());
+            return new Response(null, { status: 204 });
+          },
+        },
+      }] : []),
       {
         name: "d1-counter",
         modules: [{ type: "ESModule", path: join(root, "tests/e2e/d1-counter.mjs") }],
@@ -116,6 +136,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
             d1RoundTrips.push(await req.json());
             return new Response(null, { status: 204 });
           },
+          ...(d1Faults ? { CONTROL: control } : {}),
         },
       },
     ],
@@ -139,8 +160,13 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     url,
     mf,
     db,
-    /** With `r2Faults` / `queueFaults`: `faults.put` / `faults.send = true` make R2 puts / queue sends fail. */
+    /**
+     * With `r2Faults` / `queueFaults`: `faults.put` / `faults.send = true` make R2 puts / queue sends fail;
+     * with `d1Faults`: `faults.d1 = "<SQL fragment>"` fails every D1 batch with a statement containing it.
+     */
     faults,
+    /** With `queue`: the bodies of the messages that reached the dead-letter queue. */
+    deadLetters,
     points,
     waitForPoints,
     /** Every D1 round trip the worker made: `{ kind, statements }`. */
