@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Applies the D1 migrations to the remote database and deploys the worker.
+# `npm run deploy`: installs the toolchain if missing, then scripts/deploy.mjs
+# creates what the account lacks, applies the remote migrations and deploys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-npx wrangler d1 migrations apply DB --remote
-npx wrangler deploy
+node scripts/deploy.mjs
