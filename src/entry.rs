@@ -8,8 +8,6 @@ use worker::{
     ScheduledEvent,
 };
 
-use futures_util::future::join;
-
 use crate::api::ApiError;
 use crate::http::{logs as http_logs, traces};
 use crate::ingest::log_batch::{self, is_log_message};
@@ -61,23 +59,12 @@ async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()
             message.retry();
         }
     }
-    let stored_spans = async {
-        if spans.is_empty() {
-            Ok(0)
-        } else {
-            traces::store_messages(&env, &ctx, &spans).await
-        }
-    };
-    let stored_logs = async {
-        if logs.is_empty() {
-            Ok(0)
-        } else {
-            http_logs::store_messages(&env, &ctx, &logs).await
-        }
-    };
-    let (stored_spans, stored_logs) = join(stored_spans, stored_logs).await;
-    settle("span", stored_spans, &span_messages);
-    settle("log", stored_logs, &log_messages);
+    if !spans.is_empty() {
+        settle("span", traces::store_messages(&env, &ctx, &spans).await, &span_messages);
+    }
+    if !logs.is_empty() {
+        settle("log", http_logs::store_messages(&env, &ctx, &logs).await, &log_messages);
+    }
     Ok(())
 }
 

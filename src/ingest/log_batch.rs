@@ -12,7 +12,7 @@
 //! block's segment rows carry the hashes of every message the block holds.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -179,7 +179,7 @@ pub fn bloom_item<'b>(kind: &'b [u8; 1], id_hex: &'b str) -> [&'b [u8]; 2] {
 pub fn plan<'m>(messages: &[LogMessage<'m>], stored: &HashSet<MessageHash>, block_id: BlockId) -> LogBatchPlan<'m> {
     let mut out = LogBatchPlan::default();
     let mut taken = HashSet::new();
-    let mut minutes: BTreeMap<u64, Vec<(u64, &Row<'m>)>> = BTreeMap::new();
+    let mut rows: Vec<(u64, &Row<'m>)> = Vec::new();
     let block_ns = block_id.time_ms() * NANOS_PER_MS;
     for message in messages {
         if stored.contains(&message.hash) || !taken.insert(message.hash) {
@@ -187,25 +187,30 @@ pub fn plan<'m>(messages: &[LogMessage<'m>], stored: &HashSet<MessageHash>, bloc
         }
         out.hashes.push(message.hash);
         for row in &message.rows {
-            let time_ns = if row.time_ns > 0 { row.time_ns } else { block_ns };
-            minutes.entry(time_ns / NANOS_PER_MS / SEGMENT_SPAN_MS).or_default().push((time_ns, row));
+            rows.push((if row.time_ns > 0 { row.time_ns } else { block_ns }, row));
             out.points.push(row.point);
-            out.records += 1;
         }
     }
+    out.records = rows.len();
+    rows.sort_by_key(|(time_ns, _)| *time_ns);
+    let minute = |time_ns: u64| time_ns / NANOS_PER_MS / SEGMENT_SPAN_MS;
     let mut writer = BlockWriter::default();
-    for (_, mut rows) in minutes {
-        rows.sort_by_key(|(time_ns, _)| *time_ns);
-        let mut start = 0;
-        while start < rows.len() {
+    for same_minute in rows.chunk_by(|(a, _), (b, _)| minute(*a) == minute(*b)) {
+        let mut rest = same_minute;
+        while !rest.is_empty() {
+            // At least one row, then as many as fit in the segment's bytes.
             let mut bytes = 0;
-            let mut end = start;
-            while end < rows.len() && (end == start || bytes + rows[end].1.raw.get().len() <= MAX_SEGMENT_ROW_BYTES) {
-                bytes += rows[end].1.raw.get().len() + 1;
-                end += 1;
-            }
-            out.segments.push(segment(&mut writer, &rows[start..end]));
-            start = end;
+            let take = rest
+                .iter()
+                .take_while(|(_, row)| {
+                    bytes += row.raw.get().len() + 1;
+                    bytes <= MAX_SEGMENT_ROW_BYTES
+                })
+                .count()
+                .max(1);
+            let (segment_rows, after) = rest.split_at(take);
+            out.segments.push(segment(&mut writer, segment_rows));
+            rest = after;
         }
     }
     if let Some(last) = out.segments.last_mut() {
@@ -219,7 +224,7 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
     let mut json = Vec::with_capacity(rows.iter().map(|(_, r)| r.raw.get().len() + 1).sum::<usize>() + 1);
     json.push(b'[');
     let mut bloom = Bloom::with_capacity(rows.len() * 2);
-    let mut services = BTreeSet::new();
+    let mut services: Vec<&str> = Vec::new();
     let mut max_severity = i32::MIN;
     for (i, (_, row)) in rows.iter().enumerate() {
         if i > 0 {
@@ -227,7 +232,7 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
         }
         json.extend_from_slice(row.raw.get().as_bytes());
         let f = &row.facts;
-        services.insert(f.service.as_ref());
+        services.push(&f.service);
         max_severity = max_severity.max(f.severity_number);
         if !f.trace_id.is_empty() {
             bloom.insert(&bloom_item(b"t", &f.trace_id));
@@ -237,6 +242,8 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
         }
     }
     json.push(b']');
+    services.sort_unstable();
+    services.dedup();
     let (offset, length) = writer.push(&json);
     let time_ms = |i: Option<&(u64, &Row<'_>)>| i.map_or(0, |(t, _)| t / NANOS_PER_MS);
     SegmentPlan {
@@ -247,7 +254,7 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
         records: rows.len(),
         newest: false,
         max_severity,
-        services: services.into_iter().map(str::to_string).collect(),
+        services: services.into_iter().map(String::from).collect(),
         bloom,
     }
 }

@@ -125,15 +125,15 @@ impl LogSearch {
     }
 
     /// Whether a record passes every filter and comes after the cursor.
-    /// The text is a case-insensitive substring of the body: a string
-    /// body's text, another body's JSON.
+    /// The text is a substring of the body, ASCII letters in either case
+    /// (as SQLite's `lower()`): a string body's text, another body's JSON.
     pub fn matches(&self, l: &StoredLog) -> bool {
         let text_matches = |needle: &str| {
             let body: std::borrow::Cow<'_, str> = match serde_json::from_str::<String>(&l.body) {
                 Ok(text) => text.into(),
                 Err(_) => l.body.as_str().into(),
             };
-            body.to_lowercase().contains(&needle.to_lowercase())
+            body.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())
         };
         self.service.as_ref().is_none_or(|s| *s == l.service_name)
             && self.trace_id.as_ref().is_none_or(|t| *t == l.trace_id)

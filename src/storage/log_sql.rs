@@ -12,6 +12,14 @@ macro_rules! message_stored {
     };
 }
 
+/// What searching and pruning read of a segment row.
+macro_rules! segment_columns {
+    () => {
+        "SELECT max_time_ms, block_id, offset, length, records, newest, max_severity, services, \
+         hex(bloom) AS bloom FROM log_segments"
+    };
+}
+
 /// The hashes already stored.
 /// - ?1: JSON array of `[hash hex, from ms, to ms]`
 pub const SELECT_STORED_MESSAGES: &str =
@@ -37,16 +45,17 @@ pub const INSERT_SEGMENTS: &str = "INSERT INTO log_segments (max_time_ms, block_
 /// after a `(max_time_ms, block_id, offset)` position.
 /// - ?1 from ms, ?2 bound on the latest record ms (exclusive), ?3 to ms (inclusive),
 ///   ?4 ?5 ?6 position, ?7 page size
-pub const SELECT_SEGMENTS: &str = "SELECT max_time_ms, block_id, offset, length, max_severity, \
-    services, hex(bloom) AS bloom FROM log_segments \
-    WHERE max_time_ms >= ?1 AND max_time_ms < ?2 AND min_time_ms <= ?3 \
+pub const SELECT_SEGMENTS: &str = concat!(
+    segment_columns!(),
+    " WHERE max_time_ms >= ?1 AND max_time_ms < ?2 AND min_time_ms <= ?3 \
     AND (max_time_ms, block_id, offset) < (?4, ?5, ?6) \
-    ORDER BY max_time_ms DESC, block_id DESC, offset DESC LIMIT ?7";
+    ORDER BY max_time_ms DESC, block_id DESC, offset DESC LIMIT ?7"
+);
 
 /// Segments whose every record is older than the cutoff, oldest first.
 /// - ?1 cutoff ms, ?2 segments per chunk
-pub const SELECT_EXPIRED_SEGMENTS: &str = "SELECT max_time_ms, block_id, offset, records, newest FROM log_segments \
-    WHERE max_time_ms < ?1 ORDER BY max_time_ms, block_id, offset LIMIT ?2";
+pub const SELECT_EXPIRED_SEGMENTS: &str =
+    concat!(segment_columns!(), " WHERE max_time_ms < ?1 ORDER BY max_time_ms, block_id, offset LIMIT ?2");
 
 /// - ?1: JSON array of `[max ms, block id, offset]`
 pub const DELETE_SEGMENTS: &str = "DELETE FROM log_segments WHERE (max_time_ms, block_id, offset) IN \

@@ -66,18 +66,11 @@ struct SegmentRow {
     block_id: String,
     offset: f64,
     length: f64,
+    records: f64,
+    newest: f64,
     max_severity: f64,
     services: String,
     bloom: String,
-}
-
-#[derive(Deserialize)]
-struct ExpiredRow {
-    max_time_ms: f64,
-    block_id: String,
-    offset: f64,
-    records: f64,
-    newest: f64,
 }
 
 /// A log row as a block holds it (`ingest::log_rows`).
@@ -344,7 +337,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> LogStore<'a, D, B> {
     pub async fn prune_chunk(&self, cutoff_ms: f64, max_segments: u32) -> Result<PrunedLogs, StorageError> {
         let args = vec![cutoff_ms.into(), f64::from(max_segments).into()];
         let results = self.db.batch(vec![Statement::new(sql::SELECT_EXPIRED_SEGMENTS, args)]).await?;
-        let expired: Vec<ExpiredRow> = result(&results, 0)?.rows()?;
+        let expired: Vec<SegmentRow> = result(&results, 0)?.rows()?;
         if expired.is_empty() {
             return Ok(PrunedLogs::default());
         }
