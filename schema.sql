@@ -564,12 +564,13 @@ CREATE TABLE trace_index (
 -- One row per R2 block of spans, with its search summary
 -- (`ingest::block_summary`). `block_id` is 16 hex digits: the store time in
 -- ms shifted left 16 bits plus 16 random bits; the object key is
--- spans/<yyyy>/<mm>/<dd>/<block_id>.
+-- spans/<yyyy>/<mm>/<dd>/<block_id>. Keyed by the latest span start first,
+-- WITHOUT ROWID, no secondary index (0011): one row written per block.
 CREATE TABLE span_blocks (
-  block_id TEXT PRIMARY KEY,
-  -- Earliest and latest span start in the block, unix ms.
-  min_start_ms INTEGER NOT NULL,
+  -- Latest and earliest span start in the block, unix ms.
   max_start_ms INTEGER NOT NULL,
+  block_id TEXT NOT NULL,
+  min_start_ms INTEGER NOT NULL,
   span_count INTEGER NOT NULL,
   -- The trace ids, 16 bytes each.
   traces BLOB NOT NULL,
@@ -577,10 +578,9 @@ CREATE TABLE span_blocks (
   services TEXT NOT NULL,
   operations TEXT NOT NULL,
   -- Bloom filter of (service, operation) and indexed key=value pairs.
-  bloom BLOB NOT NULL
+  bloom BLOB NOT NULL,
+  PRIMARY KEY (max_start_ms, block_id)
 ) WITHOUT ROWID;
-
-CREATE INDEX span_blocks_by_start ON span_blocks (max_start_ms);
 
 -- 0009: the roll-up tables above are WITHOUT ROWID, keyed by time first, and
 -- the triggers that fed them from `spans` and `dependency_calls` are gone

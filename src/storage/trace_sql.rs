@@ -39,12 +39,18 @@ pub const SELECT_BLOCKS: &str = "SELECT block_id, min_start_ms, max_start_ms, he
 
 /// Blocks whose every span started before the cutoff, oldest first.
 /// - ?1 cutoff ms, ?2 blocks per chunk
-pub const SELECT_EXPIRED_BLOCKS: &str = "SELECT block_id, hex(traces) AS traces FROM span_blocks \
+pub const SELECT_EXPIRED_BLOCKS: &str = "SELECT max_start_ms, block_id, hex(traces) AS traces FROM span_blocks \
     WHERE max_start_ms < ?1 ORDER BY max_start_ms LIMIT ?2";
 
-/// - ?1: JSON array of block ids
-pub const DELETE_BLOCKS: &str = "DELETE FROM span_blocks WHERE block_id IN (SELECT value FROM json_each(?1))";
+/// - ?1: JSON array of `[max start ms, block id]`
+pub const DELETE_BLOCKS: &str = "DELETE FROM span_blocks WHERE (max_start_ms, block_id) IN \
+    (SELECT value ->> 0, value ->> 1 FROM json_each(?1))";
 
+/// Registers services and moves their first/last seen times. A known
+/// service's row is rewritten (and billed) only when something shows: a
+/// new version or environment, an earlier first sighting, or a last
+/// sighting at least a minute later than the stored one (`lastSeen` moves
+/// in steps of a minute at most).
 /// - ?1: JSON array of `[name, version, environment, first seen ms, last seen ms]`
 pub const UPSERT_SERVICES: &str = "INSERT INTO services (id, name, version, environment, first_seen_ms, last_seen_ms) \
     SELECT s.value ->> 0, s.value ->> 0, s.value ->> 1, s.value ->> 2, s.value ->> 3, s.value ->> 4 \
@@ -54,7 +60,10 @@ pub const UPSERT_SERVICES: &str = "INSERT INTO services (id, name, version, envi
     environment = CASE WHEN excluded.last_seen_ms >= last_seen_ms \
       THEN coalesce(excluded.environment, environment) ELSE environment END, \
     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), \
-    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)";
+    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms) \
+    WHERE excluded.first_seen_ms < first_seen_ms OR excluded.last_seen_ms >= last_seen_ms + 60000 \
+    OR (excluded.last_seen_ms >= last_seen_ms AND (coalesce(excluded.version, version) IS NOT version \
+      OR coalesce(excluded.environment, environment) IS NOT environment))";
 
 /// - ?1: JSON array of `[service, operation, kind]`
 pub const INSERT_OPERATIONS: &str = "INSERT INTO span_operations (service_name, name, kind) \
