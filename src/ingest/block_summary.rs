@@ -5,7 +5,7 @@
 //! filter nothing matches reads no block at all.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -84,8 +84,8 @@ pub fn summarize<'r>(
     rows: impl IntoIterator<Item = &'r RawValue>,
     indexed: &[&str],
 ) -> BlockSummary {
-    let mut items: BTreeSet<(Vec<u8>, Vec<u8>, Vec<u8>)> = BTreeSet::new();
-    let (mut services, mut operations) = (BTreeSet::new(), BTreeSet::new());
+    let mut items: HashSet<(Vec<u8>, Vec<u8>, Vec<u8>)> = HashSet::new();
+    let (mut services, mut operations) = (Vec::new(), Vec::new());
     for row in rows {
         let Ok(row) = serde_json::from_str::<RowIndexed>(row.get()) else { continue };
         items.insert((OPERATION.to_vec(), row.service.as_bytes().to_vec(), row.name.as_bytes().to_vec()));
@@ -93,19 +93,18 @@ pub fn summarize<'r>(
         for (key, value) in span_attributes.chain(&row.resource) {
             items.insert((ATTRIBUTE.to_vec(), key.as_bytes().to_vec(), value_text(value).as_bytes().to_vec()));
         }
-        services.insert(row.service.into_owned());
-        operations.insert(row.name.into_owned());
+        services.push(row.service.into_owned());
+        operations.push(row.name.into_owned());
+    }
+    for names in [&mut services, &mut operations] {
+        names.sort_unstable();
+        names.dedup();
     }
     let mut bloom = Bloom::with_capacity(items.len());
     for (kind, a, b) in &items {
         bloom.insert(&[kind, a, b]);
     }
-    BlockSummary {
-        traces,
-        services: services.into_iter().collect(),
-        operations: operations.into_iter().collect(),
-        bloom,
-    }
+    BlockSummary { traces, services, operations, bloom }
 }
 
 impl BlockSummary {

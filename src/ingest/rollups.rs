@@ -4,7 +4,7 @@
 //! hour), and calls between services per minute and in total. Fed with the
 //! spans that were new and the call changes of `trace_index`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use super::trace_index::{CallDelta, SpanFacts, MINUTE_MS};
 use crate::domain::time::nanos_to_ms;
@@ -60,19 +60,19 @@ pub struct ServiceSighting {
 /// Everything one batch adds to the roll-ups, one entry per key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchRollups {
-    pub services: BTreeMap<String, ServiceSighting>,
+    pub services: HashMap<String, ServiceSighting>,
     /// (service, operation, span kind)
-    pub operations: BTreeSet<(String, String, u8)>,
+    pub operations: HashSet<(String, String, u8)>,
     /// (service, minute ms)
-    pub service_minutes: BTreeMap<(String, u64), Red>,
+    pub service_minutes: HashMap<(String, u64), Red>,
     /// (service, operation, minute ms)
-    pub operation_minutes: BTreeMap<(String, String, u64), Red>,
+    pub operation_minutes: HashMap<(String, String, u64), Red>,
     /// (service, operation, hour ms)
-    pub operation_hours: BTreeMap<(String, String, u64), Red>,
+    pub operation_hours: HashMap<(String, String, u64), Red>,
     /// (caller, callee, minute ms)
-    pub call_minutes: BTreeMap<(String, String, u64), Calls>,
+    pub call_minutes: HashMap<(String, String, u64), Calls>,
     /// (caller, callee)
-    pub call_totals: BTreeMap<(String, String), CallTotals>,
+    pub call_totals: HashMap<(String, String), CallTotals>,
 }
 
 impl BatchRollups {

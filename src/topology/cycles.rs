@@ -4,8 +4,6 @@
 //! cycles of one node (`["a","a"]`). Output order is sorted, so equal graphs
 //! give equal reports.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::Serialize;
 
 /// At most this many cycles are listed (a dense graph has exponentially many).
@@ -54,12 +52,16 @@ struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     fn new(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let edges: BTreeSet<(&str, &str)> = edges.into_iter().collect();
-        let names: Vec<&str> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect::<BTreeSet<_>>().into_iter().collect();
-        let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut edges: Vec<(&str, &str)> = edges.into_iter().collect();
+        edges.sort_unstable();
+        edges.dedup();
+        let mut names: Vec<&str> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
+        names.sort_unstable();
+        names.dedup();
+        let index = |name: &str| names.binary_search(&name).unwrap_or_default();
         let mut adjacency = vec![Vec::new(); names.len()];
         for (a, b) in edges {
-            adjacency[index[a]].push(index[b]);
+            adjacency[index(a)].push(index(b));
         }
         Graph { names, adjacency }
     }
@@ -208,6 +210,7 @@ impl CircuitSearch<'_, '_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn cycles_of(edges: &[(&str, &str)]) -> Vec<Vec<String>> {
         analyze(edges.iter().copied()).cycles
