@@ -2,17 +2,20 @@
 // local D1 and R2), bounded: a 1,000-span trace stored by 10 exports with 50
 // log records, then sequential requests of each kind, median and p90.
 //   npm run bench:read            (after `npm run build`)
-//   ROUNDS=100 npm run bench:read
+//   ROUNDS=100 EXPORTS=1 npm run bench:read
 import { startCollector, INGEST_TOKEN } from "../tests/e2e/harness.mjs";
 import { span, request, json, traceId, spanId, attrs, BASE_NS } from "../tests/e2e/otlp.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 50);
+/** Exports (hence R2 segments) the trace is stored by. */
+const EXPORTS = Number(process.env.EXPORTS ?? 10);
 const TRACE = 424242;
 const c = await startCollector();
 try {
-  for (let e = 0; e < 10; e++) {
-    const spans = Array.from({ length: 100 }, (_, i) => {
-      const n = e * 100 + i;
+  const perExport = 1000 / EXPORTS;
+  for (let e = 0; e < EXPORTS; e++) {
+    const spans = Array.from({ length: perExport }, (_, i) => {
+      const n = e * perExport + i;
       return span({ trace: TRACE, id: n + 1, parent: n ? Math.floor(n / 4) + 1 : undefined, name: `op-${n % 13}`, kind: n ? 1 : 2, startMs: n, durationMs: 3, attributes: { "http.route": "/bench" } });
     });
     const res = await c.ingest(json(request({ [`svc-${e % 3}`]: spans })));
@@ -36,7 +39,7 @@ try {
     const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
     console.log(`${name}: median ${at(0.5)} ms, p90 ${at(0.9)} ms (${ROUNDS} sequential requests)`);
   };
-  await measure("GET /api/traces/:id, 1,000 spans in 10 segments, logCount 50", `/api/traces/${traceId(TRACE)}`, (b) => b.spans.length === 1000 && b.logCount === 50);
+  await measure(`GET /api/traces/:id, 1,000 spans in ${EXPORTS} segments, logCount 50`, `/api/traces/${traceId(TRACE)}`, (b) => b.spans.length === 1000 && b.logCount === 50);
   await measure("GET /api/logs?traceId= (50 records)", `/api/logs?traceId=${traceId(TRACE)}`, (b) => b.logs.length === 50);
   await measure("GET /api/traces?service=<unknown>", "/api/traces?service=nobody", (b) => b.traces.length === 0);
   await measure("GET /api/logs?service=<unknown>", "/api/logs?service=nobody", (b) => b.logs.length === 0);

@@ -66,20 +66,30 @@ struct TraceList {
     limit: u32,
 }
 
+/// The trace from both stores, and its log count: the records in blocks
+/// within the trace's time (counted while its spans are read) and the rows
+/// of the pre-block `logs` table.
 pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     let id = TraceId::from_hex(trace_id).map_err(|e| ApiError::bad_request(format!("invalid traceId: {e}")))?;
     let (backends, legacy) = (BlockBackends::of(env)?, D1TraceStore::new(db(env)?));
     let indexed = backends.indexed();
     let hex = id.to_string();
-    let blocks = SpanStore::new(&backends.db, &backends.blobs, &indexed);
-    // Both stores at once: a trace stored across the upgrade has spans in each.
-    let (in_blocks, old) = join(blocks.trace(id), legacy.trace(&hex)).await;
-    let (old, old_log_count) = old?;
-    let Some((trace, spans)) = combine(in_blocks?, old) else {
-        return Err(ApiError::not_found(format!("trace {id} not found")));
+    let (blocks, logs) = (SpanStore::new(&backends.db, &backends.blobs, &indexed), backends.logs());
+    let count_logs = |start_ns, end_ns| {
+        let mut q = LogSearch { trace_id: Some(hex.clone()), limit: TRACE_LOG_COUNT_LIMIT, ..Default::default() };
+        q.within_trace(start_ns, end_ns);
+        let logs = &logs;
+        async move { Ok(logs.search(&q).await?.logs.len() as u64) }
     };
-    let mut logs = LogSearch { trace_id: Some(hex), limit: TRACE_LOG_COUNT_LIMIT, ..Default::default() };
-    logs.within_trace(trace.start_ns.parse().unwrap_or(0), trace.end_ns.parse().unwrap_or(0));
-    let log_count = old_log_count + backends.logs().search(&logs).await?.logs.len() as u64;
-    json(200, &trace_detail(trace, spans, log_count))
+    // Both stores at once: a trace stored across the upgrade has spans in each.
+    let (in_blocks, old) = join(blocks.trace_with(id, count_logs), legacy.trace(&hex)).await;
+    let (old, old_log_count) = old?;
+    let (in_blocks, block_log_count) = match in_blocks? {
+        Some((trace, spans, count)) => (Some((trace, spans)), count),
+        None => (None, 0),
+    };
+    match combine(in_blocks, old) {
+        Some((trace, spans)) => json(200, &trace_detail(trace, spans, old_log_count + block_log_count)),
+        None => Err(ApiError::not_found(format!("trace {id} not found"))),
+    }
 }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join, try_join_all};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -331,10 +331,25 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
 
     /// The trace's summary and spans, or `None` when no span of it is in a block.
     pub async fn trace(&self, id: TraceId) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StorageError> {
+        let found = self.trace_with(id, |_, _| async { Ok(()) }).await?;
+        Ok(found.map(|(trace, spans, ())| (trace, spans)))
+    }
+
+    /// The trace's summary and spans, with `beside` — given the trace's
+    /// first start and last end (unix ns) — run while the segments are read.
+    pub async fn trace_with<T, F, Fut>(
+        &self,
+        id: TraceId,
+        beside: F,
+    ) -> Result<Option<(StoredTrace, Vec<StoredSpan>, T)>, StorageError>
+    where
+        F: FnOnce(u64, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StorageError>>,
+    {
         let records = self.records(&[id]).await?;
         let Some((record, _)) = records.get(&id) else { return Ok(None) };
-        let spans = self.spans(&[(id, record)]).await?;
-        Ok(Some((stored_trace(id, record), spans)))
+        let (spans, other) = try_join(self.spans(&[(id, record)]), beside(record.start_ns, record.end_ns)).await?;
+        Ok(Some((stored_trace(id, record), spans, other)))
     }
 
     /// When the trace's first span starts and its last ends (unix ns), when any span of it is in a block.
