@@ -1,9 +1,11 @@
 //! Read-side hot paths: the service map and its cycles on a 100-service
-//! graph, and a 1,000-span trace converted to the Jaeger model.
+//! graph, and a 1,000-span trace converted to the Jaeger model and to the
+//! trace detail answer.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use observability_collector::query::jaeger;
-use observability_collector::query::StoredSpan;
+use observability_collector::query::trace_view::trace_detail;
+use observability_collector::query::{StoredSpan, StoredTrace};
 use observability_collector::topology::{analyze, service_map, StoredDependency, StoredService};
 
 fn services(n: usize) -> (Vec<StoredService>, Vec<StoredDependency>) {
@@ -79,6 +81,22 @@ fn query(c: &mut Criterion) {
     let spans = trace(1000);
     c.bench_function("Jaeger model + JSON, 1,000-span trace", |b| {
         b.iter(|| serde_json::to_vec(&jaeger::traces(spans.clone())).unwrap().len())
+    });
+    let summary = StoredTrace {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        root_span_id: "0000000000000001".into(),
+        root_service: "service-0".into(),
+        root_operation: "GET /api/0".into(),
+        has_root: 1,
+        start_ns: spans[0].start_ns.clone(),
+        end_ns: spans[999].end_ns.clone(),
+        duration_ms: 6.0,
+        span_count: 1000,
+        error_count: 0,
+        services: r#"["service-0"]"#.into(),
+    };
+    c.bench_function("trace detail (GET /api/traces/:id) view + JSON, 1,000-span trace", |b| {
+        b.iter(|| serde_json::to_vec(&trace_detail(summary.clone(), spans.clone(), 0)).unwrap().len())
     });
 }
 
