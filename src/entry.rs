@@ -1,7 +1,7 @@
 //! Workers entry points: `fetch` hands every request to `http::handle`,
 //! `queue` stores the span and log messages of the ingest queue, `scheduled` (the
-//! cron trigger, every minute) evaluates the alert rules and then prunes past
-//! retention.
+//! cron trigger, every minute) evaluates the alert rules, rolls the call
+//! minutes into the call totals and then prunes past retention.
 
 use worker::{
     event, Context, Env, MessageBatch, MessageExt, RawMessage, Request, Response, Result, ScheduleContext,
@@ -92,6 +92,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             report.notifications.delivered
         ),
         Err(e) => worker::console_error!("alert evaluation failed: {e}"),
+    }
+    match crate::jobs::rollups::roll(&env, now_ms).await {
+        Ok(rows) => worker::console_log!("call totals rolled forward: {rows} rows written"),
+        Err(e) => worker::console_error!("rolling call totals failed: {e}"),
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(

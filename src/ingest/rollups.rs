@@ -1,7 +1,8 @@
 //! The roll-ups of one stored batch, aggregated in Rust so that each key
 //! costs one upsert per batch (carrying the batch's sums) instead of one per
 //! span: services, operations, RED per service and per operation (minute and
-//! hour), and calls between services per minute and in total. Fed with the
+//! hour), and calls between services per minute (rolled into the totals by
+//! the cron, `storage::spans::SpanStore::roll_call_totals`). Fed with the
 //! spans that were new and the call changes of `trace_index`.
 
 use std::collections::{HashMap, HashSet};
@@ -40,14 +41,6 @@ pub struct Calls {
     pub duration_sum_ms: f64,
 }
 
-/// Calls between two services in total, with when they were first and last seen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallTotals {
-    pub calls: Calls,
-    pub first_seen_ms: f64,
-    pub last_seen_ms: f64,
-}
-
 /// A service as the batch saw it: version and environment of its latest span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSighting {
@@ -71,8 +64,6 @@ pub struct BatchRollups {
     pub operation_hours: HashMap<(String, String, u64), Red>,
     /// (caller, callee, minute ms)
     pub call_minutes: HashMap<(String, String, u64), Calls>,
-    /// (caller, callee)
-    pub call_totals: HashMap<(String, String), CallTotals>,
 }
 
 impl BatchRollups {
@@ -111,24 +102,10 @@ impl BatchRollups {
         let minute_ms = delta.timing.minute.saturating_mul(MINUTE_MS);
         let duration = f64::from(delta.timing.duration_ms) * f64::from(delta.count);
         let errors = i32::from(delta.timing.error) * delta.count;
-        let key = (delta.caller.clone(), delta.callee.clone());
-        let minute = self.call_minutes.entry((key.0.clone(), key.1.clone(), minute_ms)).or_default();
+        let minute = self.call_minutes.entry((delta.caller.clone(), delta.callee.clone(), minute_ms)).or_default();
         minute.count += delta.count;
         minute.errors += errors;
         minute.duration_sum_ms += duration;
-        let time_ms = minute_ms as f64;
-        let totals = self.call_totals.entry(key).or_insert_with(|| CallTotals {
-            calls: Calls::default(),
-            first_seen_ms: time_ms,
-            last_seen_ms: time_ms,
-        });
-        totals.calls.count += delta.count;
-        totals.calls.errors += errors;
-        totals.calls.duration_sum_ms += duration;
-        if delta.count > 0 {
-            totals.first_seen_ms = totals.first_seen_ms.min(time_ms);
-            totals.last_seen_ms = totals.last_seen_ms.max(time_ms);
-        }
     }
 
     /// How many keys the batch upserts: what it costs in D1 rows written
@@ -140,7 +117,6 @@ impl BatchRollups {
             + self.operation_minutes.len()
             + self.operation_hours.len()
             + self.call_minutes.len()
-            + self.call_totals.len()
     }
 }
 
@@ -212,8 +188,7 @@ mod tests {
         rollups.add_call(&call("orders.example.com", -1, true));
         let orders = &rollups.call_minutes[&("frontend".to_string(), "orders".to_string(), T0_MS)];
         assert_eq!(*orders, Calls { count: 2, errors: 1, duration_sum_ms: 25.0 });
-        let moved = &rollups.call_totals[&("frontend".to_string(), "orders.example.com".to_string())];
-        assert_eq!(moved.calls, Calls { count: 0, errors: 0, duration_sum_ms: 0.0 });
-        assert_eq!(rollups.call_totals[&("frontend".to_string(), "orders".to_string())].first_seen_ms, T0_MS as f64);
+        let moved = &rollups.call_minutes[&("frontend".to_string(), "orders.example.com".to_string(), T0_MS)];
+        assert_eq!(*moved, Calls { count: 0, errors: 0, duration_sum_ms: 0.0 });
     }
 }

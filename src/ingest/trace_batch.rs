@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2]["service"], "orders");
         assert_eq!(rows[0]["attributes"]["k"], "v", "rows are stored whole");
-        assert_eq!(plan.rollups.call_totals.len(), 1, "gateway → orders");
+        assert_eq!(plan.rollups.call_minutes.len(), 1, "gateway → orders");
         assert_eq!(crate::blocks::segments(&plan.block).count(), 2);
     }
 

@@ -8,7 +8,7 @@ mod log_sql;
 pub mod logs;
 pub mod ports;
 pub mod spans;
-mod trace_sql;
+pub mod trace_sql;
 
 #[cfg(test)]
 pub mod testing;

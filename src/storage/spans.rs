@@ -22,7 +22,7 @@ use crate::ingest::block_summary::{summarize, traces_from_bytes, value_text, Blo
 use crate::ingest::bloom::Bloom;
 use crate::ingest::rollups::{BatchRollups, Red};
 use crate::ingest::trace_batch::{plan, suspected_repeats, trace_ids, Message, TraceBatchPlan};
-use crate::ingest::trace_index::TraceRecord;
+use crate::ingest::trace_index::{TraceRecord, MINUTE_MS};
 use crate::query::trace_search::TraceSearch;
 use crate::query::trace_view::{sort_spans, sort_traces};
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
@@ -452,6 +452,23 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         Ok(found)
     }
 
+    /// Rolls the call minutes that ended before `now_ms` into the call
+    /// totals and moves the mark (the cron, once a minute); returns the rows
+    /// written. Minutes written later for a time before the mark are added
+    /// by their batch (`ADD_LATE_CALL_TOTALS`), so each call counts once.
+    pub async fn roll_call_totals(&self, now_ms: f64) -> Result<u64, StorageError> {
+        let up_to = ((now_ms.max(0.0) as u64 / MINUTE_MS).saturating_sub(1) * MINUTE_MS) as f64;
+        let results = self
+            .db
+            .batch(vec![
+                Statement::new(sql::ROLL_CALL_TOTALS, vec![up_to.into()]),
+                Statement::new(sql::MOVE_CALL_MARK, vec![up_to.into()]),
+                Statement::new(sql::DELETE_EMPTY_TOTALS, vec![]),
+            ])
+            .await?;
+        Ok(results.iter().map(|r| r.rows_written).sum())
+    }
+
     /// Removes up to `max_blocks` blocks whose spans all started before
     /// `cutoff_ms`: their rows and objects, their segments from the records
     /// of their traces, and the records left without a segment.
@@ -600,20 +617,10 @@ fn rollup_statements(r: &BatchRollups) -> Result<Vec<Statement>, StorageError> {
     let calls: Vec<_> =
         r.call_minutes.iter().map(|((a, b, t), c)| (a, b, t, c.count, c.errors, c.duration_sum_ms)).collect();
     add(sql::UPSERT_CALL_MINUTES, json_arg(&calls)?, calls.len());
-    let totals: Vec<_> = r
-        .call_totals
-        .iter()
-        .map(|((a, b), t)| {
-            (a, b, t.calls.count, t.calls.errors, t.calls.duration_sum_ms, t.first_seen_ms, t.last_seen_ms)
-        })
-        .collect();
-    add(sql::UPSERT_CALL_TOTALS, json_arg(&totals)?, totals.len());
-    let moved_away = |count: i32| count < 0;
-    if r.call_minutes.values().any(|c| moved_away(c.count)) {
+    add(sql::ADD_LATE_CALL_TOTALS, json_arg(&calls)?, calls.len());
+    if r.call_minutes.values().any(|c| c.count < 0) {
         add(sql::DELETE_EMPTY_CALL_MINUTES, json_arg(&calls)?, calls.len());
-    }
-    if r.call_totals.values().any(|t| moved_away(t.calls.count)) {
-        add(sql::DELETE_EMPTY_CALL_TOTALS, json_arg(&totals)?, totals.len());
+        add(sql::DELETE_EMPTY_CALL_TOTALS, json_arg(&calls)?, calls.len());
     }
     Ok(out)
 }
@@ -855,6 +862,8 @@ mod tests {
     #[test]
     fn rows_written_per_span_of_the_load_mix() {
         let f = Fixture::new();
+        // As in production: call totals are rolled forward by the cron, not written per batch.
+        f.db.conn.execute("UPDATE rollup_marks SET minute_ms = 0", []).unwrap();
         let services = ["gateway", "checkout", "payments"];
         let mut spans = Vec::new();
         for t in 1..=10u8 {
@@ -955,6 +964,36 @@ mod tests {
         assert!(f.search(&[("attr.http.route", "/nowhere")]).is_empty());
         assert!(f.search(&[("operation", "nothing like it")]).is_empty());
         assert_eq!(*f.blobs.range_reads.borrow(), 0);
+    }
+
+    #[test]
+    fn call_totals_roll_forward_once_and_late_minutes_are_added_by_their_batch() {
+        let f = Fixture::new();
+        // The mark before the data, as in production where it trails the clock by a minute.
+        f.db.conn.execute("UPDATE rollup_marks SET minute_ms = ?1", [T0_MS as i64 - 60_000]).unwrap();
+        let totals = |f: &Fixture| {
+            f.db.query(sql::SELECT_CALL_TOTALS).iter().map(|r| r["call_count"].clone()).collect::<Vec<_>>()
+        };
+        let call = |trace| {
+            export(&[span(trace, 1, None, "gateway", "GET /"), span(trace, 2, Some(1), "orders", "POST /orders")])
+        };
+        f.put(&call(1));
+        assert_eq!(f.scalar("SELECT count(*) FROM service_dependencies"), 0, "the batch wrote the minute only");
+        assert_eq!(totals(&f), [json!(1)], "the map adds the minutes not rolled yet");
+        let store = f.store();
+        let rolled = pollster::block_on(store.roll_call_totals((T0_MS + 120_000) as f64)).unwrap();
+        assert!(rolled >= 2, "the totals row and the mark");
+        assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 1);
+        assert_eq!(f.scalar("SELECT minute_ms FROM rollup_marks"), T0_MS + 60_000);
+        assert_eq!(totals(&f), [json!(1)], "rolled minutes are not counted twice");
+        pollster::block_on(store.roll_call_totals((T0_MS + 180_000) as f64)).unwrap();
+        assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 1, "a minute rolls once");
+        // A late call, in a minute the totals are already past: added by its batch.
+        f.put(&call(2));
+        assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 2);
+        assert_eq!(totals(&f), [json!(2)]);
+        pollster::block_on(store.roll_call_totals((T0_MS + 240_000) as f64)).unwrap();
+        assert_eq!(totals(&f), [json!(2)]);
     }
 
     /// A database whose first guarded write lets another writer commit first.

@@ -134,21 +134,74 @@ pub const UPSERT_CALL_MINUTES: &str = "INSERT INTO dependency_minutes \
     call_count = call_count + excluded.call_count, error_count = error_count + excluded.error_count, \
     total_duration_ms = total_duration_ms + excluded.total_duration_ms";
 
-/// - ?1: JSON array of `[caller, callee, calls, errors, duration sum ms, first seen ms, last seen ms]`
-pub const UPSERT_CALL_TOTALS: &str = "INSERT INTO service_dependencies \
-    (caller_service, callee_service, call_count, error_count, total_duration_ms, first_seen_ms, last_seen_ms) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
-    FROM json_each(?1) WHERE true \
-    ON CONFLICT (caller_service, callee_service) DO UPDATE SET \
-    call_count = call_count + excluded.call_count, error_count = error_count + excluded.error_count, \
-    total_duration_ms = total_duration_ms + excluded.total_duration_ms, \
-    first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)";
+/// How far the call totals are rolled forward (migration 0012).
+macro_rules! call_mark {
+    () => {
+        "(SELECT minute_ms FROM rollup_marks WHERE name = 'dependency_totals')"
+    };
+}
+
+/// Adds the totals' side of an upsert of call sums into `service_dependencies`.
+macro_rules! add_to_call_totals {
+    () => {
+        " ON CONFLICT (caller_service, callee_service) DO UPDATE SET \
+         call_count = call_count + excluded.call_count, error_count = error_count + excluded.error_count, \
+         total_duration_ms = total_duration_ms + excluded.total_duration_ms, \
+         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), \
+         last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)"
+    };
+}
+
+/// The calls of minutes the totals were already rolled past (late data),
+/// added to the totals by the batch itself; later minutes wait for
+/// `ROLL_CALL_TOTALS`.
+/// - ?1: the same array as `UPSERT_CALL_MINUTES`
+pub const ADD_LATE_CALL_TOTALS: &str = concat!(
+    "INSERT INTO service_dependencies \
+     (caller_service, callee_service, call_count, error_count, total_duration_ms, first_seen_ms, last_seen_ms) \
+     SELECT value ->> 0, value ->> 1, sum(value ->> 3), sum(value ->> 4), sum(value ->> 5), \
+     min(value ->> 2), max(value ->> 2) FROM json_each(?1) WHERE value ->> 2 <= ",
+    call_mark!(),
+    " GROUP BY value ->> 0, value ->> 1",
+    add_to_call_totals!()
+);
+
+/// Rolls the call minutes after the mark and up to ?1 (unix ms) into the totals.
+pub const ROLL_CALL_TOTALS: &str = concat!(
+    "INSERT INTO service_dependencies \
+     (caller_service, callee_service, call_count, error_count, total_duration_ms, first_seen_ms, last_seen_ms) \
+     SELECT caller_service, callee_service, sum(call_count), sum(error_count), sum(total_duration_ms), \
+     min(minute_ms), max(minute_ms) FROM dependency_minutes WHERE minute_ms > ",
+    call_mark!(),
+    " AND minute_ms <= ?1 GROUP BY caller_service, callee_service",
+    add_to_call_totals!()
+);
+
+/// - ?1: the minute `ROLL_CALL_TOTALS` rolled up to
+pub const MOVE_CALL_MARK: &str =
+    "UPDATE rollup_marks SET minute_ms = ?1 WHERE name = 'dependency_totals' AND minute_ms < ?1";
+
+/// Totals left without calls (calls moved away from them).
+pub const DELETE_EMPTY_TOTALS: &str = "DELETE FROM service_dependencies WHERE call_count <= 0";
+
+/// Caller → callee totals over the retention window: the rolled totals and
+/// the minutes not rolled yet.
+pub const SELECT_CALL_TOTALS: &str = concat!(
+    "SELECT caller_service, callee_service, sum(call_count) AS call_count, sum(error_count) AS error_count, \
+     sum(total_duration_ms) AS total_duration_ms FROM (\
+     SELECT caller_service, callee_service, call_count, error_count, total_duration_ms FROM service_dependencies \
+     UNION ALL SELECT caller_service, callee_service, call_count, error_count, total_duration_ms \
+     FROM dependency_minutes WHERE minute_ms > ",
+    call_mark!(),
+    ") GROUP BY caller_service, callee_service HAVING sum(call_count) > 0 ORDER BY caller_service, callee_service"
+);
 
 /// After calls moved away: the minutes left without calls.
 /// - ?1: the same array as `UPSERT_CALL_MINUTES`
 pub const DELETE_EMPTY_CALL_MINUTES: &str = "DELETE FROM dependency_minutes WHERE call_count <= 0 \
     AND (minute_ms, caller_service, callee_service) IN (SELECT value ->> 2, value ->> 0, value ->> 1 FROM json_each(?1))";
 
-/// - ?1: the same array as `UPSERT_CALL_TOTALS`
+/// After calls moved away: the totals left without calls.
+/// - ?1: the same array as `UPSERT_CALL_MINUTES`
 pub const DELETE_EMPTY_CALL_TOTALS: &str = "DELETE FROM service_dependencies WHERE call_count <= 0 \
     AND (caller_service, callee_service) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))";

@@ -35,7 +35,8 @@ impl D1ServiceStore {
     ) -> Result<(Vec<StoredService>, Vec<StoredDependency>), StoreError> {
         let dependencies = match window {
             Some(w) => self.d1.statement(sql::SELECT_DEPENDENCIES_IN_WINDOW, &Self::window_args(w))?,
-            None => self.d1.statement(sql::SELECT_DEPENDENCIES, &[])?,
+            // Calls older than `SPAN_RETENTION_DAYS` left the totals with their pruned minutes.
+            None => self.d1.statement(crate::storage::trace_sql::SELECT_CALL_TOTALS, &[])?,
         };
         let batch = self.d1.batch(vec![self.d1.statement(sql::SELECT_SERVICES, &[])?, dependencies]).await?;
         Ok((batch.rows(0)?, batch.rows(1)?))
