@@ -133,6 +133,15 @@ pub async fn enqueue<'m>(env: &Env, messages: &'m [String]) -> Result<Vec<&'m st
     Ok(too_large)
 }
 
+/// Reads the messages `enqueue` left to store inline (they were written by
+/// this request, so a failure is ours: 500).
+pub fn parse_inline<'m, T, E: std::fmt::Display>(
+    inline: &[&'m str],
+    parse: impl Fn(&'m [u8]) -> Result<T, E>,
+) -> Result<Vec<T>, ApiError> {
+    inline.iter().map(|m| parse(m.as_bytes()).map_err(|e| ApiError::internal(e.to_string()))).collect()
+}
+
 /// Writes the Analytics Engine points of newly stored records (as their
 /// queue messages carried them).
 pub fn write_stored_points(

@@ -4,7 +4,8 @@ use futures_util::future::join;
 use worker::{Context, Env, Request, Response};
 
 use super::{
-    block_random, db, enqueue, json, now_ms, query_pairs, read_otlp, respond, write_stored_points, BlockBackends,
+    block_random, db, enqueue, json, now_ms, parse_inline, query_pairs, read_otlp, respond, write_stored_points,
+    BlockBackends,
 };
 use crate::api::ApiError;
 use crate::domain::TraceId;
@@ -25,12 +26,8 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
     let mut export = decode_traces(&body, encoding)?;
     let batch = span_batch(&export.resource_spans, &mut export.rejections);
     let inline = enqueue(env, &batch.messages).await?;
-    if !inline.is_empty() {
-        let parsed = inline
-            .iter()
-            .map(|m| parse_message(m.as_bytes()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+    let parsed = parse_inline(&inline, parse_message)?;
+    if !parsed.is_empty() {
         store_messages(env, ctx, &parsed).await?;
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Traces, &export.rejections, encoding), None))
