@@ -214,7 +214,11 @@ impl<'a, D: SqlDatabase, B: BlobStore> LogStore<'a, D, B> {
                 ),
             ];
             let key = block_id.key(BlockKind::Logs);
-            self.blobs.put(&key, std::mem::take(&mut batch.block)).await?;
+            match self.blobs.put(&key, std::mem::take(&mut batch.block)).await {
+                // Another batch drew the same block id: try again under another.
+                Err(StorageError::Conflict) => continue,
+                put => put?,
+            }
             match self.db.batch(statements).await {
                 Ok(results) => {
                     return Ok(StoredLogs {
@@ -538,6 +542,18 @@ mod tests {
         assert_eq!(f.put(&untimed, T0_MS + 600_000).0, 1);
         assert_eq!(f.put(&untimed, T0_MS + 3_600_000).0, 0);
         assert_eq!(f.find("service=cron").logs[0].time_ns, nanos_text((T0_MS + 600_000) * NANOS_PER_MS));
+    }
+
+    #[test]
+    fn a_block_id_drawn_twice_never_overwrites_the_first_block() {
+        let f = Fixture::new();
+        let taken = BlockId::new(T0_MS, 3).key(BlockKind::Logs);
+        f.blobs.objects.borrow_mut().insert(taken.clone(), b"another batch's block".to_vec());
+        let texts = export(&mixed());
+        let messages: Vec<LogMessage> = texts.iter().map(|t| parse_message(t.as_bytes()).unwrap()).collect();
+        assert_eq!(pollster::block_on(f.store().store(&messages, T0_MS, 3)).unwrap().new_records, 5);
+        assert_eq!(f.blobs.objects.borrow()[&taken], b"another batch's block");
+        assert_eq!(f.bodies("").len(), 5);
     }
 
     /// A database whose first guarded write lets another writer store the same message first.

@@ -14,7 +14,8 @@ pub enum StorageError {
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     /// A write's guard found that a row it read had changed since (another
-    /// writer merged the same trace first): read again and retry.
+    /// writer merged the same trace first), or a new object's key was taken:
+    /// read again and retry.
     #[error("stored records changed during the write")]
     Conflict,
     /// The store answered with data we cannot read.
@@ -89,6 +90,8 @@ pub trait SqlDatabase {
 /// Objects by key, read by byte range.
 #[allow(async_fn_in_trait, reason = "used inside this crate only, on a single-threaded runtime")]
 pub trait BlobStore {
+    /// Creates the object; `Conflict` when the key is taken (a block id
+    /// drawn twice): an existing object is never overwritten.
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError>;
     /// `length` bytes from `offset`; `None` when the object no longer exists
     /// (deleted by retention), `Corrupt` when it is shorter than the range.

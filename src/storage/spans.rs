@@ -229,7 +229,11 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             };
             let statements = self.write_statements(&batch, &priors, block_id, start_range_ns)?;
             let key = block_id.key(BlockKind::Spans);
-            self.blobs.put(&key, std::mem::take(&mut batch.block)).await?;
+            match self.blobs.put(&key, std::mem::take(&mut batch.block)).await {
+                // Another batch drew the same block id: try again under another.
+                Err(StorageError::Conflict) => continue,
+                put => put?,
+            }
             match self.db.batch(statements).await {
                 Ok(results) => {
                     return Ok(StoredBatch {
@@ -994,6 +998,19 @@ mod tests {
         assert_eq!(totals(&f), [json!(2)]);
         pollster::block_on(store.roll_call_totals((T0_MS + 240_000) as f64)).unwrap();
         assert_eq!(totals(&f), [json!(2)]);
+    }
+
+    #[test]
+    fn a_block_id_drawn_twice_never_overwrites_the_first_block() {
+        let f = Fixture::new();
+        // The key the first batch draws (Fixture::put: random part 1) is already taken.
+        let taken = BlockId::new(T0_MS + 60_000, 1).key(BlockKind::Spans);
+        f.blobs.objects.borrow_mut().insert(taken.clone(), b"another batch's block".to_vec());
+        assert_eq!(f.put(&export(&[span(1, 1, None, "gateway", "GET /")])).0, 1);
+        assert_eq!(f.blobs.objects.borrow()[&taken], b"another batch's block");
+        assert_eq!(f.blobs.objects.borrow().len(), 2, "stored under another id");
+        let (_, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+        assert_eq!(spans.len(), 1);
     }
 
     /// A database whose first guarded write lets another writer commit first.

@@ -120,8 +120,12 @@ impl BlobStore for MemoryBlobs {
         if *self.fail_puts.borrow() {
             return Err(StorageError::Unavailable("R2 put refused (test)".into()));
         }
+        let mut objects = self.objects.borrow_mut();
+        if objects.contains_key(key) {
+            return Err(StorageError::Conflict);
+        }
         *self.puts.borrow_mut() += 1;
-        self.objects.borrow_mut().insert(key.to_string(), bytes);
+        objects.insert(key.to_string(), bytes);
         Ok(())
     }
 

@@ -1,7 +1,8 @@
-//! The blob port of `storage` on an R2 bucket: whole-object puts, range
-//! reads of one segment, deletes of up to 1,000 keys per call.
+//! The blob port of `storage` on an R2 bucket: whole-object puts that never
+//! overwrite (a conditional put), range reads of one segment, deletes of up
+//! to 1,000 keys per call.
 
-use worker::{Bucket, Range};
+use worker::{Bucket, Conditional, Range};
 
 use crate::storage::ports::{BlobStore, StorageError};
 
@@ -24,7 +25,12 @@ fn unavailable(e: worker::Error) -> StorageError {
 
 impl BlobStore for R2Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
-        self.bucket.put(key, bytes).execute().await.map(|_| ()).map_err(unavailable)
+        // `etagDoesNotMatch: "*"`: only if no object has the key (R2 answers no object otherwise).
+        let absent = Conditional { etag_does_not_match: Some("*".into()), ..Conditional::default() };
+        match self.bucket.put(key, bytes).only_if(absent).execute().await.map_err(unavailable)? {
+            Some(_) => Ok(()),
+            None => Err(StorageError::Conflict),
+        }
     }
 
     async fn get_range(&self, key: &str, offset: u32, length: u32) -> Result<Option<Vec<u8>>, StorageError> {

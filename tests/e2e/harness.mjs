@@ -77,7 +77,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         // As wrangler.toml's ingest queue, when asked for (else spans are stored inline).
         ...(queue ? {
           ...(queueFaults ? {} : { queueProducers: { INGEST_QUEUE: { queueName: "ingest" } } }),
-          queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
+          queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 2, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
         } : {}),
         bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
         serviceBindings: { SELF: "main" },
