@@ -369,14 +369,13 @@ fn kth_time_ns(found: &[StoredLog], limit: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::{Cell, RefCell};
+    use std::cell::Cell;
 
     use super::*;
     use crate::domain::{AnyValue, KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs, SpanId, TraceId};
     use crate::ingest::log_batch::parse_message;
     use crate::otlp::Rejections;
-    use crate::storage::ports::StatementResult;
-    use crate::storage::testing::{MemoryBlobs, Sqlite};
+    use crate::storage::testing::{MemoryBlobs, Racing, Sqlite};
 
     /// 2026-11-27 00:00 UTC.
     const T0_MS: u64 = 1_795_737_600_000;
@@ -556,38 +555,15 @@ mod tests {
         assert_eq!(f.bodies("").len(), 5);
     }
 
-    /// A database whose first guarded write lets another writer store the same message first.
-    struct Racing<'a> {
-        db: &'a Sqlite,
-        rival: RefCell<Option<Vec<String>>>,
-        blobs: &'a MemoryBlobs,
-        guarded_writes: Cell<u32>,
-    }
-
-    impl SqlDatabase for Racing<'_> {
-        async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
-            if statements.first().is_some_and(|s| s.sql == sql::GUARD_MESSAGES) {
-                self.guarded_writes.set(self.guarded_writes.get() + 1);
-                let rival = self.rival.borrow_mut().take();
-                if let Some(rival) = rival {
-                    let parsed: Vec<LogMessage> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
-                    LogStore::new(self.db, self.blobs).store(&parsed, T0_MS, 1).await?;
-                }
-            }
-            self.db.batch(statements).await
-        }
-    }
-
     #[test]
     fn a_writer_that_loses_the_race_stores_only_what_is_still_new() {
         let f = Fixture::new();
         let shared = export(&mixed()[..1]);
-        let racing = Racing {
-            db: &f.db,
-            rival: RefCell::new(Some(shared.clone())),
-            blobs: &f.blobs,
-            guarded_writes: Cell::new(0),
-        };
+        let rival = shared.clone();
+        let racing = Racing::new(&f.db, sql::GUARD_MESSAGES, || {
+            let parsed: Vec<LogMessage> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+            pollster::block_on(LogStore::new(&f.db, &f.blobs).store(&parsed, T0_MS, 1)).unwrap();
+        });
         let mine = [shared, export(&mixed()[1..2])].concat();
         let parsed: Vec<LogMessage> = mine.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
         let stored = pollster::block_on(LogStore::new(&racing, &f.blobs).store(&parsed, T0_MS + 10, 2)).unwrap();

@@ -631,7 +631,7 @@ fn rollup_statements(r: &BatchRollups) -> Result<Vec<Statement>, StorageError> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::{Cell, RefCell};
+    use std::cell::Cell;
 
     use serde_json::{json, Value};
 
@@ -640,8 +640,7 @@ mod tests {
     use crate::ingest::span_batch;
     use crate::ingest::trace_batch::parse_message;
     use crate::otlp::{decode_traces, Encoding};
-    use crate::storage::ports::StatementResult;
-    use crate::storage::testing::{MemoryBlobs, Sqlite};
+    use crate::storage::testing::{MemoryBlobs, Racing, Sqlite};
 
     /// 2026-11-27 00:00 UTC.
     const T0_MS: u64 = 1_795_737_600_000;
@@ -1013,37 +1012,14 @@ mod tests {
         assert_eq!(spans.len(), 1);
     }
 
-    /// A database whose first guarded write lets another writer commit first.
-    struct Racing<'a> {
-        db: &'a Sqlite,
-        rival: RefCell<Option<Vec<String>>>,
-        blobs: &'a MemoryBlobs,
-        guarded_writes: Cell<u32>,
-    }
-
-    impl SqlDatabase for Racing<'_> {
-        async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
-            if statements.first().is_some_and(|s| s.sql == sql::GUARD_RECORDS) {
-                self.guarded_writes.set(self.guarded_writes.get() + 1);
-                let rival = self.rival.borrow_mut().take();
-                if let Some(rival) = rival {
-                    let parsed: Vec<Message> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
-                    SpanStore::new(self.db, self.blobs, &[]).store(&parsed, T0_MS, 1).await?;
-                }
-            }
-            self.db.batch(statements).await
-        }
-    }
-
     #[test]
     fn a_writer_that_loses_the_race_merges_again_and_nothing_is_lost() {
         let f = Fixture::new();
-        let racing = Racing {
-            db: &f.db,
-            rival: RefCell::new(Some(export(&[span(1, 2, Some(1), "orders", "POST /orders")]))),
-            blobs: &f.blobs,
-            guarded_writes: Cell::new(0),
-        };
+        let rival = export(&[span(1, 2, Some(1), "orders", "POST /orders")]);
+        let racing = Racing::new(&f.db, sql::GUARD_RECORDS, || {
+            let parsed: Vec<Message> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+            pollster::block_on(SpanStore::new(&f.db, &f.blobs, &[]).store(&parsed, T0_MS, 1)).unwrap();
+        });
         let mine = export(&[span(1, 1, None, "gateway", "GET /")]);
         let parsed: Vec<Message> = mine.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
         let stored = pollster::block_on(SpanStore::new(&racing, &f.blobs, &[]).store(&parsed, T0_MS, 2)).unwrap();

@@ -2,7 +2,7 @@
 //! real schema — every migration applied in order, as D1 applies them — and
 //! blobs in memory; both count what production bills.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use rusqlite::types::{Value as SqliteValue, ValueRef};
@@ -103,6 +103,36 @@ impl SqlDatabase for Sqlite {
         }
         self.conn.execute_batch("COMMIT").map_err(|e| StorageError::Unavailable(e.to_string()))?;
         Ok(results)
+    }
+}
+
+/// A database whose first write opening with the statement `guard` lets a
+/// rival writer commit first: `rival` runs once, against the same database,
+/// just before that write (the race a guard exists to catch).
+pub struct Racing<'a> {
+    pub db: &'a Sqlite,
+    pub guard: &'static str,
+    pub rival: RefCell<Option<Box<dyn FnOnce() + 'a>>>,
+    /// Writes that opened with the guard.
+    pub guarded_writes: Cell<u32>,
+}
+
+impl<'a> Racing<'a> {
+    pub fn new(db: &'a Sqlite, guard: &'static str, rival: impl FnOnce() + 'a) -> Self {
+        Self { db, guard, rival: RefCell::new(Some(Box::new(rival))), guarded_writes: Cell::new(0) }
+    }
+}
+
+impl SqlDatabase for Racing<'_> {
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
+        if statements.first().is_some_and(|s| s.sql == self.guard) {
+            self.guarded_writes.set(self.guarded_writes.get() + 1);
+            let rival = self.rival.borrow_mut().take();
+            if let Some(rival) = rival {
+                rival();
+            }
+        }
+        self.db.batch(statements).await
     }
 }
 
