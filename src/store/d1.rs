@@ -84,7 +84,7 @@ struct JsRow(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
 /// The SQL port of `storage`: a batch of statements in one D1 transaction.
 impl SqlDatabase for D1 {
     async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>, StorageError> {
-        let unavailable = |e: worker::Error| StorageError::Unavailable(e.to_string());
+        let unavailable = |e: worker::Error| StorageError::Unavailable(message(&e));
         let prepared = statements
             .iter()
             .map(|s| {
