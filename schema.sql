@@ -386,11 +386,8 @@ CREATE INDEX logs_by_service_time ON logs (service_name, time_ns, id);
 CREATE INDEX logs_by_trace ON logs (trace_id, span_id) WHERE trace_id <> '';
 
 -- 0007: OTLP metrics. A series is service + metric name + attribute set
--- (`ingest::metric_series::series_key`). Each accepted point is kept in
--- `metric_points` under (series, time): a retried export inserts nothing, so
--- nothing is counted twice. A trigger rolls every new point into its
--- series' minute in `metric_minutes`, which the query API and alert
--- evaluation read. Times are 20-digit zero-padded nanosecond TEXT.
+-- (`ingest::metric_series::series_key`). Points are stored in
+-- `metric_packs` (0013).
 
 CREATE TABLE metric_series (
   series_key TEXT PRIMARY KEY,
@@ -455,29 +452,9 @@ BEGIN
   WHERE service_name = OLD.service_name AND metric_name IN ('', OLD.metric_name);
 END;
 
--- One row per accepted point. `value` is a gauge's or sum's value, or a
--- histogram's / summary's sum; `count` the observations of a histogram or
--- summary; `low`/`high` its min/max (a number point's value for both).
--- `bounds`/`buckets` are a histogram's explicit bounds and counts (an
--- exponential histogram's converted), `quantiles` a summary's [[q, v], …].
-CREATE TABLE metric_points (
-  series_key TEXT NOT NULL,
-  time_ns TEXT NOT NULL,
-  start_ns TEXT NOT NULL,
-  value REAL,
-  count REAL,
-  low REAL,
-  high REAL,
-  bounds TEXT,
-  buckets TEXT,
-  quantiles TEXT,
-  PRIMARY KEY (series_key, time_ns)
-) WITHOUT ROWID;
-
-CREATE INDEX metric_points_by_time ON metric_points (time_ns);
-
--- Per series and minute: sums, extremes, and the first and last point by
--- time (cumulative series: increases come from these at query time, with
+-- Per series and minute, written before 0013 (read beside the packs until
+-- it ages out): sums, extremes, and the first and last point by time
+-- (cumulative series: increases come from these at query time, with
 -- counter resets detected). `buckets` are summed for delta series and the
 -- last point's for cumulative ones (with `first_buckets` the first's).
 CREATE TABLE metric_minutes (
@@ -504,47 +481,6 @@ CREATE TABLE metric_minutes (
 ) WITHOUT ROWID;
 
 CREATE INDEX metric_minutes_by_minute ON metric_minutes (minute_ms);
-
-CREATE TRIGGER metric_points_rolled_up AFTER INSERT ON metric_points
-BEGIN
-  INSERT INTO metric_minutes (series_key, minute_ms, points, value_sum, count_sum, low, high,
-    first_time_ns, first_start_ns, first_value, first_count, first_buckets,
-    last_time_ns, last_start_ns, last_value, last_count, bounds, buckets, quantiles)
-  VALUES (NEW.series_key, CAST(substr(NEW.time_ns, 1, 14) AS INTEGER) / 60000 * 60000, 1,
-    coalesce(NEW.value, 0), coalesce(NEW.count, 0), NEW.low, NEW.high,
-    NEW.time_ns, NEW.start_ns, NEW.value, NEW.count, NEW.buckets,
-    NEW.time_ns, NEW.start_ns, NEW.value, NEW.count, NEW.bounds, NEW.buckets, NEW.quantiles)
-  ON CONFLICT (series_key, minute_ms) DO UPDATE SET
-    points = points + 1,
-    value_sum = value_sum + excluded.value_sum,
-    count_sum = count_sum + excluded.count_sum,
-    low = coalesce(min(low, excluded.low), low, excluded.low),
-    high = coalesce(max(high, excluded.high), high, excluded.high),
-    first_time_ns = min(first_time_ns, excluded.first_time_ns),
-    first_start_ns = CASE WHEN excluded.first_time_ns < first_time_ns THEN excluded.first_start_ns ELSE first_start_ns END,
-    first_value = CASE WHEN excluded.first_time_ns < first_time_ns THEN excluded.first_value ELSE first_value END,
-    first_count = CASE WHEN excluded.first_time_ns < first_time_ns THEN excluded.first_count ELSE first_count END,
-    first_buckets = CASE WHEN excluded.first_time_ns < first_time_ns THEN excluded.first_buckets ELSE first_buckets END,
-    last_time_ns = max(last_time_ns, excluded.last_time_ns),
-    last_start_ns = CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.last_start_ns ELSE last_start_ns END,
-    last_value = CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.last_value ELSE last_value END,
-    last_count = CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.last_count ELSE last_count END,
-    quantiles = CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.quantiles ELSE quantiles END,
-    -- Delta buckets add up when the bounds match (new bounds start over);
-    -- cumulative ones are the last point's.
-    buckets = CASE
-      WHEN excluded.buckets IS NULL THEN buckets
-      WHEN (SELECT temporality FROM metric_series WHERE series_key = excluded.series_key) = 'cumulative'
-        THEN CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.buckets ELSE buckets END
-      WHEN buckets IS NULL OR bounds IS NOT excluded.bounds THEN excluded.buckets
-      ELSE (SELECT json_group_array(b.value + (excluded.buckets ->> ('$[' || b.key || ']'))) FROM json_each(buckets) AS b)
-    END,
-    bounds = CASE
-      WHEN excluded.bounds IS NULL THEN bounds
-      WHEN (SELECT temporality FROM metric_series WHERE series_key = excluded.series_key) = 'cumulative'
-        THEN CASE WHEN excluded.last_time_ns > last_time_ns THEN excluded.bounds ELSE bounds END
-      ELSE excluded.bounds END;
-END;
 
 -- 0008: spans live in R2 blocks (docs/storage.md); D1 keeps one row per
 -- trace and one row per block. Both tables are WITHOUT ROWID with no
@@ -628,3 +564,28 @@ CREATE TABLE rollup_marks (
   minute_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- 0013: metric data points are stored in packs instead of one row each.
+-- A pack holds the points of one metric of one service from one export
+-- (within one hour of point time), as one gzip member of a JSON array of
+-- points (`ingest::metric_packs`). It is keyed by its content hash, so a
+-- retried export writes nothing; reads decode the packs of a metric over a
+-- range and roll their points into minutes in Rust (`query::metric_rollup`),
+-- a point repeated in another export counting once. This replaces the
+-- per-point row, its index and the trigger upsert into `metric_minutes`
+-- (≥ 4 rows written per point) by one row per pack.
+--
+-- `metric_minutes` written before this migration stays readable (merged
+-- with the packs' minutes) and is pruned as it ages out.
+CREATE TABLE metric_packs (
+  service_name TEXT NOT NULL,
+  metric_name TEXT NOT NULL,
+  -- The pack's newest point time, unix ms (whole ms, rounded down).
+  end_ms INTEGER NOT NULL,
+  -- 16 hex digits of the SHA-256 of the pack's JSON.
+  pack_id TEXT NOT NULL,
+  -- Its oldest point time, unix ms; within the same hour as end_ms.
+  start_ms INTEGER NOT NULL,
+  points INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (service_name, metric_name, end_ms, pack_id)
+) WITHOUT ROWID;

@@ -9,11 +9,9 @@ pub const DEFAULT_SPAN_RETENTION_DAYS: f64 = 7.0;
 pub const DEFAULT_LOG_RETENTION_DAYS: f64 = 7.0;
 /// Log records deleted per cron run.
 pub const MAX_PRUNE_LOG_RECORDS: u32 = 10_000;
-/// Default `METRIC_RETENTION_DAYS`: metric minute roll-ups and series not seen since (as Prometheus keeps).
+/// Default `METRIC_RETENTION_DAYS`: metric points and series not seen since (as Prometheus keeps).
 pub const DEFAULT_METRIC_RETENTION_DAYS: f64 = 15.0;
-/// Raw metric points only guard against retried exports: kept a day at most.
-pub const METRIC_POINT_RETENTION_DAYS: f64 = 1.0;
-/// Metric minute rows, points and series deleted per cron run (each).
+/// Metric minute rows, point packs and series deleted per cron run (each).
 pub const MAX_PRUNE_METRIC_ROWS: u32 = 10_000;
 /// Default `INCIDENT_RETENTION_DAYS`: resolved incidents and their notifications.
 pub const DEFAULT_INCIDENT_RETENTION_DAYS: f64 = 90.0;

@@ -11,15 +11,17 @@ use crate::ingest::metric_batch;
 use crate::otlp::decode_metrics;
 use crate::otlp::response::{export_response, Signal};
 use crate::query::metric_query::{
-    by_series, evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult, MetricSummary,
+    by_series, evaluate, MetricAggregation, MetricPoint, MetricQuery, MetricSeriesResult,
 };
 use crate::query::service_view::Window;
+use crate::storage::metrics::MetricStore;
 use crate::store::analytics_engine::write_or_hand_over;
 use crate::store::bindings;
-use crate::store::metrics::D1MetricStore;
+use crate::store::d1::D1;
+use crate::store::services::D1ServiceStore;
 
-fn store(env: &Env) -> Result<D1MetricStore, ApiError> {
-    db(env).map(D1MetricStore::new)
+fn database(env: &Env) -> Result<D1, ApiError> {
+    db(env).map(D1::new)
 }
 
 pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
@@ -28,7 +30,7 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
     let batch = metric_batch(&export.resource_metrics, &mut export.rejections);
     if batch.point_count() > 0 {
         let caps = bindings::series_caps(env);
-        let stored = store(env)?.ingest(&batch, now_ms(), caps).await?;
+        let stored = MetricStore::new(&database(env)?).ingest(&batch, now_ms(), caps).await?;
         for (key, service) in &batch.point_series {
             if !stored.series.contains(key) {
                 export.rejections.reject(format!(
@@ -37,8 +39,8 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
                 ));
             }
         }
-        let new_points =
-            batch.points.into_iter().filter(|(key, _)| stored.points.contains(key)).map(|(_, p)| p).collect();
+        let mut points: Vec<_> = batch.points.into_iter().map(Some).collect();
+        let new_points = stored.new_points.iter().filter_map(|&i| points.get_mut(i).and_then(Option::take)).collect();
         write_or_hand_over(env, ctx, bindings::AE_METRICS, new_points);
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Metrics, &export.rejections, encoding), None))
@@ -47,7 +49,7 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
 pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query_pairs(req);
     let service = pairs.iter().find(|(k, v)| k == "service" && !v.trim().is_empty()).map(|(_, v)| v.as_str());
-    let metrics = store(env)?.list(service).await?;
+    let metrics = MetricStore::new(&database(env)?).list(service).await?;
     let span_metrics = crate::alerting::rule::SPAN_METRICS;
     json(200, &MetricList { metrics, span_metrics })
 }
@@ -55,7 +57,7 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response, ApiError> {
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct MetricList {
-    metrics: Vec<MetricSummary>,
+    metrics: Box<serde_json::value::RawValue>,
     span_metrics: &'static [&'static str],
 }
 
@@ -75,7 +77,9 @@ pub async fn query(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let result = match SpanMetric::parse(&q.name) {
         Some(metric) => span_series(metric, &q, env).await?,
         None => {
-            let (series, minutes) = store(env)?.series_and_minutes(&q.name, q.service.as_deref(), &q.steps).await?;
+            let d1 = database(env)?;
+            let (series, minutes) =
+                MetricStore::new(&d1).series_and_minutes(&q.name, q.service.as_deref(), &q.steps).await?;
             let matching: Vec<_> = series.iter().filter(|s| s.matches(&q.attributes)).collect();
             evaluate(&q.name, &matching, &by_series(&minutes), q.aggregation, &q.steps)?
         }
@@ -103,7 +107,7 @@ async fn span_series(metric: SpanMetric, q: &MetricQuery, env: &Env) -> Result<M
                 "span metrics take avg, sum, min, max, count, rate or last: use span.duration.p50 … p99 for quantiles",
             )),
         };
-    let minutes = store(env)?.red_minutes(service, q.operation.as_deref(), &q.steps).await?;
+    let minutes = D1ServiceStore::new(db(env)?).red_minutes(service, q.operation.as_deref(), &q.steps).await?;
     let rows: Vec<_> = minutes.iter().collect();
     let points = q
         .steps

@@ -1,7 +1,7 @@
 //! Flattens a metric export into what storage writes: one row per series
-//! seen (service, name, kind, attribute set), one row per data point keyed
-//! by (series, time) so a retried export stores nothing twice, and one
-//! Analytics Engine point per data point.
+//! seen (service, name, kind, attribute set), the data points in packs (one
+//! per metric of a service and hour, `metric_packs`), and one Analytics
+//! Engine point per data point.
 //!
 //! A series' attribute set is the point's attributes plus the resource's
 //! `service.instance.id` when it has one, so the cumulative counters of two
@@ -12,10 +12,11 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::data_points::{metric_point, DataPoint, MetricNumbers, MetricTexts};
+use super::metric_packs::{MetricPack, Packer, StoredPoint};
 use super::metric_series::{exponential_to_explicit, series_key};
 use super::row_chunks::RowChunks;
 use crate::domain::metric::{MetricData, PointHeader, Temporality};
-use crate::domain::time::{nanos_text, nanos_to_ms};
+use crate::domain::time::nanos_to_ms;
 use crate::domain::value::{find, Attributes};
 use crate::domain::{KeyValue, Metric, ResourceMetrics};
 use crate::otlp::Rejections;
@@ -51,29 +52,6 @@ struct SeriesRow<'s> {
     unit: &'s str,
     description: &'s str,
     attributes: Attributes<'s, 's>,
-}
-
-/// The stored form of one data point (see migration 0007 for the columns).
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PointRow<'s> {
-    series: &'s str,
-    time_ns: String,
-    start_ns: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    count: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    low: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    high: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bounds: Option<Vec<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    buckets: Option<Vec<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    quantiles: Option<Vec<(f64, f64)>>,
 }
 
 /// What one point stores: its numbers and, for distributions, buckets or quantiles.
@@ -120,10 +98,10 @@ impl SeriesKind {
 pub struct MetricBatch<'s> {
     /// JSON arrays of series rows, one row per series in the export.
     pub series_chunks: Vec<String>,
-    /// JSON arrays of point rows.
-    pub point_chunks: Vec<String>,
-    /// The Analytics Engine point of each data point, by (series key, time text).
-    pub points: Vec<((String, String), DataPoint<'s>)>,
+    /// The data points, packed.
+    pub packs: Vec<MetricPack>,
+    /// The Analytics Engine point of each data point (packs hold their indices).
+    pub points: Vec<DataPoint<'s>>,
     /// Series key and service of each stored data point (for refusals past a series cap).
     pub point_series: Vec<(String, &'s str)>,
 }
@@ -139,7 +117,7 @@ impl MetricBatch<'_> {
 /// into `rejections`; points flagged "no recorded value" mark gaps and store nothing.
 pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections: &mut Rejections) -> MetricBatch<'s> {
     let mut batch = MetricBatch::default();
-    let (mut series_chunks, mut point_chunks) = (RowChunks::default(), RowChunks::default());
+    let (mut series_chunks, mut packer) = (RowChunks::default(), Packer::default());
     let mut seen_series = HashSet::new();
     for rm in resource_metrics {
         let service = rm.resource.service_name();
@@ -184,7 +162,6 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         }
                         seen_series.insert(key.clone());
                     }
-                    let time_ns = nanos_text(header.time_unix_nano);
                     let numbers = MetricNumbers {
                         value: values.value.unwrap_or(0.0),
                         count: values.count.unwrap_or(0.0),
@@ -195,10 +172,10 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         monotonic: kind.monotonic,
                         attribute_count: attributes.len(),
                     };
-                    let row = PointRow {
-                        series: &key,
-                        time_ns: time_ns.clone(),
-                        start_ns: nanos_text(header.start_time_unix_nano),
+                    let stored = StoredPoint {
+                        series: key.clone(),
+                        time_ns: header.time_unix_nano,
+                        start_ns: header.start_time_unix_nano,
                         value: values.value,
                         count: values.count,
                         low: values.low,
@@ -207,7 +184,7 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         buckets: values.buckets,
                         quantiles: values.quantiles,
                     };
-                    if let Err(bytes) = point_chunks.push(&row, |_| {}) {
+                    if let Err(bytes) = packer.push(service, &metric.name, &stored, batch.points.len()) {
                         rejections.reject(format!("metric {:?}: a data point of {bytes} bytes", metric.name));
                         continue;
                     }
@@ -224,14 +201,14 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         scope_name: &sm.scope.name,
                         description: &metric.description,
                     };
-                    batch.points.push(((key.clone(), time_ns), metric_point(texts, numbers)));
+                    batch.points.push(metric_point(texts, numbers));
                     batch.point_series.push((key, service));
                 }
             }
         }
     }
     batch.series_chunks = series_chunks.finish();
-    batch.point_chunks = point_chunks.finish();
+    batch.packs = packer.finish();
     batch
 }
 
@@ -349,6 +326,18 @@ mod tests {
         chunks.iter().flat_map(|c| serde_json::from_str::<Vec<serde_json::Value>>(c).unwrap()).collect()
     }
 
+    /// Every packed point, pack by pack.
+    fn packed(batch: &MetricBatch<'_>) -> Vec<serde_json::Value> {
+        let bodies = batch
+            .packs
+            .iter()
+            .map(|p| rows(&[p.row(|_| true).unwrap().json.get().to_string()])[6].as_str().unwrap().to_string());
+        bodies
+            .flat_map(|b| crate::ingest::metric_packs::decode(&b).unwrap())
+            .map(|p| serde_json::to_value(p).unwrap())
+            .collect()
+    }
+
     #[test]
     fn sums_store_one_series_and_a_point_each() {
         let points = vec![
@@ -366,16 +355,15 @@ mod tests {
         assert_eq!((series[0]["kind"].as_str(), series[0]["temporality"].as_str()), (Some("sum"), Some("cumulative")));
         assert_eq!(series[0]["monotonic"], true);
         assert_eq!(series[0]["attributes"]["route"], "/a");
-        let points = rows(&batch.point_chunks);
+        let points = packed(&batch);
         assert_eq!(points.len(), 3);
         assert_eq!(points[0]["series"], series[0]["key"]);
         assert_eq!(points[1]["value"], 7.0);
-        assert_eq!(points[1]["timeNs"], "01763900000000000010");
+        assert_eq!(points[1]["timeNs"], 1_763_900_000_000_000_010u64);
         assert!(points[0].get("bounds").is_none());
         assert_eq!(batch.point_count(), 3);
         assert_eq!(rejections.count, 0);
-        let (key, point) = &batch.points[1];
-        assert_eq!(key.1, "01763900000000000010");
+        let point = &batch.points[1];
         assert_eq!(point.index(), "checkout");
         assert_eq!(&point.blobs()[..5], ["requests", "checkout", "sum", "cumulative", "1"]);
         assert_eq!(point.doubles()[0], 7.0);
@@ -387,7 +375,8 @@ mod tests {
         let data = || MetricData::Gauge(vec![NumberPoint { header: header(vec![], T), value: 1.0 }]);
         let one = export(vec![metric("g", data())], vec![kv("service.name", "s"), kv("service.instance.id", "a")]);
         let two = export(vec![metric("g", data())], vec![kv("service.name", "s"), kv("service.instance.id", "b")]);
-        let key = |e: &[ResourceMetrics]| metric_batch(e, &mut Rejections::default()).points[0].0 .0.clone();
+        let key =
+            |e: &[ResourceMetrics]| rows(&metric_batch(e, &mut Rejections::default()).series_chunks)[0]["key"].clone();
         assert_ne!(key(&one), key(&two));
         assert_eq!(
             rows(&metric_batch(&one, &mut Rejections::default()).series_chunks)[0]["attributes"]["service.instance.id"],
@@ -425,7 +414,7 @@ mod tests {
             vec![],
         );
         let batch = metric_batch(&export, &mut Rejections::default());
-        let points = rows(&batch.point_chunks);
+        let points = packed(&batch);
         assert_eq!(points[0]["bounds"], serde_json::json!([1.0, 10.0]));
         assert_eq!(points[0]["buckets"], serde_json::json!([1, 2, 0]));
         assert_eq!((points[0]["value"].as_f64(), points[0]["count"].as_f64()), (Some(12.0), Some(3.0)));
@@ -433,7 +422,7 @@ mod tests {
         assert_eq!(points[1]["bounds"], serde_json::json!([0.0, 2.0, 4.0]));
         assert_eq!(points[1]["buckets"], serde_json::json!([0, 0, 2, 0]));
         assert_eq!(rows(&batch.series_chunks)[1]["kind"], "exponential_histogram");
-        assert_eq!(batch.points[0].1.doubles()[..4], [12.0, 3.0, 0.5, 9.0]);
+        assert_eq!(batch.points[0].doubles()[..4], [12.0, 3.0, 0.5, 9.0]);
     }
 
     #[test]
@@ -441,7 +430,7 @@ mod tests {
         let summary = SummaryPoint { header: header(vec![], T), count: 4, sum: 10.0, quantiles: vec![(0.5, 2.0)] };
         let export = export(vec![metric("s", MetricData::Summary(vec![summary]))], vec![]);
         let batch = metric_batch(&export, &mut Rejections::default());
-        assert_eq!(rows(&batch.point_chunks)[0]["quantiles"], serde_json::json!([[0.5, 2.0]]));
+        assert_eq!(packed(&batch)[0]["quantiles"], serde_json::json!([[0.5, 2.0]]));
         assert_eq!(rows(&batch.series_chunks)[0]["temporality"], "cumulative");
     }
 
@@ -505,6 +494,6 @@ mod tests {
             vec![],
         );
         let batch = metric_batch(&export, &mut Rejections::default());
-        assert_eq!(batch.points[0].1.doubles()[4], 1_795_789_962_170.0);
+        assert_eq!(batch.points[0].doubles()[4], 1_795_789_962_170.0);
     }
 }

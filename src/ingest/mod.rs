@@ -7,6 +7,7 @@ pub mod callee;
 pub mod data_points;
 pub mod log_batch;
 pub mod log_rows;
+pub mod metric_packs;
 pub mod metric_rows;
 pub mod metric_series;
 pub mod rollups;

@@ -13,7 +13,8 @@
 use std::pin::pin;
 use std::time::Duration;
 
-use futures_util::future::{join_all, select, Either};
+use futures_util::future::{join_all, select, try_join, Either};
+use futures_util::TryFutureExt;
 use serde::Serialize;
 use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
@@ -23,8 +24,10 @@ use crate::alerting::incident::IncidentView;
 use crate::alerting::notification::{next_step, signature, Attempt, NextStep, SIGNATURE_HEADER};
 use crate::alerting::slo::burn_rules;
 use crate::alerting::writes::incident_writes;
+use crate::storage::metrics::MetricStore;
 use crate::store::alert_state::KvAlertState;
 use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification};
+use crate::store::d1::D1;
 use crate::store::{bindings, StoreError};
 
 /// Notifications sent per cycle (the rest wait for the next one).
@@ -63,7 +66,10 @@ fn stores(env: &Env) -> Result<(D1AlertStore, KvAlertState), StoreError> {
 
 pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, StoreError> {
     let (store, kv) = stores(env)?;
-    let data = store.cycle_data(now_ms).await?;
+    let d1 = D1::new(bindings::database(env)?);
+    let metric_store = MetricStore::new(&d1);
+    let metrics = metric_store.rule_series_and_minutes(now_ms).err_into();
+    let (data, (metric_series, metric_minutes)) = try_join(store.cycle_data(now_ms), metrics).await?;
     let slos: Vec<_> = data
         .slos
         .iter()
@@ -80,8 +86,8 @@ pub async fn run_alert_cycle(env: &Env, now_ms: f64) -> Result<CycleReport, Stor
         rules: &rules,
         services: &data.services,
         red_minutes: &data.red_minutes,
-        metric_series: &data.metric_series,
-        metric_minutes: &data.metric_minutes,
+        metric_series: &metric_series,
+        metric_minutes: &metric_minutes,
         states: &states,
         open_incidents: &data.open_incidents,
         observations: &observations,

@@ -5,15 +5,15 @@ use worker::Env;
 use crate::retention::{
     cutoff_ms, more_to_prune, retention_days, DEFAULT_INCIDENT_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_METRIC_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS, DEFAULT_SPAN_RETENTION_DAYS, MAX_PRUNE_CALL_MINUTES,
-    MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES,
-    METRIC_POINT_RETENTION_DAYS, PRUNE_CHUNK_BLOCKS, PRUNE_CHUNK_LOG_SEGMENTS, PRUNE_CHUNK_TRACES,
+    MAX_PRUNE_INCIDENTS, MAX_PRUNE_LOG_RECORDS, MAX_PRUNE_METRIC_ROWS, MAX_PRUNE_RED_MINUTES, PRUNE_CHUNK_BLOCKS,
+    PRUNE_CHUNK_LOG_SEGMENTS, PRUNE_CHUNK_TRACES,
 };
 use crate::storage::logs::{LogStore, PrunedLogs};
+use crate::storage::metrics::{MetricStore, PrunedMetrics};
 use crate::storage::spans::{PrunedBlocks, SpanStore};
 use crate::store::alerts::D1AlertStore;
 use crate::store::d1::D1;
 use crate::store::logs::D1LogStore;
-use crate::store::metrics::D1MetricStore;
 use crate::store::services::D1ServiceStore;
 use crate::store::slos::D1SloStore;
 use crate::store::traces::{D1TraceStore, PruneCounts};
@@ -38,17 +38,15 @@ pub struct Pruned {
     pub log_segments: PrunedLogs,
     /// Resolved incidents, with their notifications (past `INCIDENT_RETENTION_DAYS`).
     pub incidents: u32,
-    /// Metric minute roll-ups and series (past `METRIC_RETENTION_DAYS`), raw points (past a day).
-    pub metric_minutes: u32,
-    pub metric_points: u32,
-    pub metric_series: u32,
+    /// Metric minute roll-ups, point packs and series (past `METRIC_RETENTION_DAYS`).
+    pub metrics: PrunedMetrics,
 }
 
 /// Prunes traces (with their spans and dependency calls) and per-minute
 /// roll-ups older than `SPAN_RETENTION_DAYS`, chunk by chunk, and hourly
 /// roll-ups older than `SLO_RETENTION_DAYS`, log records older than
 /// `LOG_RETENTION_DAYS`, metric roll-ups and series older than
-/// `METRIC_RETENTION_DAYS` (raw points after a day), incidents resolved more than
+/// `METRIC_RETENTION_DAYS`, incidents resolved more than
 /// `INCIDENT_RETENTION_DAYS` ago (never open ones); returns the totals.
 pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let db = || bindings::database(env);
@@ -58,7 +56,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     let slo_cutoff = cutoff_ms(now_ms, days(bindings::SLO_RETENTION_DAYS, DEFAULT_SLO_RETENTION_DAYS));
     let log_cutoff = cutoff_ms(now_ms, days(bindings::LOG_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS));
     let metric_cutoff = cutoff_ms(now_ms, days(bindings::METRIC_RETENTION_DAYS, DEFAULT_METRIC_RETENTION_DAYS));
-    let point_cutoff = metric_cutoff.max(cutoff_ms(now_ms, METRIC_POINT_RETENTION_DAYS));
     let incident_cutoff = cutoff_ms(now_ms, days(bindings::INCIDENT_RETENTION_DAYS, DEFAULT_INCIDENT_RETENTION_DAYS));
     let mut total = PruneCounts::default();
     let mut chunks = 0;
@@ -100,8 +97,7 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     }
     let log_records = D1LogStore::new(db()?).prune(log_cutoff, MAX_PRUNE_LOG_RECORDS).await?;
     let incidents = D1AlertStore::new(db()?).prune_resolved(incident_cutoff, MAX_PRUNE_INCIDENTS).await?;
-    let (metric_minutes, metric_points, metric_series) =
-        D1MetricStore::new(db()?).prune(metric_cutoff, point_cutoff, MAX_PRUNE_METRIC_ROWS).await?;
+    let metrics = MetricStore::new(&d1).prune(metric_cutoff, MAX_PRUNE_METRIC_ROWS).await?;
     Ok(Pruned {
         traces: total,
         blocks,
@@ -112,8 +108,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         log_records,
         log_segments,
         incidents,
-        metric_minutes,
-        metric_points,
-        metric_series,
+        metrics,
     })
 }

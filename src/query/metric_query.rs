@@ -601,30 +601,6 @@ pub struct MetricSeriesResult {
     pub points: Vec<MetricPoint>,
 }
 
-/// A row of the metric list.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MetricSummary {
-    #[serde(rename(deserialize = "metric_name"))]
-    pub name: String,
-    #[serde(rename(deserialize = "service_name"))]
-    pub service: String,
-    #[serde(rename(serialize = "type"))]
-    pub kind: String,
-    pub temporality: String,
-    #[serde(deserialize_with = "flag")]
-    pub monotonic: bool,
-    pub unit: String,
-    pub description: String,
-    pub series: f64,
-    #[serde(rename(deserialize = "last_seen_ms"))]
-    pub last_seen: f64,
-}
-
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    f64::deserialize(d).map(|v| v != 0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

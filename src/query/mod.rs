@@ -4,6 +4,7 @@
 pub mod jaeger;
 pub mod log_search;
 pub mod metric_query;
+pub mod metric_rollup;
 pub mod service_view;
 pub mod sql_proxy;
 pub mod trace_search;

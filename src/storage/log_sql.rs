@@ -23,7 +23,7 @@ macro_rules! segment_columns {
 /// The hashes already stored.
 /// - ?1: JSON array of `[hash hex, from ms, to ms]`
 pub const SELECT_STORED_MESSAGES: &str =
-    concat!("SELECT m.value ->> 0 AS hash FROM json_each(?1) AS m WHERE ", message_stored!());
+    concat!("SELECT m.value ->> 0 AS value FROM json_each(?1) AS m WHERE ", message_stored!());
 
 /// Fails (`json('x')`), and so rolls the whole batch back, when another
 /// writer stored one of the messages since they were read.

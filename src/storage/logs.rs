@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::log_sql as sql;
-use super::ports::{result, BlobStore, SqlDatabase, SqlValue, Statement, StorageError};
+use super::ports::{result, BlobStore, SqlDatabase, SqlValue, Statement, StorageError, TextRow};
 use crate::blocks::{read_segment, BlockId, BlockKind};
 use crate::domain::ids::{bytes_from_hex, hex};
 use crate::domain::time::nanos_text;
@@ -53,11 +53,6 @@ pub struct PrunedLogs {
 pub struct LogStore<'a, D, B> {
     db: &'a D,
     blobs: &'a B,
-}
-
-#[derive(Deserialize)]
-struct HashRow {
-    hash: String,
 }
 
 #[derive(Deserialize)]
@@ -245,8 +240,8 @@ impl<'a, D: SqlDatabase, B: BlobStore> LogStore<'a, D, B> {
         let results =
             self.db.batch(vec![Statement::new(sql::SELECT_STORED_MESSAGES, vec![windows_arg(windows)?])]).await?;
         let mut out = HashSet::new();
-        for row in result(&results, 0)?.rows::<HashRow>()? {
-            let bytes = bytes_from_hex(&row.hash).ok_or_else(|| corrupt("message hash"))?;
+        for row in result(&results, 0)?.rows::<TextRow>()? {
+            let bytes = bytes_from_hex(&row.value).ok_or_else(|| corrupt("message hash"))?;
             out.insert(<[u8; 8]>::try_from(bytes.as_slice()).map_err(corrupt)?);
         }
         Ok(out)

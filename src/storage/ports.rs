@@ -79,6 +79,12 @@ impl StatementResult {
     }
 }
 
+/// A row of one text column named `value` (every single-text answer is aliased so).
+#[derive(Debug, serde::Deserialize)]
+pub struct TextRow {
+    pub value: String,
+}
+
 /// A database that runs statements in one transaction, all or nothing.
 #[allow(async_fn_in_trait, reason = "used inside this crate only, on a single-threaded runtime")]
 pub trait SqlDatabase {

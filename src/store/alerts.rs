@@ -7,7 +7,6 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::alert_sql as sql;
 use super::d1::{corrupt, flag, number as n, number_or_null, text as s, text_or_null, Id, D1};
-use super::metric_sql;
 use super::slo_sql;
 use super::slos::StoredSlo;
 use super::StoreError;
@@ -19,7 +18,6 @@ use crate::alerting::slo::{alert_burn_windows, burn_windows_json, BurnRow};
 use crate::alerting::span_metrics::RedMinute;
 use crate::alerting::writes::{Opening, QueuedNotification, Resolving};
 use crate::alerting::AlertRule;
-use crate::query::metric_query::{StoredMinute, StoredSeries, LOOKBACK_MS};
 
 /// A row of `alert_configs`.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,14 +71,11 @@ pub struct AttemptRecord {
     pub delivered_ms: Option<f64>,
 }
 
-/// Everything a cycle reads, in one round trip.
+/// Everything a cycle reads in one round trip (beside the metric store's read of the rules' OTLP metrics).
 pub struct CycleData {
     pub rules: Vec<RuleEntry>,
     pub services: Vec<String>,
     pub red_minutes: Vec<RedMinute>,
-    /// Series and minute roll-ups of the OTLP metrics the rules name.
-    pub metric_series: Vec<StoredSeries>,
-    pub metric_minutes: Vec<StoredMinute>,
     pub open_incidents: Vec<StoredIncident>,
     pub channels: Vec<StoredChannel>,
     /// Enabled SLOs and their burn windows' roll-ups.
@@ -211,7 +206,7 @@ impl D1AlertStore {
         })
     }
 
-    /// Enabled rules, services, RED minutes and OTLP metric roll-ups of the longest rule window, open
+    /// Enabled rules, services, RED minutes of the longest rule window, open
     /// incidents, channels, and enabled SLOs with their burn windows' roll-ups.
     pub async fn cycle_data(&self, now_ms: f64) -> Result<CycleData, StoreError> {
         let batch = self
@@ -227,8 +222,6 @@ impl D1AlertStore {
                     slo_sql::SELECT_BURN_WINDOWS,
                     &[n(now_ms), s(&burn_windows_json(&alert_burn_windows())), JsValue::NULL],
                 )?,
-                self.d1.statement(metric_sql::RULE_METRIC_SERIES, &[])?,
-                self.d1.statement(metric_sql::RULE_METRIC_MINUTES, &[n(now_ms), n(LOOKBACK_MS)])?,
             ])
             .await?;
         // A stored rule that no longer parses is skipped (and logged), not allowed to stop every other rule.
@@ -246,8 +239,6 @@ impl D1AlertStore {
             channels: batch.rows(4)?,
             slos: batch.rows::<StoredSlo>(5)?.into_iter().filter(|s| s.enabled != 0.0).collect(),
             burn_rows: batch.rows(6)?,
-            metric_series: batch.rows(7)?,
-            metric_minutes: batch.rows(8)?,
         })
     }
 

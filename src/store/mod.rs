@@ -11,8 +11,6 @@ pub mod d1;
 pub mod ingest_queue;
 mod log_sql;
 pub mod logs;
-mod metric_sql;
-pub mod metrics;
 pub mod r2;
 mod service_sql;
 pub mod services;

@@ -49,3 +49,18 @@ pub const PRUNE_CALL_MINUTES: &str = "DELETE FROM dependency_minutes \
 
 /// Totals left without calls.
 pub const DELETE_EMPTY_DEPENDENCIES: &str = "DELETE FROM service_dependencies WHERE call_count <= 0";
+
+/// One service's per-minute RED roll-ups in a range (span metrics).
+/// - ?1: service; ?2: first minute (unix ms, inclusive); ?3: end (unix ms, exclusive)
+pub const RED_MINUTES_OF_SERVICE: &str = r#"
+SELECT service_name, minute_ms, requests, errors, duration_sum_ms,
+  b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13
+FROM service_red_minutes WHERE service_name = ?1 AND minute_ms >= ?2 AND minute_ms < ?3 ORDER BY minute_ms"#;
+
+/// One operation's per-minute RED roll-ups in a range (span metrics).
+/// - ?1: service; ?2: first minute (unix ms, inclusive); ?3: end (unix ms, exclusive); ?4: operation
+pub const RED_MINUTES_OF_OPERATION: &str = r#"
+SELECT service_name, minute_ms, requests, errors, duration_sum_ms,
+  b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13
+FROM operation_red_minutes WHERE service_name = ?1 AND operation = ?4 AND minute_ms >= ?2 AND minute_ms < ?3
+ORDER BY minute_ms"#;

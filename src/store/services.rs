@@ -7,6 +7,8 @@ use worker::D1Database;
 use super::d1::D1;
 use super::service_sql as sql;
 use super::StoreError;
+use crate::alerting::span_metrics::RedMinute;
+use crate::query::metric_query::Steps;
 use crate::query::service_view::{StoredRed, Window};
 use crate::topology::{StoredDependency, StoredService};
 
@@ -21,6 +23,23 @@ impl D1ServiceStore {
 
     fn window_args(window: &Window) -> [JsValue; 2] {
         [JsValue::from_f64(window.start_minute_ms()), JsValue::from_f64(window.end_ms)]
+    }
+
+    /// A service's (or one of its operations') RED minutes over `steps` (span metrics).
+    pub async fn red_minutes(
+        &self,
+        service: &str,
+        operation: Option<&str>,
+        steps: &Steps,
+    ) -> Result<Vec<RedMinute>, StoreError> {
+        let range = [JsValue::from_str(service), JsValue::from_f64(steps.start_ms), JsValue::from_f64(steps.end_ms())];
+        match operation {
+            Some(op) => {
+                let args = [range[0].clone(), range[1].clone(), range[2].clone(), JsValue::from_str(op)];
+                self.d1.all(sql::RED_MINUTES_OF_OPERATION, &args).await
+            }
+            None => self.d1.all(sql::RED_MINUTES_OF_SERVICE, &range).await,
+        }
     }
 
     /// Every registered service.

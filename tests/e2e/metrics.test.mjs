@@ -4,8 +4,9 @@
 // the client produced read back through GET /api/metrics/query; retries
 // count nothing twice; series past the cardinality cap are refused in
 // partialSuccess; Analytics Engine gets one worker_metrics point per new
-// point (beyond 250 through the hand-over); span.* metrics answer from the
-// RED roll-ups; the cron trigger prunes past METRIC_RETENTION_DAYS.
+// point (beyond 250 through the hand-over); steady exports cost ≤ 0.5 D1
+// rows per point; span.* metrics answer from the RED roll-ups; the cron
+// trigger prunes past METRIC_RETENTION_DAYS.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -299,6 +300,48 @@ test("a metric export costs one D1 round trip, whatever its size", async () => {
   }
 });
 
+test("steady SDK exports cost at most 0.5 D1 rows written per data point, and few bytes", async () => {
+  const provider = meterProvider("billing", ProtoExporter);
+  const meter = provider.getMeter("billing");
+  const requests = meter.createCounter("billing.requests");
+  const duration = meter.createHistogram("billing.duration", { unit: "ms" });
+  const inflight = meter.createUpDownCounter("billing.inflight");
+  const routes = ["/pay", "/refund", "/invoice", "/status"];
+  const record = (i) => {
+    for (const route of routes) {
+      for (const status of ["200", "500"]) requests.add(1 + i, { route, status });
+      duration.record(10 + i, { route });
+    }
+    inflight.add(1);
+  };
+  const billed = async (exports) => {
+    const from = c.d1RoundTrips.length;
+    for (let i = 0; i < exports; i++) {
+      record(i);
+      await provider.forceFlush();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const batches = c.d1RoundTrips.slice(from).filter((t) => t.kind === "batch");
+    return {
+      rows: batches.reduce((n, b) => n + (b.rowsWritten ?? 0), 0),
+      sizeAfter: Math.max(0, ...batches.map((b) => b.sizeAfter ?? 0)),
+    };
+  };
+  const perExport = routes.length * 2 + routes.length + 1;
+  const first = await billed(1);
+  const steady = await billed(20);
+  await provider.shutdown();
+  const points = 20 * perExport;
+  const rowsPerPoint = steady.rows / points;
+  const bytesPerPoint = (steady.sizeAfter - first.sizeAfter) / points;
+  console.log(`metrics, steady ${perExport}-point SDK exports: ${rowsPerPoint.toFixed(3)} D1 rows written/point, ${bytesPerPoint.toFixed(1)} D1 bytes/point; the first export (${perExport} new series) ${first.rows} rows`);
+  assert.equal(steady.rows, 20 * 3, "one pack per metric and export, no series row");
+  assert.ok(rowsPerPoint <= 0.5, `${rowsPerPoint} rows written per point`);
+  assert.ok(bytesPerPoint <= 150, `${bytesPerPoint} D1 bytes per point`);
+  // 21 exports and the one shutdown() makes, 8 series each.
+  assert.equal(await value({ name: "billing.requests", service: "billing", aggregation: "count" }), 22 * 8);
+});
+
 test("bad queries and bodies are clear 4xx errors", async () => {
   assert.equal((await query({})).status, 400);
   assert.equal((await query({ name: "nope.metric" })).status, 404);
@@ -311,7 +354,7 @@ test("bad queries and bodies are clear 4xx errors", async () => {
   assert.equal((await noTime.json()).partialSuccess.rejectedDataPoints, "1");
 });
 
-test("the cron trigger prunes metric roll-ups, series and points past retention", async () => {
+test("the cron trigger prunes metric packs, roll-ups and series past retention", async () => {
   const now = Date.now();
   const day = 86_400_000;
   const old = now - 20 * day;
@@ -322,7 +365,8 @@ test("the cron trigger prunes metric roll-ups, series and points past retention"
   const count = async (sql) => (await c.db.prepare(sql).first()).n;
   assert.equal(await count("SELECT count(*) AS n FROM metric_series WHERE metric_name = 'old.gauge'"), 0);
   assert.equal(await count(`SELECT count(*) AS n FROM metric_minutes WHERE minute_ms < ${now - 15 * day}`), 0);
-  assert.equal(await count(`SELECT count(*) AS n FROM metric_points WHERE time_ns < '${String(BigInt(now - day) * 1_000_000n).padStart(20, "0")}'`), 0);
+  assert.equal(await count(`SELECT count(*) AS n FROM metric_packs WHERE end_ms < ${now - 15 * day}`), 0);
+  assert.ok(await count(`SELECT count(*) AS n FROM metric_packs`) > 0, "recent packs stay");
   assert.equal(await count("SELECT series AS n FROM metric_series_counts WHERE service_name = 'old' AND metric_name = ''"), 0);
   assert.equal(await value({ name: "memory.used", service: "checkout", aggregation: "last" }), 1024, "recent metrics stay");
 });
