@@ -334,7 +334,9 @@ test("steady SDK exports cost at most 0.5 D1 rows written per data point, and fe
   const points = 20 * perExport;
   const rowsPerPoint = steady.rows / points;
   const bytesPerPoint = (steady.sizeAfter - first.sizeAfter) / points;
-  console.log(`metrics, steady ${perExport}-point SDK exports: ${rowsPerPoint.toFixed(3)} D1 rows written/point, ${bytesPerPoint.toFixed(1)} D1 bytes/point; the first export (${perExport} new series) ${first.rows} rows`);
+  const packs = await c.db.prepare("SELECT sum(length(body)) AS bytes, sum(points) AS points FROM metric_packs WHERE service_name = 'billing'").first();
+  const packBytes = packs.bytes / packs.points;
+  console.log(`metrics, steady ${perExport}-point SDK exports: ${rowsPerPoint.toFixed(3)} D1 rows written/point, ${bytesPerPoint.toFixed(1)} D1 bytes/point (${packBytes.toFixed(1)} of pack body); the first export (${perExport} new series) ${first.rows} rows`);
   assert.equal(steady.rows, 20 * 3, "one pack per metric and export, no series row");
   assert.ok(rowsPerPoint <= 0.5, `${rowsPerPoint} rows written per point`);
   assert.ok(bytesPerPoint <= 150, `${bytesPerPoint} D1 bytes per point`);
