@@ -94,7 +94,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(e) => worker::console_error!("alert evaluation failed: {e}"),
     }
     match crate::jobs::rollups::roll(&env, now_ms).await {
-        Ok(rows) => worker::console_log!("call totals rolled forward: {rows} rows written"),
+        Ok(rows) => worker::console_log!("roll-ups rolled forward (call totals, operation hours): {rows} rows written"),
         Err(e) => worker::console_error!("rolling call totals failed: {e}"),
     }
     match prune(&env, now_ms).await {

@@ -1,8 +1,8 @@
 //! The roll-ups of one stored batch, aggregated in Rust so that each key
 //! costs one upsert per batch (carrying the batch's sums) instead of one per
-//! span: services, operations, RED per service and per operation (minute and
-//! hour), and calls between services per minute (rolled into the totals by
-//! the cron, `storage::spans::SpanStore::roll_call_totals`). Fed with the
+//! span: services, operations, RED per service and per operation minute, and
+//! calls between services per minute (the cron rolls the operation minutes
+//! into hours and the calls into totals, `storage::spans::SpanStore::roll_forward`). Fed with the
 //! spans that were new and the call changes of `trace_index`.
 
 use std::collections::{HashMap, HashSet};
@@ -10,8 +10,6 @@ use std::collections::{HashMap, HashSet};
 use super::trace_index::{CallDelta, SpanFacts, MINUTE_MS};
 use crate::domain::time::nanos_to_ms;
 use crate::query::service_view::BUCKET_BOUNDS_MS;
-
-const HOUR_MS: u64 = 3_600_000;
 
 /// Requests, errors and the duration histogram of entry spans (the bucket
 /// bounds of `query::service_view`, plus one bucket above the last).
@@ -60,8 +58,6 @@ pub struct BatchRollups {
     pub service_minutes: HashMap<(String, u64), Red>,
     /// (service, operation, minute ms)
     pub operation_minutes: HashMap<(String, String, u64), Red>,
-    /// (service, operation, hour ms)
-    pub operation_hours: HashMap<(String, String, u64), Red>,
     /// (caller, callee, minute ms)
     pub call_minutes: HashMap<(String, String, u64), Calls>,
 }
@@ -89,12 +85,10 @@ impl BatchRollups {
             return;
         }
         let start = span.start_ns / 1_000_000;
-        let (minute, hour) = (start - start % MINUTE_MS, start - start % HOUR_MS);
+        let minute = start - start % MINUTE_MS;
         let (duration, error) = (span.duration_ms(), span.error);
         self.service_minutes.entry((service.clone(), minute)).or_default().add(duration, error);
-        let operation = span.name.to_string();
-        self.operation_minutes.entry((service.clone(), operation.clone(), minute)).or_default().add(duration, error);
-        self.operation_hours.entry((service, operation, hour)).or_default().add(duration, error);
+        self.operation_minutes.entry((service, span.name.to_string(), minute)).or_default().add(duration, error);
     }
 
     /// Counts one change to the calls between two services.
@@ -115,7 +109,6 @@ impl BatchRollups {
             + self.operations.len()
             + self.service_minutes.len()
             + self.operation_minutes.len()
-            + self.operation_hours.len()
             + self.call_minutes.len()
     }
 }
@@ -146,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn entry_spans_aggregate_to_one_key_per_minute_and_hour() {
+    fn entry_spans_aggregate_to_one_key_per_minute() {
         let mut rollups = BatchRollups::default();
         let mut failed = span(2, Some(1), "cart", 30_000, 300);
         failed.error = true;
@@ -163,13 +156,12 @@ mod tests {
         assert_eq!(first.buckets[2], 1, "5 ms is in the ≤ 5 bucket");
         assert_eq!(first.buckets[8], 1, "300 ms is in the ≤ 500 bucket");
         assert_eq!(rollups.service_minutes.len(), 2, "two minutes");
-        let hour = T0_MS - T0_MS % HOUR_MS;
-        assert_eq!(rollups.operation_hours[&("cart".to_string(), "GET /cart".to_string(), hour)].requests, 3);
+        assert_eq!(rollups.operation_minutes[&("cart".to_string(), "GET /cart".to_string(), T0_MS)].requests, 2);
         assert_eq!(rollups.operations.len(), 2, "GET /cart and render");
         let cart = &rollups.services["cart"];
         assert_eq!(cart.version.as_deref(), Some("1.1"), "the latest span's version");
         assert_eq!((cart.first_seen_ms, cart.last_seen_ms), (T0_MS as f64, (T0_MS + 61_007) as f64));
-        assert_eq!(rollups.keys(), 1 + 2 + 2 + 2 + 1);
+        assert_eq!(rollups.keys(), 1 + 2 + 2 + 2, "service, operations, service minutes, operation minutes");
     }
 
     #[test]

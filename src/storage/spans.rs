@@ -456,11 +456,13 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         Ok(found)
     }
 
-    /// Rolls the call minutes that ended before `now_ms` into the call
-    /// totals and moves the mark (the cron, once a minute); returns the rows
-    /// written. Minutes written later for a time before the mark are added
-    /// by their batch (`ADD_LATE_CALL_TOTALS`), so each call counts once.
-    pub async fn roll_call_totals(&self, now_ms: f64) -> Result<u64, StorageError> {
+    /// Rolls the minutes that ended before `now_ms` forward — call minutes
+    /// into the call totals, operation minutes into their hours — and moves
+    /// both marks (the cron, once a minute); returns the rows written.
+    /// Minutes written later for a time before a mark are added by their
+    /// batch (`ADD_LATE_CALL_TOTALS`, `ADD_LATE_OPERATION_HOURS`), so each
+    /// counts once.
+    pub async fn roll_forward(&self, now_ms: f64) -> Result<u64, StorageError> {
         let up_to = ((now_ms.max(0.0) as u64 / MINUTE_MS).saturating_sub(1) * MINUTE_MS) as f64;
         let results = self
             .db
@@ -468,6 +470,8 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                 Statement::new(sql::ROLL_CALL_TOTALS, vec![up_to.into()]),
                 Statement::new(sql::MOVE_CALL_MARK, vec![up_to.into()]),
                 Statement::new(sql::DELETE_EMPTY_TOTALS, vec![]),
+                Statement::new(sql::ROLL_OPERATION_HOURS, vec![up_to.into()]),
+                Statement::new(sql::MOVE_HOURS_MARK, vec![up_to.into()]),
             ])
             .await?;
         Ok(results.iter().map(|r| r.rows_written).sum())
@@ -616,8 +620,7 @@ fn rollup_statements(r: &BatchRollups) -> Result<Vec<Statement>, StorageError> {
     let op_minutes: Vec<_> =
         r.operation_minutes.iter().map(|((s, o, t), red)| RedRow::new(s, Some(o), *t, red)).collect();
     add(sql::UPSERT_OPERATION_MINUTES, json_arg(&op_minutes)?, op_minutes.len());
-    let op_hours: Vec<_> = r.operation_hours.iter().map(|((s, o, t), red)| RedRow::new(s, Some(o), *t, red)).collect();
-    add(sql::UPSERT_OPERATION_HOURS, json_arg(&op_hours)?, op_hours.len());
+    add(sql::ADD_LATE_OPERATION_HOURS, json_arg(&op_minutes)?, op_minutes.len());
     let calls: Vec<_> =
         r.call_minutes.iter().map(|((a, b, t), c)| (a, b, t, c.count, c.errors, c.duration_sum_ms)).collect();
     add(sql::UPSERT_CALL_MINUTES, json_arg(&calls)?, calls.len());
@@ -884,6 +887,8 @@ mod tests {
                 spans.push(s);
             }
         }
+        // The marks before the data, as in production where they trail the clock by a minute.
+        f.db.conn.execute("UPDATE rollup_marks SET minute_ms = ?1", [T0_MS as i64 - 60_000]).unwrap();
         let (new_spans, rows) = f.put(&export(&spans));
         assert_eq!(new_spans, 100);
         let per_span = rows as f64 / 100.0;
@@ -892,10 +897,11 @@ mod tests {
         let more: Vec<SpanSpec> = (1..=10u8).map(|t| span(t + 20, 1, None, "gateway", "op")).collect();
         let (_, rows) = f.put(&export(&more));
         assert!(rows <= 10 + 2 + 4, "{rows} rows for 10 new one-span traces of known services and operations");
-        // The same again in new traces: trace records, the block row, the three RED upserts; the
-        // service (seen within the minute) and the operation (known) are not rewritten.
+        // The same again in new traces: trace records, the block row, the two RED minute upserts
+        // (service, operation); the service (seen within the minute) and the operation (known) are
+        // not rewritten, and the operation's hour waits for the cron.
         let again: Vec<SpanSpec> = (1..=10u8).map(|t| span(t + 40, 1, None, "gateway", "op")).collect();
-        assert_eq!(f.put(&export(&again)).1, 10 + 1 + 3);
+        assert_eq!(f.put(&export(&again)).1, 10 + 1 + 2);
     }
 
     fn searchable() -> Fixture {
@@ -970,7 +976,7 @@ mod tests {
     }
 
     #[test]
-    fn call_totals_roll_forward_once_and_late_minutes_are_added_by_their_batch() {
+    fn call_totals_and_operation_hours_roll_forward_once_and_late_minutes_are_added_by_their_batch() {
         let f = Fixture::new();
         // The mark before the data, as in production where it trails the clock by a minute.
         f.db.conn.execute("UPDATE rollup_marks SET minute_ms = ?1", [T0_MS as i64 - 60_000]).unwrap();
@@ -980,23 +986,33 @@ mod tests {
         let call = |trace| {
             export(&[span(trace, 1, None, "gateway", "GET /"), span(trace, 2, Some(1), "orders", "POST /orders")])
         };
+        let hours_match_minutes = |f: &Fixture| {
+            let requests = |table| f.scalar(&format!("SELECT coalesce(sum(requests), 0) FROM {table}"));
+            assert_eq!(requests("operation_red_hours"), requests("operation_red_minutes"));
+        };
         f.put(&call(1));
         assert_eq!(f.scalar("SELECT count(*) FROM service_dependencies"), 0, "the batch wrote the minute only");
+        assert_eq!(f.scalar("SELECT count(*) FROM operation_red_hours"), 0, "operation hours wait for the cron");
         assert_eq!(totals(&f), [json!(1)], "the map adds the minutes not rolled yet");
         let store = f.store();
-        let rolled = pollster::block_on(store.roll_call_totals((T0_MS + 120_000) as f64)).unwrap();
+        let rolled = pollster::block_on(store.roll_forward((T0_MS + 120_000) as f64)).unwrap();
         assert!(rolled >= 2, "the totals row and the mark");
         assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 1);
-        assert_eq!(f.scalar("SELECT minute_ms FROM rollup_marks"), T0_MS + 60_000);
+        assert_eq!(f.scalar("SELECT minute_ms FROM rollup_marks WHERE name = 'dependency_totals'"), T0_MS + 60_000);
         assert_eq!(totals(&f), [json!(1)], "rolled minutes are not counted twice");
-        pollster::block_on(store.roll_call_totals((T0_MS + 180_000) as f64)).unwrap();
+        hours_match_minutes(&f);
+        pollster::block_on(store.roll_forward((T0_MS + 180_000) as f64)).unwrap();
+        hours_match_minutes(&f);
         assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 1, "a minute rolls once");
         // A late call, in a minute the totals are already past: added by its batch.
         f.put(&call(2));
         assert_eq!(f.scalar("SELECT call_count FROM service_dependencies"), 2);
         assert_eq!(totals(&f), [json!(2)]);
-        pollster::block_on(store.roll_call_totals((T0_MS + 240_000) as f64)).unwrap();
+        hours_match_minutes(&f);
+        pollster::block_on(store.roll_forward((T0_MS + 240_000) as f64)).unwrap();
         assert_eq!(totals(&f), [json!(2)]);
+        hours_match_minutes(&f);
+        assert!(f.scalar("SELECT sum(requests) FROM operation_red_hours").as_u64() >= Some(2));
     }
 
     #[test]

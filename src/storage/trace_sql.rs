@@ -115,14 +115,74 @@ pub const UPSERT_OPERATION_MINUTES: &str = concat!(
     red_sums!()
 );
 
-/// - ?1: JSON array of `{s: service, o: operation, t: hour ms, n, e, d, b}`
-pub const UPSERT_OPERATION_HOURS: &str = concat!(
+/// How far the per-operation hours are rolled forward (migration 0014).
+macro_rules! hours_mark {
+    () => {
+        "(SELECT minute_ms FROM rollup_marks WHERE name = 'operation_hours')"
+    };
+}
+
+/// The RED sums of a group of roll-up rows, named as the columns.
+macro_rules! red_column_sums {
+    () => {
+        "sum(requests) AS requests, sum(errors) AS errors, sum(duration_sum_ms) AS duration_sum_ms, \
+         sum(b0) AS b0, sum(b1) AS b1, sum(b2) AS b2, sum(b3) AS b3, sum(b4) AS b4, sum(b5) AS b5, sum(b6) AS b6, \
+         sum(b7) AS b7, sum(b8) AS b8, sum(b9) AS b9, sum(b10) AS b10, sum(b11) AS b11, sum(b12) AS b12, \
+         sum(b13) AS b13"
+    };
+}
+
+/// The operation minutes of minutes the hours were already rolled past
+/// (late data), added to their hours by the batch itself; later minutes
+/// wait for `ROLL_OPERATION_HOURS`.
+/// - ?1: the same array as `UPSERT_OPERATION_MINUTES`
+pub const ADD_LATE_OPERATION_HOURS: &str = concat!(
     "INSERT INTO operation_red_hours (service_name, operation, hour_ms, ",
     red_columns!(),
-    ") SELECT r.value ->> 's', r.value ->> 'o', r.value ->> 't', ",
+    ") SELECT r.value ->> 's', r.value ->> 'o', (r.value ->> 't') / 3600000 * 3600000, ",
     red_values!(),
+    " AND r.value ->> 't' <= ",
+    hours_mark!(),
     " ON CONFLICT (hour_ms, service_name, operation)",
     red_sums!()
+);
+
+/// Rolls the operation minutes after the mark and up to ?1 (unix ms) into their hours.
+pub const ROLL_OPERATION_HOURS: &str = concat!(
+    "INSERT INTO operation_red_hours (service_name, operation, hour_ms, ",
+    red_columns!(),
+    ") SELECT service_name, operation, minute_ms / 3600000 * 3600000, ",
+    red_column_sums!(),
+    " FROM operation_red_minutes WHERE minute_ms > ",
+    hours_mark!(),
+    " AND minute_ms <= ?1 GROUP BY service_name, operation, minute_ms / 3600000 \
+     ON CONFLICT (hour_ms, service_name, operation)",
+    red_sums!()
+);
+
+/// - ?1: the minute `ROLL_OPERATION_HOURS` rolled up to
+pub const MOVE_HOURS_MARK: &str =
+    "UPDATE rollup_marks SET minute_ms = ?1 WHERE name = 'operation_hours' AND minute_ms < ?1";
+
+/// One SLO's per-operation RED sums from ?1 − its window (whole hours) to
+/// ?1: the rolled hours and the minutes not rolled yet.
+/// - ?1: now, unix ms; ?2: SLO id
+pub const SELECT_SLO_WINDOW: &str = concat!(
+    "SELECT service_name, ",
+    red_column_sums!(),
+    " FROM (SELECT h.service_name, ",
+    red_columns!(),
+    " FROM slos AS s JOIN operation_red_hours AS h ON h.service_name = s.slo ->> '$.serviceId' \
+       AND h.hour_ms >= CAST((?1 - (s.slo ->> '$.windowDays') * 86400000) / 3600000 AS INTEGER) * 3600000 \
+       AND h.hour_ms <= ?1 AND (s.slo ->> '$.operation' IS NULL OR h.operation = s.slo ->> '$.operation') \
+     WHERE s.id = ?2 \
+     UNION ALL SELECT m.service_name, ",
+    red_columns!(),
+    " FROM slos AS s JOIN operation_red_minutes AS m ON m.service_name = s.slo ->> '$.serviceId' \
+       AND m.minute_ms > ",
+    hours_mark!(),
+    " AND m.minute_ms <= ?1 AND (s.slo ->> '$.operation' IS NULL OR m.operation = s.slo ->> '$.operation') \
+     WHERE s.id = ?2) GROUP BY service_name"
 );
 
 /// Calls between services per minute; a negative count moves calls away.

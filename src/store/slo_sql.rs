@@ -38,19 +38,6 @@ pub const SELECT_BURN_WINDOWS: &str = "WITH windows AS (SELECT w.value ->> 0 AS 
     WHERE (?3 IS NULL AND s.enabled = 1) OR s.id = ?3 \
     GROUP BY s.id, w.name";
 
-/// The summed per-operation hours of one SLO's whole window.
-/// - ?1: now, unix ms; ?2: SLO id
-pub const SELECT_SLO_WINDOW: &str = "SELECT h.service_name, sum(h.requests) AS requests, sum(h.errors) AS errors, \
-    sum(h.duration_sum_ms) AS duration_sum_ms, sum(h.b0) AS b0, sum(h.b1) AS b1, sum(h.b2) AS b2, sum(h.b3) AS b3, \
-    sum(h.b4) AS b4, sum(h.b5) AS b5, sum(h.b6) AS b6, sum(h.b7) AS b7, sum(h.b8) AS b8, sum(h.b9) AS b9, \
-    sum(h.b10) AS b10, sum(h.b11) AS b11, sum(h.b12) AS b12, sum(h.b13) AS b13 \
-    FROM slos AS s JOIN operation_red_hours AS h \
-      ON h.service_name = s.slo ->> '$.serviceId' \
-      AND h.hour_ms >= CAST((?1 - (s.slo ->> '$.windowDays') * 86400000) / 3600000 AS INTEGER) * 3600000 \
-      AND h.hour_ms <= ?1 \
-      AND (s.slo ->> '$.operation' IS NULL OR h.operation = s.slo ->> '$.operation') \
-    WHERE s.id = ?2 GROUP BY h.service_name";
-
 /// Deletes up to ?2 per-operation minutes older than ?1 (unix ms).
 pub const PRUNE_OPERATION_MINUTES: &str = "DELETE FROM operation_red_minutes \
     WHERE (minute_ms, service_name, operation) IN (SELECT minute_ms, service_name, operation \

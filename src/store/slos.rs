@@ -77,7 +77,7 @@ impl D1SloStore {
                 self.d1.statement(sql::SELECT_SLO, &[s(id)])?,
                 self.d1
                     .statement(sql::SELECT_BURN_WINDOWS, &[n(now_ms), s(&burn_windows_json(&BURN_WINDOWS)), s(id)])?,
-                self.d1.statement(sql::SELECT_SLO_WINDOW, &[n(now_ms), s(id)])?,
+                self.d1.statement(crate::storage::trace_sql::SELECT_SLO_WINDOW, &[n(now_ms), s(id)])?,
             ])
             .await?;
         let Some(slo) = batch.first::<StoredSlo>(0)? else { return Ok(None) };
