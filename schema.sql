@@ -164,22 +164,8 @@ JOIN spans AS r ON r.trace_id = t.trace_id AND r.span_id = (
   LIMIT 1);
 
 
--- Entry spans (server, consumer, or root) per service and minute.
--- b0..b13 count durations in the buckets (ms) ≤1, ≤2, ≤5, ≤10, ≤25, ≤50,
--- ≤100, ≤250, ≤500, ≤1000, ≤2500, ≤5000, ≤10000, >10000.
-CREATE TABLE service_red_minutes (
-  service_name TEXT NOT NULL,
-  minute_ms INTEGER NOT NULL,
-  requests INTEGER NOT NULL,
-  errors INTEGER NOT NULL,
-  duration_sum_ms REAL NOT NULL,
-  b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,
-  b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,
-  b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,
-  b12 INTEGER NOT NULL, b13 INTEGER NOT NULL,
-  PRIMARY KEY (minute_ms, service_name)
-) WITHOUT ROWID;
-
+-- (0002's per-service RED minutes were dropped by 0015: a service's RED is
+-- the sum of its operations' minutes.)
 
 -- Calls per caller → callee and minute (the minute the call started).
 CREATE TABLE dependency_minutes (
@@ -603,3 +589,9 @@ CREATE TABLE metric_packs (
 -- every batch to the hours) cannot have its minutes rolled in a second time.
 INSERT INTO rollup_marks (name, minute_ms)
 VALUES ('operation_hours', (CAST(strftime('%s', 'now') AS INTEGER) / 60 + 10) * 60000);
+
+-- 0015: a service's RED minute is the sum of its operations' minutes
+-- (`operation_red_minutes`, written for the same entry spans since 0005 and
+-- backfilled then), so reads sum those and batches stop writing a second,
+-- per-service row for every service and minute: one D1 row less per
+-- service and stored batch.

@@ -99,14 +99,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} RED minutes, {} operation minutes, {} operation hours, {} log segments holding {} records, {} log records, {} resolved incidents, {} metric minutes, {} metric packs, {} metric series",
+            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} operation minutes, {} operation hours, {} log segments holding {} records, {} log records, {} resolved incidents, {} metric minutes, {} metric packs, {} metric series",
             pruned.blocks.blocks,
             pruned.blocks.traces,
             pruned.traces.spans,
             pruned.traces.traces,
             pruned.traces.dependency_calls,
             pruned.call_minutes,
-            pruned.red_minutes,
             pruned.operation_minutes,
             pruned.operation_hours,
             pruned.log_segments.segments,

@@ -27,7 +27,7 @@ pub const PRUNE_CHUNK_BLOCKS: u32 = 20;
 pub const PRUNE_CHUNK_LOG_SEGMENTS: u32 = 500;
 /// Dependency minute rows deleted per cron run.
 pub const MAX_PRUNE_CALL_MINUTES: u32 = 10_000;
-/// RED minute rows deleted per cron run (one per service and minute).
+/// Operation minute rows deleted per cron run (one per operation and minute).
 pub const MAX_PRUNE_RED_MINUTES: u32 = 10_000;
 /// Chunks per cron run (the rest waits for the next minute).
 pub const MAX_PRUNE_CHUNKS: u32 = 25;

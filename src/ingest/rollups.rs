@@ -1,6 +1,7 @@
 //! The roll-ups of one stored batch, aggregated in Rust so that each key
 //! costs one upsert per batch (carrying the batch's sums) instead of one per
-//! span: services, operations, RED per service and per operation minute, and
+//! span: services, operations, RED per operation minute (a service's is their
+//! sum), and
 //! calls between services per minute (the cron rolls the operation minutes
 //! into hours and the calls into totals, `storage::spans::SpanStore::roll_forward`). Fed with the
 //! spans that were new and the call changes of `trace_index`.
@@ -54,8 +55,6 @@ pub struct BatchRollups {
     pub services: HashMap<String, ServiceSighting>,
     /// (service, operation, span kind)
     pub operations: HashSet<(String, String, u8)>,
-    /// (service, minute ms)
-    pub service_minutes: HashMap<(String, u64), Red>,
     /// (service, operation, minute ms)
     pub operation_minutes: HashMap<(String, String, u64), Red>,
     /// (caller, callee, minute ms)
@@ -87,7 +86,6 @@ impl BatchRollups {
         let start = span.start_ns / 1_000_000;
         let minute = start - start % MINUTE_MS;
         let (duration, error) = (span.duration_ms(), span.error);
-        self.service_minutes.entry((service.clone(), minute)).or_default().add(duration, error);
         self.operation_minutes.entry((service, span.name.to_string(), minute)).or_default().add(duration, error);
     }
 
@@ -105,11 +103,7 @@ impl BatchRollups {
     /// How many keys the batch upserts: what it costs in D1 rows written
     /// (before secondary index entries).
     pub fn keys(&self) -> usize {
-        self.services.len()
-            + self.operations.len()
-            + self.service_minutes.len()
-            + self.operation_minutes.len()
-            + self.call_minutes.len()
+        self.services.len() + self.operations.len() + self.operation_minutes.len() + self.call_minutes.len()
     }
 }
 
@@ -151,17 +145,16 @@ mod tests {
         for s in [span(1, None, "cart", 0, 5), failed, internal, newer] {
             rollups.add_span(&s);
         }
-        let first = &rollups.service_minutes[&("cart".to_string(), T0_MS)];
+        let first = &rollups.operation_minutes[&("cart".to_string(), "GET /cart".to_string(), T0_MS)];
         assert_eq!((first.requests, first.errors, first.duration_sum_ms), (2, 1, 305.0));
         assert_eq!(first.buckets[2], 1, "5 ms is in the ≤ 5 bucket");
         assert_eq!(first.buckets[8], 1, "300 ms is in the ≤ 500 bucket");
-        assert_eq!(rollups.service_minutes.len(), 2, "two minutes");
-        assert_eq!(rollups.operation_minutes[&("cart".to_string(), "GET /cart".to_string(), T0_MS)].requests, 2);
+        assert_eq!(rollups.operation_minutes.len(), 2, "two minutes of GET /cart (render is not an entry span)");
         assert_eq!(rollups.operations.len(), 2, "GET /cart and render");
         let cart = &rollups.services["cart"];
         assert_eq!(cart.version.as_deref(), Some("1.1"), "the latest span's version");
         assert_eq!((cart.first_seen_ms, cart.last_seen_ms), (T0_MS as f64, (T0_MS + 61_007) as f64));
-        assert_eq!(rollups.keys(), 1 + 2 + 2 + 2, "service, operations, service minutes, operation minutes");
+        assert_eq!(rollups.keys(), 1 + 2 + 2, "service, operations, operation minutes");
     }
 
     #[test]

@@ -27,8 +27,7 @@ pub struct Pruned {
     pub blocks: PrunedBlocks,
     /// Per-minute dependency calls (taken out of the totals).
     pub call_minutes: u32,
-    /// Per-minute roll-ups: per service, and per operation.
-    pub red_minutes: u32,
+    /// Per-operation minute roll-ups (a service's RED is their sum).
     pub operation_minutes: u32,
     /// Per-operation hourly roll-ups (past `SLO_RETENTION_DAYS`).
     pub operation_hours: u32,
@@ -82,7 +81,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
     }
     // Calls leave the totals with their minutes (migration 0009).
     let call_minutes = D1ServiceStore::new(db()?).prune_call_minutes(cutoff, MAX_PRUNE_CALL_MINUTES).await?;
-    let red_minutes = D1ServiceStore::new(db()?).prune_red_minutes(cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let (operation_minutes, operation_hours) =
         D1SloStore::new(db()?).prune(cutoff, slo_cutoff, MAX_PRUNE_RED_MINUTES).await?;
     let logs = LogStore::new(&d1, &blobs);
@@ -102,7 +100,6 @@ pub async fn prune(env: &Env, now_ms: f64) -> Result<Pruned, StoreError> {
         traces: total,
         blocks,
         call_minutes,
-        red_minutes,
         operation_minutes,
         operation_hours,
         log_records,

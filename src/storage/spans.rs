@@ -149,8 +149,7 @@ impl From<BlockSpan> for StoredSpan {
 #[derive(Serialize)]
 struct RedRow<'r> {
     s: &'r str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    o: Option<&'r str>,
+    o: &'r str,
     t: u64,
     n: u32,
     e: u32,
@@ -159,7 +158,7 @@ struct RedRow<'r> {
 }
 
 impl<'r> RedRow<'r> {
-    fn new(service: &'r str, operation: Option<&'r str>, time_ms: u64, red: &'r Red) -> Self {
+    fn new(service: &'r str, operation: &'r str, time_ms: u64, red: &'r Red) -> Self {
         Self {
             s: service,
             o: operation,
@@ -615,10 +614,7 @@ fn rollup_statements(r: &BatchRollups) -> Result<Vec<Statement>, StorageError> {
         .collect();
     add(sql::UPSERT_SERVICES, json_arg(&services)?, services.len());
     add(sql::INSERT_OPERATIONS, json_arg(&r.operations)?, r.operations.len());
-    let minutes: Vec<_> = r.service_minutes.iter().map(|((s, t), red)| RedRow::new(s, None, *t, red)).collect();
-    add(sql::UPSERT_SERVICE_MINUTES, json_arg(&minutes)?, minutes.len());
-    let op_minutes: Vec<_> =
-        r.operation_minutes.iter().map(|((s, o, t), red)| RedRow::new(s, Some(o), *t, red)).collect();
+    let op_minutes: Vec<_> = r.operation_minutes.iter().map(|((s, o, t), red)| RedRow::new(s, o, *t, red)).collect();
     add(sql::UPSERT_OPERATION_MINUTES, json_arg(&op_minutes)?, op_minutes.len());
     add(sql::ADD_LATE_OPERATION_HOURS, json_arg(&op_minutes)?, op_minutes.len());
     let calls: Vec<_> =
@@ -794,7 +790,7 @@ mod tests {
             json!([{ "caller_service": "gateway", "callee_service": "orders", "call_count": 1, "error_count": 1 }])
         );
         assert_eq!(f.scalar("SELECT count(*) FROM dependency_minutes"), 1);
-        assert_eq!(f.scalar("SELECT sum(requests) FROM service_red_minutes"), 2, "the root and the server span");
+        assert_eq!(f.scalar("SELECT sum(requests) FROM operation_red_minutes"), 2, "the root and the server span");
         assert_eq!(f.scalar("SELECT errors FROM operation_red_hours WHERE operation = 'POST /orders'"), 1);
         assert_eq!(f.scalar("SELECT count(*) FROM span_operations"), 4);
         assert_eq!(f.scalar("SELECT count(*) FROM services"), 2);
@@ -855,7 +851,7 @@ mod tests {
         let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
         assert_eq!((spans.len(), trace.span_count), (2, 2), "counted once");
         assert_eq!(spans[0].attributes, "{}", "the copy stored first");
-        assert_eq!(f.scalar("SELECT requests FROM service_red_minutes"), 1, "the root counted once");
+        assert_eq!(f.scalar("SELECT sum(requests) FROM operation_red_minutes"), 1, "the root counted once");
         let range_reads = *f.blobs.range_reads.borrow();
         f.put(&export(&[span(1, 3, Some(1), "gateway", "render")]));
         assert_eq!(*f.blobs.range_reads.borrow(), range_reads, "a new span reads nothing back (no key matches)");
@@ -897,11 +893,11 @@ mod tests {
         let more: Vec<SpanSpec> = (1..=10u8).map(|t| span(t + 20, 1, None, "gateway", "op")).collect();
         let (_, rows) = f.put(&export(&more));
         assert!(rows <= 10 + 2 + 4, "{rows} rows for 10 new one-span traces of known services and operations");
-        // The same again in new traces: trace records, the block row, the two RED minute upserts
-        // (service, operation); the service (seen within the minute) and the operation (known) are
-        // not rewritten, and the operation's hour waits for the cron.
+        // The same again in new traces: trace records, the block row, the operation's RED minute;
+        // the service (seen within the minute) and the operation (known) are not rewritten, and the
+        // operation's hour waits for the cron.
         let again: Vec<SpanSpec> = (1..=10u8).map(|t| span(t + 40, 1, None, "gateway", "op")).collect();
-        assert_eq!(f.put(&export(&again)).1, 10 + 1 + 2);
+        assert_eq!(f.put(&export(&again)).1, 10 + 1 + 1);
     }
 
     fn searchable() -> Fixture {

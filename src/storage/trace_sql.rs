@@ -95,16 +95,6 @@ macro_rules! red_sums {
     };
 }
 
-/// - ?1: JSON array of `{s: service, t: minute ms, n, e, d, b: [14 buckets]}`
-pub const UPSERT_SERVICE_MINUTES: &str = concat!(
-    "INSERT INTO service_red_minutes (service_name, minute_ms, ",
-    red_columns!(),
-    ") SELECT r.value ->> 's', r.value ->> 't', ",
-    red_values!(),
-    " ON CONFLICT (minute_ms, service_name)",
-    red_sums!()
-);
-
 /// - ?1: JSON array of `{s: service, o: operation, t: minute ms, n, e, d, b}`
 pub const UPSERT_OPERATION_MINUTES: &str = concat!(
     "INSERT INTO operation_red_minutes (service_name, operation, minute_ms, ",
@@ -123,6 +113,7 @@ macro_rules! hours_mark {
 }
 
 /// The RED sums of a group of roll-up rows, named as the columns.
+#[macro_export]
 macro_rules! red_column_sums {
     () => {
         "sum(requests) AS requests, sum(errors) AS errors, sum(duration_sum_ms) AS duration_sum_ms, \

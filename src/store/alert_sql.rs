@@ -85,14 +85,19 @@ pub const RESOLVE_INCIDENT: &str = "UPDATE alert_incidents SET state = 'resolved
 /// Registered service ids.
 pub const SELECT_SERVICE_IDS: &str = "SELECT id FROM services ORDER BY id";
 
-/// Per-minute RED roll-ups over the longest window of the enabled span-metric rules.
+/// Per-minute RED roll-ups (each service's operations summed) over the
+/// longest window of the enabled span-metric rules.
 /// - ?1: now, unix ms
-pub const SELECT_RED_MINUTES_FOR_RULES: &str = "SELECT service_name, minute_ms, requests, errors, duration_sum_ms, \
-    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13 FROM service_red_minutes \
-    WHERE minute_ms >= ?1 - 60000 - 1000 * (SELECT coalesce(max(rule ->> '$.windowSeconds'), 0) FROM alert_configs \
-      WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%') \
-    AND minute_ms <= ?1 \
-    AND EXISTS (SELECT 1 FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%')";
+pub const SELECT_RED_MINUTES_FOR_RULES: &str = concat!(
+    "SELECT service_name, minute_ms, ",
+    crate::red_column_sums!(),
+    " FROM operation_red_minutes \
+     WHERE minute_ms >= ?1 - 60000 - 1000 * (SELECT coalesce(max(rule ->> '$.windowSeconds'), 0) FROM alert_configs \
+       WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%') \
+     AND minute_ms <= ?1 \
+     AND EXISTS (SELECT 1 FROM alert_configs WHERE enabled = 1 AND rule ->> '$.metricName' LIKE 'span.%') \
+     GROUP BY service_name, minute_ms"
+);
 
 /// Queues one notification, once per incident, event and channel, and only
 /// if its incident was written: opened (firing) or resolved as recovered.

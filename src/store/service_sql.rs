@@ -16,17 +16,14 @@ pub const SELECT_DEPENDENCIES_IN_WINDOW: &str = "SELECT caller_service, callee_s
     FROM dependency_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 \
     GROUP BY caller_service, callee_service HAVING sum(call_count) > 0 ORDER BY caller_service, callee_service";
 
-/// RED sums of every service's entry spans over the minutes of a window.
+/// RED sums of every service's entry spans over the minutes of a window
+/// (the sums of its operations' minutes, migration 0015).
 /// - ?1: first minute, unix ms; ?2: window end, unix ms (exclusive)
-pub const SELECT_RED_IN_WINDOW: &str = "SELECT service_name, sum(requests) AS requests, sum(errors) AS errors, \
-    sum(duration_sum_ms) AS duration_sum_ms, sum(b0) AS b0, sum(b1) AS b1, sum(b2) AS b2, sum(b3) AS b3, \
-    sum(b4) AS b4, sum(b5) AS b5, sum(b6) AS b6, sum(b7) AS b7, sum(b8) AS b8, sum(b9) AS b9, sum(b10) AS b10, \
-    sum(b11) AS b11, sum(b12) AS b12, sum(b13) AS b13 \
-    FROM service_red_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 GROUP BY service_name";
-
-/// Deletes up to ?2 RED minutes older than ?1 (unix ms).
-pub const PRUNE_RED_MINUTES: &str = "DELETE FROM service_red_minutes WHERE (minute_ms, service_name) IN \
-    (SELECT minute_ms, service_name FROM service_red_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)";
+pub const SELECT_RED_IN_WINDOW: &str = concat!(
+    "SELECT service_name, ",
+    crate::red_column_sums!(),
+    " FROM operation_red_minutes WHERE minute_ms >= ?1 AND minute_ms < ?2 GROUP BY service_name"
+);
 
 /// Calls of the oldest dependency minutes before ?1 (at most ?2 rows, the
 /// same rows `PRUNE_CALL_MINUTES` deletes) taken out of the totals, which so
@@ -50,12 +47,14 @@ pub const PRUNE_CALL_MINUTES: &str = "DELETE FROM dependency_minutes \
 /// Totals left without calls.
 pub const DELETE_EMPTY_DEPENDENCIES: &str = "DELETE FROM service_dependencies WHERE call_count <= 0";
 
-/// One service's per-minute RED roll-ups in a range (span metrics).
+/// One service's per-minute RED roll-ups in a range (span metrics): its operations' minutes summed.
 /// - ?1: service; ?2: first minute (unix ms, inclusive); ?3: end (unix ms, exclusive)
-pub const RED_MINUTES_OF_SERVICE: &str = r#"
-SELECT service_name, minute_ms, requests, errors, duration_sum_ms,
-  b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13
-FROM service_red_minutes WHERE service_name = ?1 AND minute_ms >= ?2 AND minute_ms < ?3 ORDER BY minute_ms"#;
+pub const RED_MINUTES_OF_SERVICE: &str = concat!(
+    "SELECT service_name, minute_ms, ",
+    crate::red_column_sums!(),
+    " FROM operation_red_minutes WHERE service_name = ?1 AND minute_ms >= ?2 AND minute_ms < ?3 \
+     GROUP BY minute_ms ORDER BY minute_ms"
+);
 
 /// One operation's per-minute RED roll-ups in a range (span metrics).
 /// - ?1: service; ?2: first minute (unix ms, inclusive); ?3: end (unix ms, exclusive); ?4: operation

@@ -92,11 +92,6 @@ impl D1ServiceStore {
         Ok(Some((service, batch.rows(1)?, batch.rows(2)?)))
     }
 
-    /// Deletes up to `limit` RED minutes before `cutoff_ms`; returns how many.
-    pub async fn prune_red_minutes(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {
-        self.d1.run(sql::PRUNE_RED_MINUTES, &[JsValue::from_f64(cutoff_ms), JsValue::from_f64(f64::from(limit))]).await
-    }
-
     /// Deletes up to `limit` dependency minutes before `cutoff_ms` and takes
     /// their calls out of the totals, in one transaction; returns how many.
     pub async fn prune_call_minutes(&self, cutoff_ms: f64, limit: u32) -> Result<u32, StoreError> {

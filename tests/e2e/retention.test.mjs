@@ -37,7 +37,6 @@ test("the scheduled handler prunes data past retention, and only that", async ()
     const rows = (await c.db.prepare(`SELECT ${column} AS t, sum(requests) AS n FROM ${table} GROUP BY ${column} ORDER BY 1`).all()).results;
     return rows.map((r) => [r.t < now - 7 * 86_400_000 ? "old" : "recent", r.n]);
   };
-  assert.deepEqual(await rollups("service_red_minutes", "minute_ms"), [["recent", 3]]);
   assert.deepEqual(await rollups("operation_red_minutes", "minute_ms"), [["recent", 3]]);
   assert.deepEqual(await rollups("operation_red_hours", "hour_ms"), [["recent", 3]]);
 });

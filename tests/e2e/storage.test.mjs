@@ -70,7 +70,7 @@ test("inline exports of the load mix: D1 rows written, bytes and R2 objects per 
   console.log(`load mix inline: ${rowsPerSpan.toFixed(3)} D1 rows written/span, ${(billed.rowsRead / spans).toFixed(2)} D1 rows read/span, ${bytesPerSpan.toFixed(1)} D1 bytes/span, ${r2Bytes.toFixed(0)} R2 bytes/span, ${billed.batches / exports} D1 batches/export`);
   // Trace records (0.1/span) and the block row are the floor; the rest is the
   // roll-up keys each inline export upserts. The queue's merged batches go lower.
-  assert.ok(rowsPerSpan <= 0.25, `${rowsPerSpan} rows written per span`);
+  assert.ok(rowsPerSpan <= 0.24, `${rowsPerSpan} rows written per span`);
   assert.ok(bytesPerSpan <= 40, `${bytesPerSpan} D1 bytes per span`);
   assert.equal(billed.batches, exports * 2, "two D1 round trips per export");
   assert.equal(await blockCount(), exports + 1, "one R2 object per inline export");
@@ -136,7 +136,7 @@ test("queued small exports end up in large blocks, readable within 5 s, each spa
     assert.ok(objects <= 2, `${objects} blocks for 1,000 spans`);
     // 0.1 per span are the trace records; the rest the roll-up keys of each
     // batch (target 0.2 overall: docs/cost.md says what is left).
-    assert.ok(rowsWritten / 1000 <= 0.22, `${rowsWritten / 1000} rows written per span`);
+    assert.ok(rowsWritten / 1000 <= 0.21, `${rowsWritten / 1000} rows written per span`);
 
     // The same exports again (a client retrying after a lost answer): nothing new anywhere.
     const again = q.d1RoundTrips.length;
@@ -161,7 +161,7 @@ test("R2 failing at ingest: 503 with Retry-After, nothing half-stored, and the r
     assert.ok(Number(refused.headers.get("retry-after")) > 0);
     assert.match(await refused.text(), /R2/);
     assert.equal((await f.db.prepare("SELECT count(*) AS n FROM trace_index").first()).n, 0, "no trace record without its block");
-    assert.equal((await f.db.prepare("SELECT count(*) AS n FROM service_red_minutes").first()).n, 0, "nothing counted");
+    assert.equal((await f.db.prepare("SELECT count(*) AS n FROM operation_red_minutes").first()).n, 0, "nothing counted");
 
     f.faults.put = false;
     assert.equal((await f.ingest(body)).status, 200);
@@ -172,7 +172,7 @@ test("R2 failing at ingest: 503 with Retry-After, nothing half-stored, and the r
     }
     const points = await f.waitForPoints(30);
     assert.equal(points.length, 30, "one Analytics Engine point per span, once");
-    assert.equal((await f.db.prepare("SELECT sum(requests) AS n FROM service_red_minutes").first()).n, 12, "the 4 entry spans of each trace, once");
+    assert.equal((await f.db.prepare("SELECT sum(requests) AS n FROM operation_red_minutes").first()).n, 12, "the 4 entry spans of each trace, once");
   } finally {
     await f.stop();
   }
