@@ -151,6 +151,38 @@ test("queued small exports end up in large blocks, readable within 5 s, each spa
   }
 });
 
+test("the load mix through the queue (the default deployment): at most 0.2 D1 rows written per span", async () => {
+  const q = await startCollector({ queue: true });
+  await q.db.prepare("UPDATE rollup_marks SET minute_ms = 0").run();
+  try {
+    // 40 exports of 100 spans from 4 concurrent clients, as benches/load.mjs sends them.
+    const exports = Array.from({ length: 40 }, (_, e) => loadMix(20_000 + e * 10, 10));
+    assert.equal((await q.ingest(loadMix(19_000, 10))).status, 200);
+    await new Promise((r) => setTimeout(r, 2_500));
+    const sizeBefore = Math.max(0, ...q.d1RoundTrips.map((b) => b.sizeAfter ?? 0));
+    const from = q.d1RoundTrips.length;
+    for (let i = 0; i < exports.length; i += 4) {
+      const answers = await Promise.all(exports.slice(i, i + 4).map((b) => q.ingest(b)));
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200]);
+    }
+    const deadline = Date.now() + 5_000;
+    while ((await q.api("/api/traces?limit=1000")).body.traces.length < 400) {
+      assert.ok(Date.now() < deadline, "every trace readable within 5 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const rowsWritten = q.d1RoundTrips.slice(from).reduce((n, b) => n + (b.rowsWritten ?? 0), 0);
+    const perSpan = rowsWritten / 4000;
+    const bytesPerSpan = (Math.max(0, ...q.d1RoundTrips.map((b) => b.sizeAfter ?? 0)) - sizeBefore) / 4000;
+    console.log(`load mix queued, 40 exports of 100 spans: ${perSpan.toFixed(3)} D1 rows written/span, ${bytesPerSpan.toFixed(1)} D1 bytes/span`);
+    // 0.1 per span are the trace records (10-span traces), 0.01 the block rows; the
+    // roll-up keys are paid once per consumer batch instead of once per export.
+    assert.ok(perSpan <= 0.2, `${perSpan} rows written per span`);
+  } finally {
+    await q.stop();
+  }
+});
+
 test("R2 failing at ingest: 503 with Retry-After, nothing half-stored, and the retry stores everything once", async () => {
   const f = await startCollector({ r2Faults: true });
   try {
