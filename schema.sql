@@ -438,35 +438,6 @@ BEGIN
   WHERE service_name = OLD.service_name AND metric_name IN ('', OLD.metric_name);
 END;
 
--- Per series and minute, written before 0013 (read beside the packs until
--- it ages out): sums, extremes, and the first and last point by time
--- (cumulative series: increases come from these at query time, with
--- counter resets detected). `buckets` are summed for delta series and the
--- last point's for cumulative ones (with `first_buckets` the first's).
-CREATE TABLE metric_minutes (
-  series_key TEXT NOT NULL,
-  minute_ms INTEGER NOT NULL,
-  points INTEGER NOT NULL,
-  value_sum REAL NOT NULL,
-  count_sum REAL NOT NULL,
-  low REAL,
-  high REAL,
-  first_time_ns TEXT NOT NULL,
-  first_start_ns TEXT NOT NULL,
-  first_value REAL,
-  first_count REAL,
-  first_buckets TEXT,
-  last_time_ns TEXT NOT NULL,
-  last_start_ns TEXT NOT NULL,
-  last_value REAL,
-  last_count REAL,
-  bounds TEXT,
-  buckets TEXT,
-  quantiles TEXT,
-  PRIMARY KEY (series_key, minute_ms)
-) WITHOUT ROWID;
-
-CREATE INDEX metric_minutes_by_minute ON metric_minutes (minute_ms);
 
 -- 0008: spans live in R2 blocks (docs/storage.md); D1 keeps one row per
 -- trace and one row per block. Both tables are WITHOUT ROWID with no
@@ -563,8 +534,8 @@ VALUES ('dependency_totals', (CAST(strftime('%s', 'now') AS INTEGER) / 60 + 10) 
 -- per-point row, its index and the trigger upsert into `metric_minutes`
 -- (≥ 4 rows written per point) by one row per pack.
 --
--- `metric_minutes` written before this migration stays readable (merged
--- with the packs' minutes) and is pruned as it ages out.
+-- `metric_minutes` written before this migration was read beside the packs
+-- until 0016 dropped it.
 CREATE TABLE metric_packs (
   service_name TEXT NOT NULL,
   metric_name TEXT NOT NULL,
@@ -595,3 +566,10 @@ VALUES ('operation_hours', (CAST(strftime('%s', 'now') AS INTEGER) / 60 + 10) * 
 -- backfilled then), so reads sum those and batches stop writing a second,
 -- per-service row for every service and minute: one D1 row less per
 -- service and stored batch.
+
+-- 0016: the per-series minute roll-ups written before 0013 are dropped.
+-- Metric queries and alert rules read the point packs only; reading the old
+-- minutes beside them cost the worker ~3.7 KB gzip of wasm (a row type of its
+-- own), which the bundle budget could not keep. A deployment upgraded from
+-- before 0013 starts its metric history at the upgrade (alert baselines look
+-- back 10 minutes); its traces and logs are unaffected.

@@ -8,8 +8,8 @@
 -- per-point row, its index and the trigger upsert into `metric_minutes`
 -- (≥ 4 rows written per point) by one row per pack.
 --
--- `metric_minutes` written before this migration stays readable (merged
--- with the packs' minutes) and is pruned as it ages out.
+-- `metric_minutes` written before this migration was read beside the packs
+-- until 0016 dropped it.
 DROP TRIGGER metric_points_rolled_up;
 DROP TABLE metric_points;
 

@@ -99,7 +99,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     match prune(&env, now_ms).await {
         Ok(pruned) => worker::console_log!(
-            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} operation minutes, {} operation hours, {} log segments holding {} records, {} log records, {} resolved incidents, {} metric minutes, {} metric packs, {} metric series",
+            "pruned {} span blocks, {} traces of blocks, {} spans, {} traces, {} dependency calls, {} dependency minutes, {} operation minutes, {} operation hours, {} log segments holding {} records, {} log records, {} resolved incidents, {} metric packs, {} metric series",
             pruned.blocks.blocks,
             pruned.blocks.traces,
             pruned.traces.spans,
@@ -112,7 +112,6 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             pruned.log_segments.records,
             pruned.log_records,
             pruned.incidents,
-            pruned.metrics.minutes,
             pruned.metrics.packs,
             pruned.metrics.series
         ),

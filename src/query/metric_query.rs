@@ -207,9 +207,9 @@ impl StoredSeries {
     }
 }
 
-/// A row of `metric_minutes`, its texts read once: nanosecond times as
-/// numbers, JSON bucket lists and quantiles as vectors (empty when absent).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One series' minute, rolled from its points (`query::metric_rollup`):
+/// bucket lists and quantiles empty when absent.
+#[derive(Debug, Clone, Default)]
 pub struct StoredMinute {
     pub series_key: String,
     pub minute_ms: f64,
@@ -218,40 +218,18 @@ pub struct StoredMinute {
     pub count_sum: f64,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    #[serde(deserialize_with = "nanos")]
     pub first_time_ns: u64,
-    #[serde(deserialize_with = "nanos")]
     pub first_start_ns: u64,
     pub first_value: Option<f64>,
     pub first_count: Option<f64>,
-    #[serde(deserialize_with = "json_list")]
     pub first_buckets: Vec<f64>,
-    #[serde(deserialize_with = "nanos")]
     pub last_time_ns: u64,
-    #[serde(deserialize_with = "nanos")]
     pub last_start_ns: u64,
     pub last_value: Option<f64>,
     pub last_count: Option<f64>,
-    #[serde(deserialize_with = "json_list")]
     pub bounds: Vec<f64>,
-    #[serde(deserialize_with = "json_list")]
     pub buckets: Vec<f64>,
-    #[serde(deserialize_with = "json_list")]
     pub quantiles: Vec<(f64, f64)>,
-}
-
-/// A 20-digit nanosecond text as a number.
-fn nanos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let text = String::deserialize(d)?;
-    text.parse().map_err(|_| serde::de::Error::custom(format!("not a nanosecond time: {text:?}")))
-}
-
-/// A JSON array stored as text (or NULL) as a vector.
-fn json_list<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-    match Option::<String>::deserialize(d)? {
-        Some(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
-        None => Ok(Vec::new()),
-    }
 }
 
 /// How a series' points combine.
@@ -769,24 +747,6 @@ mod tests {
         assert_eq!(values(&run(&s, &m, "p99", &one).unwrap()), [Some(80.0)]);
         assert_eq!(values(&run(&s, &m, "p90", &one).unwrap()), [None], "a quantile it does not carry");
         assert!(run(&s, &m, "max", &one).is_err());
-    }
-
-    #[test]
-    fn minute_rows_are_read_once_into_numbers_and_lists() {
-        let row = serde_json::json!({
-            "series_key": "a", "minute_ms": T0, "points": 2, "value_sum": 3.5, "count_sum": 0, "low": null, "high": null,
-            "first_time_ns": "01700000040000000001", "first_start_ns": "00000000000000000000", "first_value": 1,
-            "first_count": null, "first_buckets": "[1,2]", "last_time_ns": "01700000050000000000",
-            "last_start_ns": "00000000000000000000", "last_value": 2.5, "last_count": null, "bounds": "[10.5]",
-            "buckets": "[0,3]", "quantiles": null,
-        });
-        let m: StoredMinute = serde_json::from_value(row.clone()).unwrap();
-        assert_eq!((m.first_time_ns, m.last_time_ns), (1_700_000_040_000_000_001, 1_700_000_050_000_000_000));
-        assert_eq!((m.bounds, m.buckets, m.first_buckets), (vec![10.5], vec![0.0, 3.0], vec![1.0, 2.0]));
-        assert!(m.quantiles.is_empty());
-        let mut bad = row;
-        bad["last_time_ns"] = "soon".into();
-        assert!(serde_json::from_value::<StoredMinute>(bad).is_err());
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Minute roll-ups of metric series from their stored points (`metric_packs`):
 //! per series and minute the sums, extremes, and the first and last point by
 //! time, as `query::metric_query` evaluates them. Points repeated in several
-//! packs count once; minutes stored before migration 0013 (`metric_minutes`)
-//! are merged in the same way. Points merge in any order: first and last go
+//! packs count once. Points merge in any order: first and last go
 //! by time; delta buckets whose bounds change start over from the point read
 //! last (as the SQL roll-up they replace did, by arrival).
 //!
@@ -17,15 +16,15 @@ use crate::ingest::metric_packs::StoredPoint;
 
 const NANOS_PER_MINUTE: u64 = 60_000_000_000;
 
-/// The minutes of `series` from their points and earlier stored minutes
-/// (points and minutes of any other series are left out), in no order.
-pub fn minutes(points: Vec<StoredPoint>, legacy: Vec<StoredMinute>, series: &[StoredSeries]) -> Vec<StoredMinute> {
+/// The minutes of `series` from their points (points of any other series
+/// are left out), in no order.
+pub fn minutes(points: Vec<StoredPoint>, series: &[StoredSeries]) -> Vec<StoredMinute> {
     let cumulative: HashMap<&str, bool> =
         series.iter().map(|s| (s.series_key.as_str(), s.temporality == "cumulative")).collect();
     let mut seen: HashSet<(String, u64)> = HashSet::new();
     let points = points.into_iter().filter(|p| seen.insert((p.series.clone(), p.time_ns))).map(minute_of);
     let mut by_minute: HashMap<(String, u64), StoredMinute> = HashMap::new();
-    for minute in legacy.into_iter().chain(points) {
+    for minute in points {
         let Some(&cumulative) = cumulative.get(minute.series_key.as_str()) else { continue };
         let key = (minute.series_key.clone(), minute.minute_ms as u64);
         match by_minute.get_mut(&key) {
@@ -152,7 +151,7 @@ mod tests {
     #[test]
     fn points_roll_into_their_series_minute_whatever_their_order() {
         let points = vec![point("a", T + 30 * S, 5.0), point("a", T + 10 * S, 2.0), point("a", T + 70 * S, 1.0)];
-        let minutes = sorted(minutes(points, Vec::new(), &[series("a", "")]));
+        let minutes = sorted(minutes(points, &[series("a", "")]));
         assert_eq!(minutes.len(), 2);
         let first = &minutes[0];
         assert_eq!((first.minute_ms, first.points, first.value_sum), ((T / 1_000_000) as f64, 2.0, 7.0));
@@ -165,7 +164,7 @@ mod tests {
     #[test]
     fn a_point_in_two_packs_counts_once_and_unknown_series_are_left_out() {
         let points = vec![point("a", T, 5.0), point("a", T, 5.0), point("gone", T, 1.0)];
-        let minutes = minutes(points, Vec::new(), &[series("a", "")]);
+        let minutes = minutes(points, &[series("a", "")]);
         assert_eq!(minutes.len(), 1);
         assert_eq!((minutes[0].points, minutes[0].value_sum), (1.0, 5.0));
     }
@@ -178,7 +177,7 @@ mod tests {
             histogram("n", T, vec![1.0], vec![1, 1]),
             histogram("n", T + S, vec![2.0], vec![3, 0]),
         ];
-        let minutes = sorted(minutes(points, Vec::new(), &[series("d", "delta"), series("n", "delta")]));
+        let minutes = sorted(minutes(points, &[series("d", "delta"), series("n", "delta")]));
         assert_eq!((minutes[0].buckets.clone(), minutes[0].count_sum), (vec![1.0, 3.0, 4.0], 8.0));
         assert_eq!((minutes[1].bounds.clone(), minutes[1].buckets.clone()), (vec![2.0], vec![3.0, 0.0]));
     }
@@ -190,7 +189,7 @@ mod tests {
             histogram("c", T, vec![1.0], vec![1, 2]),
             histogram("c", T + S, vec![1.0], vec![2, 3]),
         ];
-        let minutes = minutes(points, Vec::new(), &[series("c", "cumulative")]);
+        let minutes = minutes(points, &[series("c", "cumulative")]);
         assert_eq!(minutes[0].buckets, vec![4.0, 6.0]);
         assert_eq!(minutes[0].first_buckets, vec![1.0, 2.0]);
         assert_eq!(minutes[0].first_count, Some(3.0));
@@ -198,12 +197,10 @@ mod tests {
     }
 
     #[test]
-    fn minutes_stored_before_the_packs_merge_with_them() {
-        let mut legacy = minute_of(point("a", T + 5 * S, 3.0));
-        legacy.quantiles = vec![(0.5, 1.0)];
-        let summary = StoredPoint { quantiles: Some(vec![(0.5, 2.0)]), ..point("a", T + 20 * S, 4.0) };
-        let minutes = minutes(vec![summary], vec![legacy], &[series("a", "cumulative")]);
-        assert_eq!(minutes.len(), 1);
+    fn summaries_keep_the_last_points_quantiles() {
+        let first = StoredPoint { quantiles: Some(vec![(0.5, 1.0)]), ..point("a", T + 5 * S, 3.0) };
+        let last = StoredPoint { quantiles: Some(vec![(0.5, 2.0)]), ..point("a", T + 20 * S, 4.0) };
+        let minutes = minutes(vec![last, first], &[series("a", "cumulative")]);
         assert_eq!((minutes[0].points, minutes[0].value_sum), (2.0, 7.0));
         assert_eq!((minutes[0].first_value, minutes[0].last_value), (Some(3.0), Some(4.0)));
         assert_eq!(minutes[0].quantiles, vec![(0.5, 2.0)]);

@@ -61,24 +61,6 @@ pub const SERIES_OF_METRIC: &str = r#"
 SELECT series_key, service_name, metric_name, kind, temporality, monotonic, unit, attributes FROM metric_series
 WHERE metric_name = ?1 AND (?2 IS NULL OR service_name = ?2)"#;
 
-/// The columns of a minute roll-up as `query::metric_query::StoredMinute` reads them (alias `m`).
-macro_rules! minute_columns {
-    () => {
-        "m.series_key, m.minute_ms, m.points, m.value_sum, m.count_sum, m.low, m.high, m.first_time_ns, \
-         m.first_start_ns, m.first_value, m.first_count, m.first_buckets, m.last_time_ns, m.last_start_ns, \
-         m.last_value, m.last_count, m.bounds, m.buckets, m.quantiles"
-    };
-}
-
-/// The minutes a metric's series stored before migration 0013, in a time range.
-/// - ?1: metric name; ?2: service or NULL; ?3: first minute (unix ms, inclusive); ?4: end (unix ms, exclusive)
-pub const MINUTES_OF_METRIC: &str = concat!(
-    "SELECT ",
-    minute_columns!(),
-    " FROM metric_series AS s JOIN metric_minutes AS m ON m.series_key = s.series_key \
-     WHERE s.metric_name = ?1 AND (?2 IS NULL OR s.service_name = ?2) AND m.minute_ms >= ?3 AND m.minute_ms < ?4"
-);
-
 /// The packs of a metric holding points of minutes in a time range (a pack
 /// spans at most `PACK_SPAN_MS`).
 /// - ?1: metric name; ?2: service or NULL; ?3: first minute (unix ms, inclusive); ?4: end (unix ms, exclusive)
@@ -112,19 +94,6 @@ macro_rules! rule_window_start {
     };
 }
 
-/// Their minutes stored before migration 0013 over that window.
-/// - ?1: now, unix ms; ?2: lookback, ms
-pub const RULE_METRIC_MINUTES: &str = concat!(
-    "SELECT ",
-    minute_columns!(),
-    " FROM metric_series AS s JOIN metric_minutes AS m ON m.series_key = s.series_key \
-     WHERE s.metric_name IN (",
-    rule_metric_names!(),
-    ") AND m.minute_ms >= ",
-    rule_window_start!(),
-    " AND m.minute_ms <= ?1"
-);
-
 /// Their packs over that window.
 /// - ?1: now, unix ms; ?2: lookback, ms
 pub const RULE_METRIC_PACKS: &str = concat!(
@@ -136,12 +105,6 @@ pub const RULE_METRIC_PACKS: &str = concat!(
     rule_window_start!(),
     " AND p.end_ms < ?1 + 3600000 AND p.start_ms <= ?1"
 );
-
-/// Deletes up to ?2 minute roll-ups before ?1 (unix ms).
-pub const PRUNE_MINUTES: &str = r#"
-DELETE FROM metric_minutes WHERE (series_key, minute_ms) IN
-  (SELECT series_key, minute_ms FROM metric_minutes WHERE minute_ms < ?1 ORDER BY minute_ms LIMIT ?2)
-RETURNING 1 AS deleted"#;
 
 /// Deletes up to ?2 packs whose newest point is before ?1 (unix ms), metric by metric
 /// (`metric_series_counts` lists every service and metric that had series).

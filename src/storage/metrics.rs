@@ -36,7 +36,6 @@ pub struct Ingested {
 /// Rows deleted by one prune.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PrunedMetrics {
-    pub minutes: u32,
     pub packs: u32,
     pub series: u32,
 }
@@ -49,17 +48,15 @@ fn text_or_null(value: Option<&str>) -> SqlValue {
     value.map_or(SqlValue::Null, SqlValue::from)
 }
 
-/// Series, their minutes stored before the packs, and packs (statements 0,
-/// 1 and 2) as series and minutes. A pack that does not decode is an error,
-/// not skipped.
+/// Series and their packs (statements 0 and 1) as series and minutes. A
+/// pack that does not decode is an error, not skipped.
 fn series_with_minutes(results: &[StatementResult]) -> Result<(Vec<StoredSeries>, Vec<StoredMinute>), StorageError> {
     let series: Vec<StoredSeries> = result(results, 0)?.rows()?;
-    let legacy = result(results, 1)?.rows()?;
     let mut points = Vec::new();
-    for pack in result(results, 2)?.rows::<TextRow>()? {
+    for pack in result(results, 1)?.rows::<TextRow>()? {
         points.extend(decode(&pack.value).map_err(|e| StorageError::Corrupt(e.to_string()))?);
     }
-    let minutes = minutes(points, legacy, &series);
+    let minutes = minutes(points, &series);
     Ok((series, minutes))
 }
 
@@ -134,7 +131,6 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
             .db
             .batch(vec![
                 Statement::new(sql::SERIES_OF_METRIC, range[..2].to_vec()),
-                Statement::new(sql::MINUTES_OF_METRIC, range.clone()),
                 Statement::new(sql::PACKS_OF_METRIC, range),
             ])
             .await?;
@@ -147,32 +143,26 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
         &self,
         now_ms: f64,
     ) -> Result<(Vec<StoredSeries>, Vec<StoredMinute>), StorageError> {
-        let window = vec![n(now_ms), n(LOOKBACK_MS)];
         let results = self
             .db
             .batch(vec![
                 Statement::new(sql::RULE_METRIC_SERIES, Vec::new()),
-                Statement::new(sql::RULE_METRIC_MINUTES, window.clone()),
-                Statement::new(sql::RULE_METRIC_PACKS, window),
+                Statement::new(sql::RULE_METRIC_PACKS, vec![n(now_ms), n(LOOKBACK_MS)]),
             ])
             .await?;
         series_with_minutes(&results)
     }
 
-    /// Prunes minute roll-ups and packs before `cutoff_ms` and series last
-    /// seen before it, at most `limit` rows of each.
+    /// Prunes packs before `cutoff_ms` and series last seen before it, at
+    /// most `limit` rows of each.
     pub async fn prune(&self, cutoff_ms: f64, limit: u32) -> Result<PrunedMetrics, StorageError> {
         let args = vec![n(cutoff_ms), n(f64::from(limit))];
         let results = self
             .db
-            .batch(vec![
-                Statement::new(sql::PRUNE_MINUTES, args.clone()),
-                Statement::new(sql::PRUNE_PACKS, args.clone()),
-                Statement::new(sql::PRUNE_SERIES, args),
-            ])
+            .batch(vec![Statement::new(sql::PRUNE_PACKS, args.clone()), Statement::new(sql::PRUNE_SERIES, args)])
             .await?;
         let changes = |i| result(&results, i)?.rows::<serde_json::Value>().map(|rows| rows.len() as u32);
-        Ok(PrunedMetrics { minutes: changes(0)?, packs: changes(1)?, series: changes(2)? })
+        Ok(PrunedMetrics { packs: changes(0)?, series: changes(1)? })
     }
 }
 
@@ -333,38 +323,13 @@ mod tests {
     }
 
     #[test]
-    fn minutes_stored_before_packs_are_read_with_them() {
-        let db = Sqlite::with_schema();
-        ingest(&db, &export(1, T_MS + 30_000, 5.0), SeriesCaps::default());
-        let key = read(&db, "queue.depth").0[0].series_key.clone();
-        db.conn
-            .execute(
-                "INSERT INTO metric_minutes (series_key, minute_ms, points, value_sum, count_sum, low, high, \
-                 first_time_ns, first_start_ns, first_value, last_time_ns, last_start_ns, last_value) \
-                 VALUES (?1, ?2, 1, 3, 0, 3, 3, ?3, ?3, 3, ?3, ?3, 3), (?1, ?4, 1, 7, 0, 7, 7, ?5, ?5, 7, ?5, ?5, 7)",
-                rusqlite::params![
-                    key,
-                    T_MS as i64,
-                    format!("{:020}", (T_MS + 1_000) * NS),
-                    T_MS as i64 - 60_000,
-                    format!("{:020}", (T_MS - 59_000) * NS)
-                ],
-            )
-            .unwrap();
-        let mut minutes = read(&db, "queue.depth").1;
-        minutes.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
-        assert_eq!(minutes.iter().map(|m| (m.points, m.value_sum)).collect::<Vec<_>>(), [(1.0, 7.0), (2.0, 8.0)]);
-        assert_eq!(minutes[1].last_value, Some(5.0));
-    }
-
-    #[test]
-    fn prune_deletes_packs_minutes_and_series_past_the_cutoff() {
+    fn prune_deletes_packs_and_series_past_the_cutoff() {
         let db = Sqlite::with_schema();
         ingest(&db, &export(3, T_MS - 20 * 86_400_000, 1.0), SeriesCaps::default());
         ingest(&db, &export(3, T_MS, 1.0), SeriesCaps::default());
         db.conn.execute("UPDATE metric_series SET last_seen_ms = 0 WHERE series_key IN (SELECT series_key FROM metric_series LIMIT 1)", []).unwrap();
         let pruned = block_on(MetricStore::new(&db).prune((T_MS - 86_400_000) as f64, 100)).unwrap();
-        assert_eq!(pruned, PrunedMetrics { minutes: 0, packs: 2, series: 1 });
+        assert_eq!(pruned, PrunedMetrics { packs: 2, series: 1 });
         assert_eq!(count(&db, "SELECT count(*) AS n FROM metric_packs"), 2, "the recent packs stay");
         let limited = block_on(MetricStore::new(&db).prune((T_MS + 86_400_000) as f64, 1)).unwrap();
         assert_eq!(limited.packs, 1);

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use super::ports::{result, BlobStore, SqlDatabase, SqlValue, Statement, StorageError};
 use super::trace_sql as sql;
-use crate::blocks::{read_segment, BlockId, BlockKind, SegmentRef};
+use crate::blocks::{read_segment, BlockId, BlockKind};
 use crate::domain::ids::{bytes_from_hex, hex};
 use crate::domain::time::{nanos_text, nanos_to_ms};
 use crate::domain::{SpanId, TraceId};
@@ -33,8 +33,11 @@ pub const WRITE_ATTEMPTS: u16 = 4;
 const RECORDS_PER_STATEMENT: usize = 500;
 /// Block rows per search page.
 const BLOCKS_PER_PAGE: usize = 100;
-/// R2 segment reads one search may spend on operation and attribute filters.
-pub const MAX_SEARCH_SEGMENT_READS: usize = 200;
+/// R2 block reads one search may spend on operation and attribute filters
+/// (one range read per block, whatever the traces wanted in it).
+pub const MAX_SEARCH_BLOCK_READS: usize = 200;
+/// Page blocks whose candidates a search reads at once (span filters).
+const BLOCK_READS_AT_ONCE: usize = 16;
 /// Later than any time: the start of the block walk.
 const END_OF_TIME_MS: f64 = 9e15;
 
@@ -367,33 +370,54 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         self.spans(&list).await
     }
 
-    /// Reads the segments of the records (one range read each, all at once);
-    /// a span stored in several batches appears once; blocks removed by
-    /// retention are skipped.
+    /// The spans of the records, in one list.
     async fn spans(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<StoredSpan>, StorageError> {
-        let segments: Vec<SegmentRef> = records.iter().flat_map(|(_, r)| r.segments.iter().copied()).collect();
-        let reads = segments
-            .iter()
-            .map(|s| async move { self.blobs.get_range(&s.block.key(BlockKind::Spans), s.offset, s.length).await });
-        let mut seen = HashSet::new();
-        let mut spans = Vec::new();
-        for bytes in try_join_all(reads).await?.into_iter().flatten() {
-            let rows = read_segment(&bytes).map_err(corrupt)?;
-            for span in serde_json::from_slice::<Vec<BlockSpan>>(&rows).map_err(corrupt)? {
-                if seen.insert((span.trace_id.clone(), span.span_id.clone())) {
-                    spans.push(StoredSpan::from(span));
-                }
-            }
-        }
+        let mut spans: Vec<StoredSpan> = self.spans_by_trace(records).await?.into_iter().flatten().collect();
         sort_spans(&mut spans);
         Ok(spans)
+    }
+
+    /// The spans of each record. Each block is read once, as one range from
+    /// the first to the end of the last segment wanted in it (the segments
+    /// of a batch lie side by side), all blocks at once; a span stored in
+    /// several batches appears once; blocks removed by retention are skipped.
+    async fn spans_by_trace(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<Vec<StoredSpan>>, StorageError> {
+        // (block, first byte read, bytes): all at once (a search asks for `BLOCK_READS_AT_ONCE` page blocks).
+        let reads = block_ranges(records).into_iter().map(|(block, start, end)| async move {
+            let bytes = self.blobs.get_range(&block.key(BlockKind::Spans), start, end - start).await?;
+            Ok::<_, StorageError>(bytes.map(|b| (block, start, b)))
+        });
+        let blocks: Vec<(BlockId, u32, Vec<u8>)> = try_join_all(reads).await?.into_iter().flatten().collect();
+        records
+            .iter()
+            .map(|(_, record)| {
+                let mut seen = HashSet::new();
+                let mut spans = Vec::new();
+                for s in &record.segments {
+                    let Some((_, start, bytes)) = blocks.iter().find(|b| b.0 == s.block) else { continue };
+                    let from = s.offset.saturating_sub(*start) as usize;
+                    let segment = bytes
+                        .get(from..from.saturating_add(s.length as usize))
+                        .ok_or_else(|| corrupt("a segment outside its block's read"))?;
+                    for span in serde_json::from_slice::<Vec<BlockSpan>>(&read_segment(segment).map_err(corrupt)?)
+                        .map_err(corrupt)?
+                    {
+                        if seen.insert(span.span_id.clone()) {
+                            spans.push(StoredSpan::from(span));
+                        }
+                    }
+                }
+                Ok(spans)
+            })
+            .collect()
     }
 
     /// Traces matching every filter, latest start first. Walks the blocks of
     /// the time range by their latest span start, skips blocks whose summary
     /// rules every filter out, decides time, duration, status and service on
     /// the trace records, and reads spans only for operation and attribute
-    /// filters (at most `MAX_SEARCH_SEGMENT_READS` segments per search).
+    /// filters, block by block (at most `MAX_SEARCH_BLOCK_READS` blocks per
+    /// search, give or take a page).
     /// Stops once no block left can hold a trace starting later than the
     /// `limit`-th found.
     pub async fn search(&self, q: &TraceSearch) -> Result<Vec<StoredTrace>, StorageError> {
@@ -401,7 +425,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         let (from, to) = (q.start_ms.unwrap_or(0.0), q.end_ms.unwrap_or(END_OF_TIME_MS));
         let mut found: Vec<StoredTrace> = Vec::new();
         let mut seen = HashSet::new();
-        let mut segment_reads = 0;
+        let mut block_reads = 0;
         let mut position = (END_OF_TIME_MS, String::from("~"));
         loop {
             let args = vec![
@@ -414,36 +438,62 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             let results = self.db.batch(vec![Statement::new(sql::SELECT_BLOCKS, args)]).await?;
             let page: Vec<BlockRow> = result(&results, 0)?.rows()?;
             let mut done = page.len() < BLOCKS_PER_PAGE;
+            // Candidates with the index of their block in `summaries` (newest first).
             let mut candidates = Vec::new();
+            let mut summaries = Vec::new();
             for block in &page {
-                let kth_start_ms = (found.len() >= limit)
-                    .then(|| found.last().map_or(0.0, |t| nanos_to_ms(t.start_ns.parse().unwrap_or(0))));
-                if kth_start_ms.is_some_and(|kth| block.max_start_ms < kth) {
+                if kth_start_ms(&found, limit).is_some_and(|kth| block.max_start_ms < kth) {
                     done = true;
                     break;
                 }
                 let summary = block_summary(block)?;
                 if summary_may_match(&summary, q, self.indexed) {
-                    candidates.extend(summary.traces.into_iter().filter(|t| seen.insert(*t)));
+                    let at = summaries.len();
+                    candidates.extend(summary.traces.iter().filter(|t| seen.insert(**t)).map(|t| (*t, at)));
+                    summaries.push((BlockId::parse(&block.block_id).map_err(corrupt)?, block.max_start_ms, summary));
                 }
             }
-            let records = self.records(&candidates).await?;
-            for id in &candidates {
+            let ids: Vec<TraceId> = candidates.iter().map(|c| c.0).collect();
+            let records = self.records(&ids).await?;
+            let mut wanted = Vec::new();
+            for (id, at) in &candidates {
                 let Some((record, _)) = records.get(id) else { continue };
                 if !record_matches(record, q) {
                     continue;
                 }
-                if needs_spans(q) {
-                    segment_reads += record.segments.len();
-                    if segment_reads > MAX_SEARCH_SEGMENT_READS {
-                        done = true;
-                        break;
-                    }
-                    if !spans_match(&self.spans(&[(*id, record)]).await?, q) {
-                        continue;
+                if !needs_spans(q) {
+                    found.push(stored_trace(*id, record));
+                } else if trace_may_match(record, &summaries, q, self.indexed) {
+                    wanted.push((*id, record, *at));
+                }
+            }
+            // Span filters read the candidates' spans `BLOCK_READS_AT_ONCE` page blocks at a
+            // time, newest first, until `limit` traces newer than the next block are found.
+            let mut next = 0;
+            while let Some(&(_, _, first)) = wanted.get(next) {
+                let next_start = summaries.get(first).map_or(0.0, |b| b.1);
+                if kth_start_ms(&found, limit).is_some_and(|kth| next_start < kth)
+                    || block_reads >= MAX_SEARCH_BLOCK_READS
+                {
+                    done = true;
+                    break;
+                }
+                let end = wanted
+                    .iter()
+                    .skip(next)
+                    .position(|w| w.2 >= first + BLOCK_READS_AT_ONCE)
+                    .map_or(wanted.len(), |p| next + p);
+                let group: Vec<(TraceId, &TraceRecord)> =
+                    wanted.iter().take(end).skip(next).map(|w| (w.0, w.1)).collect();
+                block_reads += block_ranges(&group).len();
+                for ((id, record), spans) in group.iter().zip(self.spans_by_trace(&group).await?) {
+                    if spans_match(&spans, q) {
+                        found.push(stored_trace(*id, record));
                     }
                 }
-                found.push(stored_trace(*id, record));
+                sort_traces(&mut found);
+                found.truncate(limit);
+                next = end;
             }
             sort_traces(&mut found);
             found.truncate(limit);
@@ -531,6 +581,26 @@ fn block_summary(row: &BlockRow) -> Result<BlockSummary, StorageError> {
     })
 }
 
+/// The start (unix ms) of the `limit`-th trace found, once `limit` are found:
+/// no block whose spans all started before it can add to the answer.
+fn kth_start_ms(found: &[StoredTrace], limit: usize) -> Option<f64> {
+    (found.len() >= limit).then(|| found.last().map_or(0.0, |t| nanos_to_ms(t.start_ns.parse().unwrap_or(0))))
+}
+
+/// The range of each block to read for the records' segments: from the
+/// first segment wanted in it to the end of the last (`(block, start, end)`).
+fn block_ranges(records: &[(TraceId, &TraceRecord)]) -> Vec<(BlockId, u32, u32)> {
+    let mut ranges: Vec<(BlockId, u32, u32)> = Vec::new();
+    for s in records.iter().flat_map(|(_, r)| &r.segments) {
+        let end = s.offset.saturating_add(s.length);
+        match ranges.iter_mut().find(|r| r.0 == s.block) {
+            Some(range) => (range.1, range.2) = (range.1.min(s.offset), range.2.max(end)),
+            None => ranges.push((s.block, s.offset, end)),
+        }
+    }
+    ranges
+}
+
 /// Whether a block may hold a span some filter asks for. A trace's spans
 /// may lie in several blocks, so a block passes when any filter the summary
 /// can decide may match in it (or none can be decided there); the trace is
@@ -549,6 +619,27 @@ fn summary_may_match(summary: &BlockSummary, q: &TraceSearch, indexed: &[&str]) 
         decided.push(summary.may_have_attribute(&a.key, &a.value, indexed));
     }
     decided.is_empty() || decided.contains(&true)
+}
+
+/// Whether the blocks holding a trace's spans may hold what the span
+/// filters ask for: each filter in one of them at least (a block outside
+/// `summaries`, the current page, may). Rules out without a read a trace
+/// of a block that passed on another filter.
+fn trace_may_match(
+    record: &TraceRecord,
+    summaries: &[(BlockId, f64, BlockSummary)],
+    q: &TraceSearch,
+    indexed: &[&str],
+) -> bool {
+    let may = |decide: &dyn Fn(&BlockSummary) -> bool| {
+        record.segments.iter().any(|s| summaries.iter().find(|b| b.0 == s.block).is_none_or(|b| decide(&b.2)))
+    };
+    let operation = match (&q.operation, &q.service) {
+        (Some(op), Some(service)) if q.exact_operation => may(&|b| b.may_have_operation(service, op)),
+        (Some(op), _) => may(&|b| b.may_have_operation_like(op)),
+        (None, _) => true,
+    };
+    operation && q.attributes.iter().all(|a| may(&|b| b.may_have_attribute(&a.key, &a.value, indexed)))
 }
 
 /// The filters a trace record decides.
@@ -968,7 +1059,54 @@ mod tests {
         assert!(f.search(&[("service", "nobody")]).is_empty());
         assert!(f.search(&[("attr.http.route", "/nowhere")]).is_empty());
         assert!(f.search(&[("operation", "nothing like it")]).is_empty());
+        // The service is in the blocks, the value in none of them: no trace is read either.
+        assert!(f.search(&[("service", "checkout"), ("attr.http.route", "/nowhere")]).is_empty());
         assert_eq!(*f.blobs.range_reads.borrow(), 0);
+    }
+
+    #[test]
+    fn span_filters_read_each_block_once_however_many_traces_it_holds() {
+        let f = Fixture::new();
+        let spans: Vec<SpanSpec> = (1..=40u8)
+            .map(|t| {
+                let mut s = span(t, 1, None, "checkout", "POST /pay");
+                s.attributes.push(("customer", json!(if t % 4 == 0 { "acme" } else { "other" })));
+                s
+            })
+            .collect();
+        f.put(&export(&spans));
+        let found = f.search(&[("attr.customer", "acme"), ("limit", "100")]);
+        assert_eq!(found.len(), 10, "a key outside the index: every trace of the block is read");
+        assert_eq!(*f.blobs.range_reads.borrow(), 1, "one range read for the block's 40 traces");
+    }
+
+    #[test]
+    fn span_filters_stop_reading_once_the_limit_is_found() {
+        let f = Fixture::new();
+        for e in 0..20u8 {
+            let traces = [2 * e + 1, 2 * e + 2].map(|t| {
+                let mut s = span(t, 1, None, "checkout", "POST /pay");
+                s.start_ms = u64::from(t) * 1_000;
+                s.attributes.push(("customer", json!("acme")));
+                s
+            });
+            f.put(&export(&traces));
+        }
+        let found = f.search(&[("attr.customer", "acme"), ("limit", "5")]);
+        assert_eq!(found, (36..=40u8).rev().map(hex_of).collect::<Vec<_>>(), "the five latest");
+        assert_eq!(*f.blobs.range_reads.borrow(), BLOCK_READS_AT_ONCE as u32, "one group of blocks, not all 20");
+    }
+
+    #[test]
+    fn a_trace_whose_filters_match_in_different_blocks_is_found() {
+        let f = Fixture::new();
+        let root = span(7, 1, None, "gateway", "GET /");
+        let mut child = span(7, 2, Some(1), "orders", "POST /orders");
+        child.attributes.push(("http.route", json!("/orders")));
+        f.put(&export(&[root]));
+        f.put(&export(&[child]));
+        assert_eq!(f.search(&[("service", "gateway"), ("attr.http.route", "/orders")]), [hex_of(7)]);
+        assert!(f.search(&[("service", "gateway"), ("attr.http.route", "/nowhere")]).is_empty());
     }
 
     #[test]
