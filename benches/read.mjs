@@ -3,6 +3,7 @@
 // log records, then sequential requests of each kind, median and p90.
 //   npm run bench:read            (after `npm run build`)
 //   ROUNDS=100 EXPORTS=1 npm run bench:read
+import { apiTimer } from "./api-timing.mjs";
 import { startCollector, INGEST_TOKEN } from "../tests/e2e/harness.mjs";
 import { span, request, json, traceId, spanId, attrs, BASE_NS } from "../tests/e2e/otlp.mjs";
 
@@ -27,18 +28,8 @@ try {
   const logRes = await c.request("/v1/logs", { method: "POST", body: logs, token: INGEST_TOKEN, headers: { "content-type": "application/json" } });
   if (logRes.status !== 200) throw new Error(`log ingest answered ${logRes.status}`);
 
-  const measure = async (name, path, check) => {
-    const times = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const t0 = performance.now();
-      const { status, body } = await c.api(path);
-      times.push(performance.now() - t0);
-      if (status !== 200 || !check(body)) throw new Error(`${name}: unexpected answer ${status}`);
-    }
-    times.sort((a, b) => a - b);
-    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
-    console.log(`${name}: median ${at(0.5)} ms, p90 ${at(0.9)} ms (${ROUNDS} sequential requests)`);
-  };
+  const measure = apiTimer(c, ROUNDS);
+
   await measure(`GET /api/traces/:id, 1,000 spans in ${EXPORTS} segments, logCount 50`, `/api/traces/${traceId(TRACE)}`, (b) => b.spans.length === 1000 && b.logCount === 50);
   await measure("GET /api/logs?traceId= (50 records)", `/api/logs?traceId=${traceId(TRACE)}`, (b) => b.logs.length === 50);
   await measure("GET /api/traces?service=<unknown>", "/api/traces?service=nobody", (b) => b.traces.length === 0);

@@ -5,6 +5,7 @@
 // match nothing and one that matches, median and p90.
 //   npm run bench:search            (after `npm run build`)
 //   SPANS=200000 ROUNDS=20 npm run bench:search
+import { apiTimer } from "./api-timing.mjs";
 import { startCollector } from "../tests/e2e/harness.mjs";
 import { span, request, json } from "../tests/e2e/otlp.mjs";
 
@@ -50,18 +51,8 @@ try {
   const stored = (await c.db.prepare("SELECT count(*) AS blocks, sum(span_count) AS spans FROM span_blocks").first());
   console.log(`stored ${stored.spans} spans in ${stored.blocks} blocks in ${seconds.toFixed(0)} s (${(stored.spans / seconds).toFixed(0)} spans/s)`);
 
-  const measure = async (name, path, check) => {
-    const times = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const t0 = performance.now();
-      const { status, body } = await c.api(path);
-      times.push(performance.now() - t0);
-      if (status !== 200 || !check(body)) throw new Error(`${name}: unexpected answer ${status} ${JSON.stringify(body).slice(0, 200)}`);
-    }
-    times.sort((a, b) => a - b);
-    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
-    console.log(`${name}: median ${at(0.5)} ms, p90 ${at(0.9)} ms (${ROUNDS} sequential requests)`);
-  };
+  const measure = apiTimer(c, ROUNDS);
+
   await measure("GET /api/traces?service=<unknown>", "/api/traces?service=nobody", (b) => b.traces.length === 0);
   await measure("GET /api/traces?attr.http.route=<a value no span has> (an indexed key)", "/api/traces?attr.http.route=/nowhere", (b) => b.traces.length === 0);
   await measure("GET /api/traces?service=orders&attr.http.route=<none> ", "/api/traces?service=orders&attr.http.route=/nowhere", (b) => b.traces.length === 0);

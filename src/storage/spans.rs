@@ -36,6 +36,10 @@ const BLOCKS_PER_PAGE: usize = 100;
 /// R2 block reads one search may spend on operation and attribute filters
 /// (one range read per block, whatever the traces wanted in it).
 pub const MAX_SEARCH_BLOCK_READS: usize = 200;
+/// Trace records a search with span filters may read (past them it answers
+/// what it found): a span filter nothing matches in blocks that another
+/// filter lets through would otherwise read every record of the range.
+pub const MAX_SEARCH_SPAN_FILTER_RECORDS: usize = 10_000;
 /// Page blocks whose candidates a search reads at once (span filters).
 const BLOCK_READS_AT_ONCE: usize = 16;
 /// Later than any time: the start of the block walk.
@@ -78,10 +82,15 @@ struct RecordRow {
 struct BlockRow {
     block_id: String,
     max_start_ms: f64,
-    traces: String,
     services: String,
     operations: String,
     bloom: String,
+}
+
+#[derive(Deserialize)]
+struct BlockTraces {
+    block_id: String,
+    traces: String,
 }
 
 #[derive(Deserialize)]
@@ -425,7 +434,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         let (from, to) = (q.start_ms.unwrap_or(0.0), q.end_ms.unwrap_or(END_OF_TIME_MS));
         let mut found: Vec<StoredTrace> = Vec::new();
         let mut seen = HashSet::new();
-        let mut block_reads = 0;
+        let (mut block_reads, mut records_read) = (0, 0);
         let mut position = (END_OF_TIME_MS, String::from("~"));
         loop {
             let args = vec![
@@ -438,9 +447,9 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             let results = self.db.batch(vec![Statement::new(sql::SELECT_BLOCKS, args)]).await?;
             let page: Vec<BlockRow> = result(&results, 0)?.rows()?;
             let mut done = page.len() < BLOCKS_PER_PAGE;
-            // Candidates with the index of their block in `summaries` (newest first).
-            let mut candidates = Vec::new();
+            // The blocks the summaries let through, newest first; then their trace lists.
             let mut summaries = Vec::new();
+            let mut passed = Vec::new();
             for block in &page {
                 if kth_start_ms(&found, limit).is_some_and(|kth| block.max_start_ms < kth) {
                     done = true;
@@ -448,12 +457,31 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                 }
                 let summary = block_summary(block)?;
                 if summary_may_match(&summary, q, self.indexed) {
-                    let at = summaries.len();
-                    candidates.extend(summary.traces.iter().filter(|t| seen.insert(**t)).map(|t| (*t, at)));
+                    passed.push((block.max_start_ms, block.block_id.as_str()));
                     summaries.push((BlockId::parse(&block.block_id).map_err(corrupt)?, block.max_start_ms, summary));
                 }
             }
+            if !passed.is_empty() {
+                let results =
+                    self.db.batch(vec![Statement::new(sql::SELECT_BLOCK_TRACES, vec![json_arg(&passed)?])]).await?;
+                for row in result(&results, 0)?.rows::<BlockTraces>()? {
+                    let block = BlockId::parse(&row.block_id).map_err(corrupt)?;
+                    let traces = traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?;
+                    if let Some(summary) = summaries.iter_mut().find(|s| s.0 == block) {
+                        summary.2.traces = traces;
+                    }
+                }
+            }
+            // Candidates with the index of their block in `summaries` (newest first).
+            let mut candidates = Vec::new();
+            for (at, summary) in summaries.iter().enumerate() {
+                candidates.extend(summary.2.traces.iter().filter(|t| seen.insert(**t)).map(|t| (*t, at)));
+            }
             let ids: Vec<TraceId> = candidates.iter().map(|c| c.0).collect();
+            records_read += ids.len();
+            if needs_spans(q) && records_read >= MAX_SEARCH_SPAN_FILTER_RECORDS {
+                done = true;
+            }
             let records = self.records(&ids).await?;
             let mut wanted = Vec::new();
             for (id, at) in &candidates {
@@ -572,9 +600,10 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     }
 }
 
+/// A block's summary without its traces (read only for the blocks it lets through).
 fn block_summary(row: &BlockRow) -> Result<BlockSummary, StorageError> {
     Ok(BlockSummary {
-        traces: traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?,
+        traces: Vec::new(),
         services: serde_json::from_str(&row.services).map_err(corrupt)?,
         operations: serde_json::from_str(&row.operations).map_err(corrupt)?,
         bloom: Bloom::from_bytes(&unhex(&row.bloom)?).ok_or_else(|| corrupt("block Bloom filter"))?,

@@ -32,10 +32,15 @@ pub const INSERT_BLOCK: &str = "INSERT INTO span_blocks \
 /// Blocks whose spans started in a time range, latest first, one page after a
 /// `(max_start_ms, block_id)` position.
 /// - ?1 from ms, ?2 to ms, ?3 position's max_start_ms, ?4 position's block id, ?5 page size
-pub const SELECT_BLOCKS: &str = "SELECT block_id, min_start_ms, max_start_ms, hex(traces) AS traces, \
+pub const SELECT_BLOCKS: &str = "SELECT block_id, min_start_ms, max_start_ms, \
     services, operations, hex(bloom) AS bloom FROM span_blocks \
     WHERE max_start_ms >= ?1 AND min_start_ms <= ?2 AND (max_start_ms, block_id) < (?3, ?4) \
     ORDER BY max_start_ms DESC, block_id DESC LIMIT ?5";
+
+/// The trace lists of some blocks (those a search's summaries let through).
+/// - ?1: JSON array of `[max_start_ms, block_id]`
+pub const SELECT_BLOCK_TRACES: &str = "SELECT block_id, hex(traces) AS traces FROM span_blocks \
+    WHERE (max_start_ms, block_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))";
 
 /// Blocks whose every span started before the cutoff, oldest first.
 /// - ?1 cutoff ms, ?2 blocks per chunk
