@@ -14,7 +14,7 @@ use crate::blocks::{read_segment, BlockWriter};
 use crate::domain::ids::{bytes_from_hex, hex};
 
 /// A pack's points lie within one hour of point time (reads look this far past a range).
-pub const PACK_SPAN_MS: u64 = 3_600_000;
+const PACK_SPAN_MS: u64 = 3_600_000;
 /// Bytes of point JSON per pack (before compression): a larger export makes more packs.
 pub const MAX_PACK_BYTES: usize = 256 * 1024;
 

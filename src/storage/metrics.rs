@@ -40,14 +40,6 @@ pub struct PrunedMetrics {
     pub series: u32,
 }
 
-fn n(value: f64) -> SqlValue {
-    SqlValue::Number(value)
-}
-
-fn text_or_null(value: Option<&str>) -> SqlValue {
-    value.map_or(SqlValue::Null, SqlValue::from)
-}
-
 /// Series and their packs (statements 0 and 1) as series and minutes. A
 /// pack that does not decode is an error, not skipped.
 fn series_with_minutes(results: &[StatementResult]) -> Result<(Vec<StoredSeries>, Vec<StoredMinute>), StorageError> {
@@ -71,10 +63,10 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
         now_ms: f64,
         caps: SeriesCaps,
     ) -> Result<Ingested, StorageError> {
-        let caps = vec![n(f64::from(caps.per_service)), n(f64::from(caps.per_metric))];
+        let caps = vec![f64::from(caps.per_service).into(), f64::from(caps.per_metric).into()];
         let mut statements = vec![Statement::new(sql::SET_SERIES_CAPS, caps)];
         for chunk in &batch.series_chunks {
-            statements.push(Statement::new(sql::UPSERT_SERIES, vec![chunk.as_str().into(), n(now_ms)]));
+            statements.push(Statement::new(sql::UPSERT_SERIES, vec![chunk.as_str().into(), now_ms.into()]));
         }
         for chunk in &batch.series_chunks {
             statements.push(Statement::new(sql::EXISTING_SERIES, vec![chunk.as_str().into()]));
@@ -113,7 +105,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
 
     /// Metric names per service with kind, unit and description, as the JSON array the API answers.
     pub async fn list(&self, service: Option<&str>) -> Result<Box<RawValue>, StorageError> {
-        let results = self.db.batch(vec![Statement::new(sql::LIST_METRICS, vec![text_or_null(service)])]).await?;
+        let results = self.db.batch(vec![Statement::new(sql::LIST_METRICS, vec![service.into()])]).await?;
         let list = result(&results, 0)?.rows::<TextRow>()?.pop().map_or_else(|| "[]".to_string(), |r| r.value);
         RawValue::from_string(list).map_err(|e| StorageError::Corrupt(e.to_string()))
     }
@@ -126,7 +118,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
         service: Option<&str>,
         steps: &Steps,
     ) -> Result<(Vec<StoredSeries>, Vec<StoredMinute>), StorageError> {
-        let range = vec![name.into(), text_or_null(service), n(steps.read_from_ms()), n(steps.end_ms())];
+        let range = vec![name.into(), service.into(), steps.read_from_ms().into(), steps.end_ms().into()];
         let results = self
             .db
             .batch(vec![
@@ -147,7 +139,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
             .db
             .batch(vec![
                 Statement::new(sql::RULE_METRIC_SERIES, Vec::new()),
-                Statement::new(sql::RULE_METRIC_PACKS, vec![n(now_ms), n(LOOKBACK_MS)]),
+                Statement::new(sql::RULE_METRIC_PACKS, vec![now_ms.into(), LOOKBACK_MS.into()]),
             ])
             .await?;
         series_with_minutes(&results)
@@ -156,7 +148,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
     /// Prunes packs before `cutoff_ms` and series last seen before it, at
     /// most `limit` rows of each.
     pub async fn prune(&self, cutoff_ms: f64, limit: u32) -> Result<PrunedMetrics, StorageError> {
-        let args = vec![n(cutoff_ms), n(f64::from(limit))];
+        let args: Vec<SqlValue> = vec![cutoff_ms.into(), f64::from(limit).into()];
         let results = self
             .db
             .batch(vec![Statement::new(sql::PRUNE_PACKS, args.clone()), Statement::new(sql::PRUNE_SERIES, args)])

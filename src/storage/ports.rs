@@ -51,6 +51,13 @@ impl From<&str> for SqlValue {
     }
 }
 
+/// A text, or SQL NULL.
+impl From<Option<&str>> for SqlValue {
+    fn from(s: Option<&str>) -> Self {
+        s.map_or(SqlValue::Null, SqlValue::from)
+    }
+}
+
 /// One statement with its bound values (`?1`, `?2`, … in order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
