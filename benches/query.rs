@@ -39,6 +39,10 @@ fn services(n: usize) -> (Vec<StoredService>, Vec<StoredDependency>) {
     (services, deps)
 }
 
+fn json(text: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(text.to_string()).expect("fixture JSON")
+}
+
 fn trace(spans: usize) -> Vec<StoredSpan> {
     (0..spans)
         .map(|i| StoredSpan {
@@ -53,10 +57,10 @@ fn trace(spans: usize) -> Vec<StoredSpan> {
             duration_ms: 5.0,
             status_code: 1,
             status_message: String::new(),
-            attributes: r#"{"http.request.method":"GET","http.route":"/api/:id","http.response.status_code":200,"peer.service":"db"}"#.into(),
-            events: r#"[{"timeUnixNano":"1763900000001000000","name":"cache miss","attributes":{"key":"k"},"droppedAttributesCount":0}]"#.into(),
-            links: "[]".into(),
-            resource: r#"{"service.name":"service","service.version":"1.0.0","cloud.provider":"cloudflare"}"#.into(),
+            attributes: json(r#"{"http.request.method":"GET","http.route":"/api/:id","http.response.status_code":200,"peer.service":"db"}"#),
+            events: json(r#"[{"timeUnixNano":"1763900000001000000","name":"cache miss","attributes":{"key":"k"},"droppedAttributesCount":0}]"#),
+            links: json("[]"),
+            resource: json(r#"{"service.name":"service","service.version":"1.0.0","cloud.provider":"cloudflare"}"#),
             scope_name: "lib".into(),
             scope_version: "1".into(),
             trace_state: String::new(),

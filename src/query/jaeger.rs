@@ -197,12 +197,12 @@ pub fn traces(spans: Vec<StoredSpan>) -> Vec<JaegerTrace> {
             });
         }
         let trace = out.last_mut().expect("pushed above");
-        let process_key = (s.service_name.clone(), s.resource.clone());
+        let process_key = (s.service_name.clone(), s.resource.get().to_string());
         let process_id = match processes.get(&process_key) {
             Some(id) => id.clone(),
             None => {
                 let id = format!("p{}", processes.len() + 1);
-                let resource_tags = tags(&s.resource).into_iter().filter(|t| t.key != "service.name").collect();
+                let resource_tags = tags(s.resource.get()).into_iter().filter(|t| t.key != "service.name").collect();
                 trace
                     .processes
                     .insert(id.clone(), Process { service_name: s.service_name.clone(), tags: resource_tags });
@@ -224,10 +224,10 @@ fn span(s: StoredSpan, process_id: String) -> JaegerSpan {
             span_id: s.parent_span_id.clone(),
         });
     }
-    for link in serde_json::from_str::<Vec<StoredLink>>(&s.links).unwrap_or_default() {
+    for link in serde_json::from_str::<Vec<StoredLink>>(s.links.get()).unwrap_or_default() {
         references.push(Reference { ref_type: "FOLLOWS_FROM", trace_id: link.trace_id, span_id: link.span_id });
     }
-    let mut span_tags = tags(&s.attributes);
+    let mut span_tags = tags(s.attributes.get());
     let kind = jaeger_kind(s.kind);
     if !kind.is_empty() {
         span_tags.push(string_tag("span.kind", kind));
@@ -249,7 +249,7 @@ fn span(s: StoredSpan, process_id: String) -> JaegerSpan {
     if !s.scope_version.is_empty() {
         span_tags.push(string_tag("otel.scope.version", &s.scope_version));
     }
-    let logs = serde_json::from_str::<Vec<StoredEvent>>(&s.events)
+    let logs = serde_json::from_str::<Vec<StoredEvent>>(s.events.get())
         .unwrap_or_default()
         .into_iter()
         .map(|e| Log {
@@ -392,6 +392,10 @@ pub fn dependencies_window<'p>(
 mod tests {
     use super::*;
 
+    fn json(text: &str) -> Box<serde_json::value::RawValue> {
+        serde_json::value::RawValue::from_string(text.to_string()).unwrap()
+    }
+
     fn stored(span: &str, parent: &str, service: &str, kind: u8, status: u8) -> StoredSpan {
         StoredSpan {
             trace_id: "t1".into(),
@@ -405,10 +409,14 @@ mod tests {
             duration_ms: 250.0,
             status_code: status,
             status_message: if status == 2 { "boom".into() } else { String::new() },
-            attributes: r#"{"http.status_code":500,"ratio":0.5,"ok":true,"route":"/x","list":[1,2]}"#.into(),
-            events: r#"[{"timeUnixNano":"1700000000100000000","name":"exception","attributes":{"exception.type":"E"},"droppedAttributesCount":0}]"#.into(),
-            links: r#"[{"traceId":"t0","spanId":"s0","traceState":"","attributes":{},"droppedAttributesCount":0,"flags":0}]"#.into(),
-            resource: format!(r#"{{"service.name":"{service}","host.name":"h1"}}"#),
+            attributes: json(r#"{"http.status_code":500,"ratio":0.5,"ok":true,"route":"/x","list":[1,2]}"#),
+            events: json(
+                r#"[{"timeUnixNano":"1700000000100000000","name":"exception","attributes":{"exception.type":"E"},"droppedAttributesCount":0}]"#,
+            ),
+            links: json(
+                r#"[{"traceId":"t0","spanId":"s0","traceState":"","attributes":{},"droppedAttributesCount":0,"flags":0}]"#,
+            ),
+            resource: json(&format!(r#"{{"service.name":"{service}","host.name":"h1"}}"#)),
             scope_name: "lib".into(),
             scope_version: "1.0".into(),
             trace_state: String::new(),

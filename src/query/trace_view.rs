@@ -28,7 +28,8 @@ pub struct StoredTrace {
     pub services: String,
 }
 
-/// A `spans` row.
+/// A span of either store: a `spans` row (its JSON columns are text) or a
+/// block's span (its JSON columns taken as they are, not copied or checked again).
 #[derive(Debug, Clone, Deserialize)]
 pub struct StoredSpan {
     pub trace_id: String,
@@ -42,10 +43,14 @@ pub struct StoredSpan {
     pub duration_ms: f64,
     pub status_code: u8,
     pub status_message: String,
-    pub attributes: String,
-    pub events: String,
-    pub links: String,
-    pub resource: String,
+    #[serde(deserialize_with = "json_text")]
+    pub attributes: Box<RawValue>,
+    #[serde(deserialize_with = "json_text")]
+    pub events: Box<RawValue>,
+    #[serde(deserialize_with = "json_text")]
+    pub links: Box<RawValue>,
+    #[serde(deserialize_with = "json_text")]
+    pub resource: Box<RawValue>,
     pub scope_name: String,
     pub scope_version: String,
     pub trace_state: String,
@@ -149,6 +154,11 @@ fn raw(json: String) -> Box<RawValue> {
     RawValue::from_string(json).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
 }
 
+/// A JSON column stored as text.
+fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Box<RawValue>, D::Error> {
+    String::deserialize(d).map(raw)
+}
+
 impl From<StoredTrace> for TraceSummary {
     fn from(t: StoredTrace) -> Self {
         TraceSummary {
@@ -186,10 +196,10 @@ impl From<StoredSpan> for SpanView {
                 code: StatusCode::from_i32(s.status_code.into()).unwrap_or_default().name(),
                 message: s.status_message,
             },
-            attributes: raw(s.attributes),
-            events: raw(s.events),
-            links: raw(s.links),
-            resource: raw(s.resource),
+            attributes: s.attributes,
+            events: s.events,
+            links: s.links,
+            resource: s.resource,
             scope: SpanScope { name: s.scope_name, version: s.scope_version },
             trace_state: s.trace_state,
             flags: s.flags,

@@ -142,10 +142,10 @@ impl From<BlockSpan> for StoredSpan {
             duration_ms: s.duration_ms,
             status_code: s.status_code,
             status_message: s.status_message,
-            attributes: s.attributes.get().to_string(),
-            events: s.events.get().to_string(),
-            links: s.links.get().to_string(),
-            resource: s.resource.get().to_string(),
+            attributes: s.attributes,
+            events: s.events,
+            links: s.links,
+            resource: s.resource,
             scope_name: s.scope_name,
             scope_version: s.scope_version,
             trace_state: s.trace_state,
@@ -706,9 +706,9 @@ fn spans_match(spans: &[StoredSpan], q: &TraceSearch) -> bool {
     };
     operation
         && q.attributes.iter().all(|a| {
-            spans
-                .iter()
-                .any(|s| has_attribute(&s.attributes, &a.key, &a.value) || has_attribute(&s.resource, &a.key, &a.value))
+            spans.iter().any(|s| {
+                has_attribute(s.attributes.get(), &a.key, &a.value) || has_attribute(s.resource.get(), &a.key, &a.value)
+            })
         })
 }
 
@@ -892,7 +892,7 @@ mod tests {
         let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
         let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         assert_eq!(ids, ["0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004"]);
-        assert_eq!(spans[2].attributes, "{}");
+        assert_eq!(spans[2].attributes.get(), "{}");
         assert_eq!(
             (trace.root_span_id.as_str(), trace.root_service.as_str(), trace.has_root),
             ("0000000000000001", "gateway", 1)
@@ -970,7 +970,7 @@ mod tests {
         f.put(&export(&[changed, span(1, 2, Some(1), "gateway", "render")]));
         let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
         assert_eq!((spans.len(), trace.span_count), (2, 2), "counted once");
-        assert_eq!(spans[0].attributes, "{}", "the copy stored first");
+        assert_eq!(spans[0].attributes.get(), "{}", "the copy stored first");
         assert_eq!(f.scalar("SELECT sum(requests) FROM operation_red_minutes"), 1, "the root counted once");
         let range_reads = *f.blobs.range_reads.borrow();
         f.put(&export(&[span(1, 3, Some(1), "gateway", "render")]));

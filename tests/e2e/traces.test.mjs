@@ -283,3 +283,39 @@ test("trace metadata and dependencies converge whatever order and batching spans
   const added = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]).filter(([, n]) => n !== 0));
   assert.deepEqual(added, { "checkout → orders-db": 8, "checkout → payments": 8, "gateway → checkout": 8 });
 });
+
+test("a trace stored before the span blocks (the D1-only `spans` table) is still served: detail, search and Jaeger", async () => {
+  const trace = traceId(9100);
+  const startNs = BASE_NS + 5_000_000_000n;
+  const insert = c.db.prepare(`INSERT INTO spans (trace_id, span_id, parent_span_id, service_name, name, kind, start_ns, end_ns,
+    start_ms, duration_ms, status_code, attributes, events, resource, ingested_at_ms) VALUES (?, ?, ?, 'legacy-svc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`);
+  const row = (id, parent, name, kind, offsetMs, status, attributes, events) => {
+    const start = startNs + BigInt(offsetMs) * 1_000_000n;
+    return insert.bind(trace, spanId(id), parent ? spanId(parent) : "", name, kind, String(start).padStart(20, "0"),
+      String(start + 7_000_000n).padStart(20, "0"), Number(start / 1_000_000n), 7, status, attributes, events,
+      JSON.stringify({ "service.name": "legacy-svc", "host.name": "old-box" }));
+  };
+  await c.db.batch([
+    row(1, null, "GET /old", 2, 0, 1, JSON.stringify({ "http.route": "/old", "http.response.status_code": 200 }), "[]"),
+    row(2, 1, "SELECT", 3, 1, 2, JSON.stringify({ "db.system": "d1" }),
+      JSON.stringify([{ timeUnixNano: String(startNs + 2_000_000n), name: "exception", attributes: { "exception.message": "gone" }, droppedAttributesCount: 0 }])),
+  ]);
+
+  const { status, body } = await c.api(`/api/traces/${trace}`);
+  assert.equal(status, 200);
+  assert.equal(body.spanCount, 2);
+  assert.deepEqual(body.spans.map((s) => [s.spanId, s.name, s.status.code]), [[spanId(1), "GET /old", "ok"], [spanId(2), "SELECT", "error"]]);
+  assert.deepEqual(body.spans[0].attributes, { "http.route": "/old", "http.response.status_code": 200 });
+  assert.equal(body.spans[1].events[0].attributes["exception.message"], "gone");
+  assert.deepEqual(body.spans[0].resource, { "service.name": "legacy-svc", "host.name": "old-box" });
+
+  const found = await c.api("/api/traces?service=legacy-svc&attr.db.system=d1");
+  assert.deepEqual(found.body.traces.map((t) => t.traceId), [trace]);
+
+  const jaeger = await c.api(`/jaeger/api/traces/${trace}`);
+  const spans = jaeger.body.data[0].spans;
+  assert.deepEqual(spans.map((s) => s.operationName).sort(), ["GET /old", "SELECT"]);
+  const select = spans.find((s) => s.operationName === "SELECT");
+  assert.ok(select.tags.some((t) => t.key === "db.system" && t.value === "d1"));
+  assert.equal(select.logs[0].fields.find((f) => f.key === "exception.message").value, "gone");
+});
