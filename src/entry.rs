@@ -11,7 +11,7 @@ use worker::{
 use crate::api::ApiError;
 use crate::http::{logs as http_logs, traces};
 use crate::ingest::log_batch::{self, is_log_message};
-use crate::ingest::trace_batch::{parse_message, trace_ids};
+use crate::ingest::trace_batch::{parse_message, BatchPieces};
 
 use crate::jobs::{alerts::run_alert_cycle, prune::prune};
 
@@ -30,7 +30,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()> {
     let delivered: Vec<_> = batch.raw_iter().collect();
     let texts: Vec<Option<String>> = delivered.iter().map(|m| m.body().as_string()).collect();
-    let (mut span_messages, mut spans) = (Vec::new(), Vec::new());
+    let (mut span_messages, mut spans) = (Vec::new(), BatchPieces::default());
     let (mut log_messages, mut logs) = (Vec::new(), Vec::new());
     for (message, text) in delivered.iter().zip(&texts) {
         let Some(text) = text.as_deref() else {
@@ -47,11 +47,8 @@ async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()
                 .map_err(|e| e.to_string())
         } else {
             parse_message(text.as_bytes())
-                .and_then(|m| trace_ids(std::slice::from_ref(&m)).map(|_| m))
-                .map(|m| {
-                    span_messages.push(message);
-                    spans.push(m);
-                })
+                .and_then(|m| spans.add(&m))
+                .map(|()| span_messages.push(message))
                 .map_err(|e| e.to_string())
         };
         if let Err(e) = unreadable {
@@ -59,7 +56,7 @@ async fn queue(batch: MessageBatch<String>, env: Env, ctx: Context) -> Result<()
             message.retry();
         }
     }
-    if !spans.is_empty() {
+    if !span_messages.is_empty() {
         settle("span", traces::store_messages(&env, &ctx, &spans).await, &span_messages);
     }
     if !logs.is_empty() {

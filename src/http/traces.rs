@@ -10,7 +10,7 @@ use super::{
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::span_batch;
-use crate::ingest::trace_batch::{parse_message, Message};
+use crate::ingest::trace_batch::{parse_message, BatchPieces};
 use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
 use crate::query::log_search::{LogSearch, TRACE_LOG_COUNT_LIMIT};
@@ -28,19 +28,19 @@ pub async fn ingest(req: &mut Request, env: &Env, ctx: &Context) -> Result<Respo
     let inline = enqueue(env, &batch.messages).await?;
     let parsed = parse_inline(&inline, parse_message)?;
     if !parsed.is_empty() {
-        store_messages(env, ctx, &parsed).await?;
+        let pieces = BatchPieces::read(&parsed).map_err(|e| ApiError::internal(e.to_string()))?;
+        store_messages(env, ctx, &pieces).await?;
     }
     Ok(respond(200, encoding.content_type(), export_response(Signal::Traces, &export.rejections, encoding), None))
 }
 
 /// Stores span messages as one batch (inline, or a batch of the queue
 /// consumer) and writes the Analytics Engine points of the spans that were new.
-pub async fn store_messages(env: &Env, ctx: &Context, messages: &[Message<'_>]) -> Result<usize, ApiError> {
+pub async fn store_messages(env: &Env, ctx: &Context, pieces: &BatchPieces<'_>) -> Result<usize, ApiError> {
     let backends = BlockBackends::of(env)?;
     let indexed = backends.indexed();
-    let stored = SpanStore::new(&backends.db, &backends.blobs, &indexed)
-        .store(messages, now_ms() as u64, block_random())
-        .await?;
+    let stored =
+        SpanStore::new(&backends.db, &backends.blobs, &indexed).store(pieces, now_ms() as u64, block_random()).await?;
     write_stored_points(env, ctx, bindings::AE_TRACES, &stored.points)?;
     Ok(stored.new_spans)
 }

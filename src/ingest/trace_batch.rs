@@ -3,7 +3,8 @@
 //! pieces are new against the trace records already stored; the R2 block of
 //! the new spans (one segment per trace); the updated trace records; the
 //! roll-ups; and the Analytics Engine points of the new spans. The store
-//! reads the prior records, calls `plan`, and writes what it returns.
+//! reads every row once (`BatchPieces::read`), reads the prior records of
+//! the traces it names, calls `plan`, and writes what it returns.
 //!
 //! A message is a JSON array of `[row, point]` pairs: the stored span row
 //! (`ingest::span_rows`) and its Analytics Engine point.
@@ -117,18 +118,140 @@ impl Row<'_> {
     }
 }
 
-/// Every trace the messages touch: the records to read before `plan`.
-pub fn trace_ids(messages: &[Message<'_>]) -> Result<Vec<TraceId>, TraceBatchError> {
-    let (mut ids, mut seen) = (Vec::new(), HashSet::new());
-    for message in messages {
-        for (row, point) in message {
-            let id = read_row(row, point)?.trace_id;
-            if seen.insert(id) {
-                ids.push(id);
+/// One message's spans of one trace, with its content hash (`piece_hash`).
+struct PieceRows<'m> {
+    hash: u64,
+    rows: Vec<Row<'m>>,
+}
+
+/// The messages of one stored batch, each row read once: per trace (in the
+/// order first seen), the pieces of every message. Read before the prior
+/// records (their ids are `trace_ids`), kept across write attempts.
+#[derive(Default)]
+pub struct BatchPieces<'m> {
+    order: Vec<TraceId>,
+    by_trace: HashMap<TraceId, Vec<PieceRows<'m>>>,
+}
+
+impl<'m> BatchPieces<'m> {
+    pub fn read(messages: &[Message<'m>]) -> Result<Self, TraceBatchError> {
+        let mut pieces = Self::default();
+        for message in messages {
+            pieces.add(message)?;
+        }
+        Ok(pieces)
+    }
+
+    /// Adds a message's rows, or none of them when one cannot be read.
+    pub fn add(&mut self, message: &Message<'m>) -> Result<(), TraceBatchError> {
+        let rows = message.iter().map(|(raw, point)| read_row(raw, point)).collect::<Result<Vec<_>, _>>()?;
+        let mut pieces: Vec<(TraceId, Vec<Row<'m>>)> = Vec::new();
+        let mut piece_of: HashMap<TraceId, usize> = HashMap::new();
+        for row in rows {
+            let i = *piece_of.entry(row.trace_id).or_insert_with(|| {
+                pieces.push((row.trace_id, Vec::new()));
+                pieces.len() - 1
+            });
+            if let Some((_, rows)) = pieces.get_mut(i) {
+                rows.push(row);
             }
         }
+        for (trace, rows) in pieces {
+            let trace_pieces = self.by_trace.entry(trace).or_insert_with(|| {
+                self.order.push(trace);
+                Vec::new()
+            });
+            trace_pieces.push(PieceRows { hash: piece_hash(&rows), rows });
+        }
+        Ok(())
     }
-    Ok(ids)
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Every trace the messages touch: the records to read before `plan`.
+    pub fn trace_ids(&self) -> &[TraceId] {
+        &self.order
+    }
+
+    fn of(&self, trace: &TraceId) -> &[PieceRows<'m>] {
+        self.by_trace.get(trace).map_or(&[], Vec::as_slice)
+    }
+
+    /// Traces where a piece not stored before carries a span the record may
+    /// already hold (the same span exported again in another grouping): the
+    /// store reads their stored span ids and hands them to `plan`.
+    pub fn suspected_repeats(&self, priors: &HashMap<TraceId, TraceRecord>) -> Vec<TraceId> {
+        let suspected = |trace: &&TraceId| {
+            let Some(prior) = priors.get(*trace) else { return false };
+            self.of(trace)
+                .iter()
+                .filter(|piece| !prior.pieces.contains(&piece.hash))
+                .any(|piece| piece.rows.iter().any(|row| prior.may_hold(row.span_id)))
+        };
+        self.order.iter().filter(suspected).copied().collect()
+    }
+
+    /// Plans the batch against the records already stored (`priors`) and the
+    /// span ids stored of the suspected traces (`stored`, see
+    /// `suspected_repeats`): a piece stored before is skipped whole; in a new
+    /// piece, a span stored before or earlier in the batch is left out.
+    pub fn plan(
+        &self,
+        priors: &HashMap<TraceId, TraceRecord>,
+        stored: &HashSet<(TraceId, SpanId)>,
+        block_id: BlockId,
+    ) -> TraceBatchPlan<'m> {
+        let mut out = TraceBatchPlan::default();
+        let mut writer = BlockWriter::default();
+        for trace in &self.order {
+            let prior = priors.get(trace);
+            let mut seen = HashSet::new();
+            let rows_by_piece: Vec<(u64, Vec<&Row<'m>>)> = self
+                .of(trace)
+                .iter()
+                .map(|piece| {
+                    let fresh = prior.is_none_or(|p| !p.pieces.contains(&piece.hash));
+                    let rows = piece
+                        .rows
+                        .iter()
+                        .filter(|r| fresh && !stored.contains(&(*trace, r.span_id)) && seen.insert(r.span_id));
+                    (piece.hash, rows.collect())
+                })
+                .collect();
+            let pieces: Vec<Piece> = rows_by_piece
+                .iter()
+                .map(|(hash, rows)| Piece { hash: *hash, spans: rows.iter().map(|r| r.facts()).collect() })
+                .collect();
+            let Some(mut merge) = TraceRecord::merge(prior, &pieces) else { continue };
+            let mut segment = Vec::from(*b"[");
+            for ((_, rows), piece) in merge.new_pieces.iter().filter_map(|&p| rows_by_piece.get(p).zip(pieces.get(p))) {
+                for (row, facts) in rows.iter().zip(&piece.spans) {
+                    if segment.len() > 1 {
+                        segment.push(b',');
+                    }
+                    segment.extend_from_slice(row.raw.get().as_bytes());
+                    out.rows.push(row.raw);
+                    out.points.push(row.point);
+                    out.rollups.add_span(facts);
+                    let (low, high) = out.start_range_ns.unwrap_or((facts.start_ns, facts.start_ns));
+                    out.start_range_ns = Some((low.min(facts.start_ns), high.max(facts.start_ns)));
+                }
+            }
+            if segment.len() > 1 {
+                segment.push(b']');
+                let (offset, length) = writer.push(&segment);
+                merge.record.segments.push(SegmentRef { block: block_id, offset, length });
+            }
+            for call in &merge.calls {
+                out.rollups.add_call(call);
+            }
+            out.records.push((*trace, merge.record));
+        }
+        out.block = writer.finish();
+        out
+    }
 }
 
 /// What one stored batch writes.
@@ -144,122 +267,6 @@ pub struct TraceBatchPlan<'m> {
     pub points: Vec<&'m RawValue>,
     /// Earliest and latest start of the new spans, unix ns.
     pub start_range_ns: Option<(u64, u64)>,
-}
-
-/// The rows of one trace in one message: the unit of idempotence.
-type PieceRows<'m> = Vec<Row<'m>>;
-
-/// Traces in order of first appearance, and the pieces of each.
-type TracePieces<'m> = (Vec<TraceId>, HashMap<TraceId, Vec<PieceRows<'m>>>);
-
-/// The messages' pieces, by trace.
-fn pieces_by_trace<'m>(messages: &[Message<'m>]) -> Result<TracePieces<'m>, TraceBatchError> {
-    let mut order: Vec<TraceId> = Vec::new();
-    let mut by_trace: HashMap<TraceId, Vec<PieceRows<'m>>> = HashMap::new();
-    for message in messages {
-        let mut pieces: Vec<(TraceId, PieceRows<'m>)> = Vec::new();
-        let mut piece_of: HashMap<TraceId, usize> = HashMap::new();
-        for (raw, point) in message {
-            let row = read_row(raw, point)?;
-            let i = *piece_of.entry(row.trace_id).or_insert_with(|| {
-                pieces.push((row.trace_id, Vec::new()));
-                pieces.len() - 1
-            });
-            if let Some((_, rows)) = pieces.get_mut(i) {
-                rows.push(row);
-            }
-        }
-        for (trace, rows) in pieces {
-            let trace_pieces = by_trace.entry(trace).or_insert_with(|| {
-                order.push(trace);
-                Vec::new()
-            });
-            trace_pieces.push(rows);
-        }
-    }
-    Ok((order, by_trace))
-}
-
-/// Traces where a piece not stored before carries a span the record may
-/// already hold (the same span exported again in another grouping): the
-/// store reads their stored span ids and hands them to `plan`.
-pub fn suspected_repeats(
-    messages: &[Message<'_>],
-    priors: &HashMap<TraceId, TraceRecord>,
-) -> Result<Vec<TraceId>, TraceBatchError> {
-    let (order, by_trace) = pieces_by_trace(messages)?;
-    Ok(order
-        .into_iter()
-        .filter(|trace| {
-            let (Some(prior), Some(pieces)) = (priors.get(trace), by_trace.get(trace)) else { return false };
-            pieces
-                .iter()
-                .filter(|rows| !prior.pieces.contains(&piece_hash(rows)))
-                .any(|rows| rows.iter().any(|row| prior.may_hold(row.span_id)))
-        })
-        .collect())
-}
-
-/// Plans the batch against the records already stored (`priors`) and the
-/// span ids stored of the suspected traces (`stored`, see `suspected_repeats`):
-/// a piece stored before is skipped whole; in a new piece, a span stored
-/// before or earlier in the batch is left out.
-pub fn plan<'m>(
-    messages: &[Message<'m>],
-    priors: &HashMap<TraceId, TraceRecord>,
-    stored: &HashSet<(TraceId, SpanId)>,
-    block_id: BlockId,
-) -> Result<TraceBatchPlan<'m>, TraceBatchError> {
-    let (order, mut by_trace) = pieces_by_trace(messages)?;
-    let mut out = TraceBatchPlan::default();
-    let mut writer = BlockWriter::default();
-    for trace in &order {
-        let prior = priors.get(trace);
-        let mut seen = HashSet::new();
-        let rows_by_piece: Vec<(u64, PieceRows)> = by_trace
-            .remove(trace)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|rows| {
-                let hash = piece_hash(&rows);
-                let fresh = prior.is_none_or(|p| !p.pieces.contains(&hash));
-                let rows = rows
-                    .into_iter()
-                    .filter(|r| fresh && !stored.contains(&(*trace, r.span_id)) && seen.insert(r.span_id));
-                (hash, rows.collect())
-            })
-            .collect();
-        let pieces: Vec<Piece> = rows_by_piece
-            .iter()
-            .map(|(hash, rows)| Piece { hash: *hash, spans: rows.iter().map(Row::facts).collect() })
-            .collect();
-        let Some(mut merge) = TraceRecord::merge(prior, &pieces) else { continue };
-        let mut segment = Vec::from(*b"[");
-        for ((_, rows), piece) in merge.new_pieces.iter().filter_map(|&p| rows_by_piece.get(p).zip(pieces.get(p))) {
-            for (row, facts) in rows.iter().zip(&piece.spans) {
-                if segment.len() > 1 {
-                    segment.push(b',');
-                }
-                segment.extend_from_slice(row.raw.get().as_bytes());
-                out.rows.push(row.raw);
-                out.points.push(row.point);
-                out.rollups.add_span(facts);
-                let (low, high) = out.start_range_ns.unwrap_or((facts.start_ns, facts.start_ns));
-                out.start_range_ns = Some((low.min(facts.start_ns), high.max(facts.start_ns)));
-            }
-        }
-        if segment.len() > 1 {
-            segment.push(b']');
-            let (offset, length) = writer.push(&segment);
-            merge.record.segments.push(SegmentRef { block: block_id, offset, length });
-        }
-        for call in &merge.calls {
-            out.rollups.add_call(call);
-        }
-        out.records.push((*trace, merge.record));
-    }
-    out.block = writer.finish();
-    Ok(out)
 }
 
 /// The first 8 bytes of a SHA-256 over the piece's rows, as stored.
@@ -303,7 +310,7 @@ mod tests {
     fn plan_of(texts: &[String], priors: &HashMap<TraceId, TraceRecord>) -> TraceBatchPlan<'static> {
         let texts: Vec<&'static str> = texts.iter().map(|t| &*Box::leak(t.clone().into_boxed_str())).collect();
         let messages: Vec<Message> = texts.iter().map(|t| parse_message(t.as_bytes()).unwrap()).collect();
-        plan(&messages, priors, &HashSet::new(), BlockId::new(1_795_789_962_170, 1)).unwrap()
+        BatchPieces::read(&messages).unwrap().plan(priors, &HashSet::new(), BlockId::new(1_795_789_962_170, 1))
     }
 
     fn trace(n: u8) -> TraceId {
@@ -359,15 +366,13 @@ mod tests {
             row(1, 3, Some(2), "orders", 2),
             row(1, 3, Some(2), "orders", 2),
         ]);
-        let messages = [parse_message(regrouped.as_bytes()).unwrap()];
-        assert_eq!(suspected_repeats(&messages, &priors).unwrap(), [trace(1)]);
-        assert!(
-            suspected_repeats(&[parse_message(first.as_bytes()).unwrap()], &priors).unwrap().is_empty(),
-            "a retry is no suspect"
-        );
+        let pieces = BatchPieces::read(&[parse_message(regrouped.as_bytes()).unwrap()]).unwrap();
+        assert_eq!(pieces.suspected_repeats(&priors), [trace(1)]);
+        let retry = BatchPieces::read(&[parse_message(first.as_bytes()).unwrap()]).unwrap();
+        assert!(retry.suspected_repeats(&priors).is_empty(), "a retry is no suspect");
         let span = |n: u8| (trace(1), SpanId::from_hex(&format!("{n:016x}")).unwrap());
         let stored = HashSet::from([span(1), span(2)]);
-        let plan = plan(&messages, &priors, &stored, BlockId(9)).unwrap();
+        let plan = pieces.plan(&priors, &stored, BlockId(9));
         assert_eq!(plan.rows.len(), 1, "span 2 was stored before; span 3 comes twice in the batch");
         assert_eq!(plan.records[0].1.span_count, 3);
     }
@@ -379,12 +384,16 @@ mod tests {
         let broken = message(&[row(1, 1, None, "gateway", 2).replace("\"kind\":2", "\"kind\":9")]);
         let broken: &'static str = Box::leak(broken.into_boxed_str());
         let messages = [parse_message(broken.as_bytes()).unwrap()];
-        assert!(matches!(plan(&messages, &HashMap::new(), &HashSet::new(), BlockId(1)), Err(TraceBatchError::Row(_))));
-        assert!(trace_ids(&messages).is_err());
-        let ids = trace_ids(&[
-            parse_message(message(&[row(4, 1, None, "a", 2), row(4, 2, None, "a", 2)]).as_bytes()).unwrap()
-        ]);
-        assert_eq!(ids.unwrap(), [trace(4)]);
+        assert!(matches!(BatchPieces::read(&messages), Err(TraceBatchError::Row(_))));
+        // The consumer adds message by message: an unreadable one adds none of its rows.
+        let half_broken =
+            message(&[row(3, 1, None, "a", 2), row(3, 2, None, "a", 2).replace("\"kind\":2", "\"kind\":9")]);
+        let mut pieces = BatchPieces::default();
+        assert!(pieces.add(&parse_message(half_broken.as_bytes()).unwrap()).is_err());
+        assert!(pieces.is_empty(), "nothing of the unreadable message");
+        let two = message(&[row(4, 1, None, "a", 2), row(4, 2, None, "a", 2), row(5, 1, None, "a", 2)]);
+        let pieces = BatchPieces::read(&[parse_message(two.as_bytes()).unwrap()]).unwrap();
+        assert_eq!(pieces.trace_ids(), [trace(4), trace(5)]);
     }
 
     /// The load mix: 10 traces × 10 spans over three services, every

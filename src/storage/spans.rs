@@ -21,7 +21,7 @@ use crate::domain::{SpanId, TraceId};
 use crate::ingest::block_summary::{summarize, traces_from_bytes, value_text, BlockSummary};
 use crate::ingest::bloom::Bloom;
 use crate::ingest::rollups::{BatchRollups, Red};
-use crate::ingest::trace_batch::{plan, suspected_repeats, trace_ids, Message, TraceBatchPlan};
+use crate::ingest::trace_batch::{BatchPieces, TraceBatchPlan};
 use crate::ingest::trace_index::{TraceRecord, MINUTE_MS};
 use crate::query::trace_search::TraceSearch;
 use crate::query::trace_view::{sort_spans, sort_traces};
@@ -224,17 +224,16 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     /// `random` varies the block id of batches stored in the same millisecond.
     pub async fn store<'m>(
         &self,
-        messages: &[Message<'m>],
+        pieces: &BatchPieces<'m>,
         now_ms: u64,
         random: u16,
     ) -> Result<StoredBatch<'m>, StorageError> {
-        let ids = trace_ids(messages).map_err(corrupt)?;
         for attempt in 0..WRITE_ATTEMPTS {
-            let priors = self.records(&ids).await?;
+            let priors = self.records(pieces.trace_ids()).await?;
             let records: HashMap<TraceId, TraceRecord> = priors.iter().map(|(id, (r, _))| (*id, r.clone())).collect();
-            let stored = self.stored_span_ids(messages, &records).await?;
+            let stored = self.stored_span_ids(pieces, &records).await?;
             let block_id = BlockId::new(now_ms, random.wrapping_add(attempt));
-            let mut batch = plan(messages, &records, &stored, block_id).map_err(corrupt)?;
+            let mut batch = pieces.plan(&records, &stored, block_id);
             let Some(start_range_ns) = batch.start_range_ns else {
                 return Ok(StoredBatch::default());
             };
@@ -268,10 +267,10 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     /// The stored span ids of the traces where the batch may repeat a span.
     async fn stored_span_ids(
         &self,
-        messages: &[Message<'_>],
+        pieces: &BatchPieces<'_>,
         records: &HashMap<TraceId, TraceRecord>,
     ) -> Result<HashSet<(TraceId, SpanId)>, StorageError> {
-        let suspects = suspected_repeats(messages, records).map_err(corrupt)?;
+        let suspects = pieces.suspected_repeats(records);
         let list: Vec<(TraceId, &TraceRecord)> =
             suspects.iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
         let mut out = HashSet::new();
@@ -757,12 +756,18 @@ mod tests {
     use super::*;
     use crate::ingest::block_summary::DEFAULT_INDEXED_ATTRIBUTES;
     use crate::ingest::span_batch;
-    use crate::ingest::trace_batch::parse_message;
+    use crate::ingest::trace_batch::{parse_message, Message};
     use crate::otlp::{decode_traces, Encoding};
     use crate::storage::testing::{MemoryBlobs, Racing, Sqlite};
 
     /// 2026-11-27 00:00 UTC.
     const T0_MS: u64 = 1_795_737_600_000;
+
+    /// The messages read as one stored batch.
+    fn pieces(messages: &[String]) -> BatchPieces<'_> {
+        let parsed: Vec<Message> = messages.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+        BatchPieces::read(&parsed).unwrap()
+    }
 
     struct SpanSpec {
         trace: u8,
@@ -848,7 +853,7 @@ mod tests {
 
         /// Stores the messages as one batch: (new spans, D1 rows written).
         fn put(&self, messages: &[String]) -> (usize, u64) {
-            let parsed: Vec<Message> = messages.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+            let parsed = pieces(messages);
             self.batches.set(self.batches.get() + 1);
             let stored = pollster::block_on(self.store().store(&parsed, T0_MS + 60_000, self.batches.get())).unwrap();
             assert_eq!(stored.points.len(), stored.new_spans);
@@ -1196,11 +1201,11 @@ mod tests {
         let f = Fixture::new();
         let rival = export(&[span(1, 2, Some(1), "orders", "POST /orders")]);
         let racing = Racing::new(&f.db, sql::GUARD_RECORDS, || {
-            let parsed: Vec<Message> = rival.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+            let parsed = pieces(&rival);
             pollster::block_on(SpanStore::new(&f.db, &f.blobs, &[]).store(&parsed, T0_MS, 1)).unwrap();
         });
         let mine = export(&[span(1, 1, None, "gateway", "GET /")]);
-        let parsed: Vec<Message> = mine.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+        let parsed = pieces(&mine);
         let stored = pollster::block_on(SpanStore::new(&racing, &f.blobs, &[]).store(&parsed, T0_MS, 2)).unwrap();
         assert_eq!(stored.new_spans, 1);
         assert_eq!(racing.guarded_writes.get(), 2, "the first write lost and was merged again");
@@ -1214,7 +1219,7 @@ mod tests {
     fn a_failed_write_leaves_neither_block_nor_rows() {
         let f = Fixture::new();
         let parsed_export = export(&[span(1, 1, None, "gateway", "GET /")]);
-        let parsed: Vec<Message> = parsed_export.iter().map(|m| parse_message(m.as_bytes()).unwrap()).collect();
+        let parsed = pieces(&parsed_export);
         *f.db.fail_on.borrow_mut() = Some("INTO span_blocks".into());
         assert!(matches!(pollster::block_on(f.store().store(&parsed, T0_MS, 100)), Err(StorageError::Unavailable(_))));
         assert!(f.blobs.objects.borrow().is_empty(), "the block of the failed write is deleted");
