@@ -92,7 +92,7 @@ impl BatchRollups {
     /// Counts one change to the calls between two services.
     pub fn add_call(&mut self, delta: &CallDelta) {
         let minute_ms = delta.timing.minute.saturating_mul(MINUTE_MS);
-        let duration = f64::from(delta.timing.duration_ms) * f64::from(delta.count);
+        let duration = delta.timing.duration_ms() * f64::from(delta.count);
         let errors = i32::from(delta.timing.error) * delta.count;
         let minute = self.call_minutes.entry((delta.caller.clone(), delta.callee.clone(), minute_ms)).or_default();
         minute.count += delta.count;
@@ -164,7 +164,7 @@ mod tests {
         let call = |callee: &str, count, error| CallDelta {
             caller: "frontend".into(),
             callee: callee.into(),
-            timing: Timing { minute, duration_ms: 12.5, error },
+            timing: Timing { minute, duration_us: 12_500, error },
             count,
         };
         rollups.add_call(&call("orders", 1, true));

@@ -401,7 +401,7 @@ mod tests {
     /// calls). D1 adds the 16-byte trace id and its row overhead to this;
     /// the target for all of it is 16 (docs/storage.md says what is left to take).
     #[test]
-    fn trace_records_of_the_load_mix_take_at_most_19_bytes_per_span() {
+    fn trace_records_of_the_load_mix_take_at_most_16_5_bytes_per_span() {
         let services = ["gateway", "checkout", "payments"];
         let mut rows = Vec::new();
         for t in 0..10u64 {
@@ -424,6 +424,6 @@ mod tests {
         let plan = plan_of(&[message(&rows)], &HashMap::new());
         assert_eq!((plan.rows.len(), plan.records.len()), (100, 10));
         let bytes: usize = plan.records.iter().map(|(_, r)| r.encode().len()).sum();
-        assert!(bytes <= 1_900, "{bytes} bytes of trace records for 100 spans");
+        assert!(bytes <= 1_650, "{bytes} bytes of trace records for 100 spans");
     }
 }

@@ -13,7 +13,12 @@ use crate::blocks::{BlockId, SegmentRef};
 use crate::domain::time::nanos_to_ms;
 use crate::domain::{SpanId, SpanKind};
 
-const VERSION: u8 = 1;
+/// Version 2 (since 2026-11-28): call minutes relative to the trace's first
+/// minute, durations as varint microseconds, span keys grouped by service.
+/// Version 1 records (a 4-byte `f32` of milliseconds and an absolute minute
+/// per timing, a service per span key) are still read.
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 pub const MINUTE_MS: u64 = 60_000;
 
 /// What the merge needs of one stored span.
@@ -38,17 +43,17 @@ impl SpanFacts<'_> {
         nanos_to_ms(self.end_ns.saturating_sub(self.start_ns))
     }
 
+    fn duration_us(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns) / 1_000
+    }
+
     /// Entry spans (server, consumer, or a root) are what RED counts.
     pub fn is_entry(&self) -> bool {
         matches!(self.kind, SpanKind::Server | SpanKind::Consumer) || self.parent_span_id.is_none()
     }
 
     fn timing(&self) -> Timing {
-        Timing {
-            minute: self.start_ns / 1_000_000 / MINUTE_MS,
-            duration_ms: self.duration_ms() as f32,
-            error: self.error,
-        }
+        Timing { minute: self.start_ns / 1_000_000 / MINUTE_MS, duration_us: self.duration_us(), error: self.error }
     }
 }
 
@@ -65,8 +70,14 @@ pub struct Piece<'a> {
 pub struct Timing {
     /// Unix minutes (ms / 60,000) of the call's start.
     pub minute: u64,
-    pub duration_ms: f32,
+    pub duration_us: u64,
     pub error: bool,
+}
+
+impl Timing {
+    pub fn duration_ms(&self) -> f64 {
+        self.duration_us as f64 / 1_000.0
+    }
 }
 
 /// A change to the call counts between two services (or a service and an
@@ -330,7 +341,7 @@ impl TraceRecord {
 
     /// The compact binary form stored in D1.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(128));
+        let mut w = Writer { bytes: Vec::with_capacity(128), base_minute: minute_of(self.start_ns) };
         w.byte(VERSION);
         w.varint(self.start_ns);
         w.varint(self.end_ns.saturating_sub(self.start_ns));
@@ -339,28 +350,28 @@ impl TraceRecord {
         w.varint(self.names.len() as u64);
         for (name, service) in &self.names {
             w.varint(((name.len() as u64) << 1) | u64::from(*service));
-            w.0.extend_from_slice(name.as_bytes());
+            w.bytes.extend_from_slice(name.as_bytes());
         }
         match &self.root {
             None => w.byte(0),
             Some(root) => {
                 w.byte(if root.parent_fingerprint.is_some() { 2 } else { 1 });
-                w.0.extend_from_slice(root.span_id.as_bytes());
+                w.bytes.extend_from_slice(root.span_id.as_bytes());
                 w.varint(root.service.into());
                 w.str(&root.operation);
                 w.varint(root.start_ns.saturating_sub(self.start_ns));
                 if let Some(fp) = root.parent_fingerprint {
-                    w.0.extend_from_slice(&fp.to_le_bytes());
+                    w.bytes.extend_from_slice(&fp.to_le_bytes());
                 }
             }
         }
         w.varint(self.pieces.len() as u64);
         for piece in &self.pieces {
-            w.0.extend_from_slice(&piece.to_le_bytes());
+            w.bytes.extend_from_slice(&piece.to_le_bytes());
         }
         w.varint(self.open_calls.len() as u64);
         for open in &self.open_calls {
-            w.0.extend_from_slice(&open.fingerprint.to_le_bytes());
+            w.bytes.extend_from_slice(&open.fingerprint.to_le_bytes());
             match open.peer {
                 None => w.varint(u64::from(open.service) << 1),
                 Some((callee, timing)) => {
@@ -372,31 +383,41 @@ impl TraceRecord {
         }
         w.varint(self.orphans.len() as u64);
         for orphan in &self.orphans {
-            w.0.extend_from_slice(&orphan.parent_fingerprint.to_le_bytes());
+            w.bytes.extend_from_slice(&orphan.parent_fingerprint.to_le_bytes());
             w.varint(orphan.service.into());
             w.timing(orphan.timing);
         }
         w.varint(self.segments.len() as u64);
         for segment in &self.segments {
-            w.0.extend_from_slice(&segment.block.0.to_le_bytes());
+            w.bytes.extend_from_slice(&segment.block.0.to_le_bytes());
             w.varint(segment.offset.into());
             w.varint(segment.length.into());
         }
-        w.varint(self.spans.len() as u64);
+        // Span keys by service: the service once, then its keys.
+        let mut services: Vec<u32> = Vec::new();
         for span in &self.spans {
-            w.0.extend_from_slice(&span.key.to_le_bytes());
-            w.varint(span.service.into());
+            if !services.contains(&span.service) {
+                services.push(span.service);
+            }
         }
-        w.0
+        w.varint(services.len() as u64);
+        for service in services {
+            let keys: Vec<u16> = self.spans.iter().filter(|s| s.service == service).map(|s| s.key).collect();
+            w.varint(service.into());
+            w.varint(keys.len() as u64);
+            keys.iter().for_each(|key| w.bytes.extend_from_slice(&key.to_le_bytes()));
+        }
+        w.bytes
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
-        let mut r = Reader { bytes, at: 0 };
-        let version = r.byte()?;
-        if version != VERSION {
-            return Err(RecordError::Version(version));
+        let mut r = Reader { bytes, at: 0, version: VERSION, base_minute: 0 };
+        r.version = r.byte()?;
+        if r.version != VERSION && r.version != VERSION_1 {
+            return Err(RecordError::Version(r.version));
         }
         let start_ns = r.varint()?;
+        r.base_minute = minute_of(start_ns);
         let end_ns = start_ns.saturating_add(r.varint()?);
         let span_count = r.u32_varint()?;
         let error_count = r.u32_varint()?;
@@ -431,10 +452,18 @@ impl TraceRecord {
         let segments = r.list(|r| {
             Ok(SegmentRef { block: BlockId(r.u64_le()?), offset: r.u32_varint()?, length: r.u32_varint()? })
         })?;
-        let spans = r.list(|r| {
-            let key = r.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))?;
-            Ok(StoredKey { key, service: r.u32_varint()? })
-        })?;
+        let spans = if r.version == VERSION_1 {
+            r.list(|r| {
+                let key = r.u16_le()?;
+                Ok(StoredKey { key, service: r.u32_varint()? })
+            })?
+        } else {
+            r.list(|r| {
+                let service = r.u32_varint()?;
+                r.list(|r| Ok(StoredKey { key: r.u16_le()?, service }))
+            })?
+            .concat()
+        };
         if r.at != bytes.len() {
             return Err(r.error("trailing bytes"));
         }
@@ -470,35 +499,55 @@ pub enum RecordError {
     Corrupt { at: usize, what: &'static str },
 }
 
-struct Writer(Vec<u8>);
+/// Unix minutes of a nanosecond time: what call timings are relative to.
+fn minute_of(ns: u64) -> u64 {
+    ns / 1_000_000 / MINUTE_MS
+}
+
+/// Zigzag: small signed offsets as small unsigned numbers.
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+struct Writer {
+    bytes: Vec<u8>,
+    base_minute: u64,
+}
 
 impl Writer {
     fn byte(&mut self, b: u8) {
-        self.0.push(b);
+        self.bytes.push(b);
     }
 
     fn varint(&mut self, mut n: u64) {
         while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
+            self.bytes.push((n as u8) | 0x80);
             n >>= 7;
         }
-        self.0.push(n as u8);
+        self.bytes.push(n as u8);
     }
 
     fn str(&mut self, s: &str) {
         self.varint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.bytes.extend_from_slice(s.as_bytes());
     }
 
     fn timing(&mut self, t: Timing) {
-        self.varint((t.minute << 1) | u64::from(t.error));
-        self.0.extend_from_slice(&t.duration_ms.to_le_bytes());
+        let offset = zigzag((t.minute as i64).wrapping_sub(self.base_minute as i64));
+        self.varint((offset << 1) | u64::from(t.error));
+        self.varint(t.duration_us);
     }
 }
 
 struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
+    version: u8,
+    base_minute: u64,
 }
 
 impl<'b> Reader<'b> {
@@ -549,11 +598,20 @@ impl<'b> Reader<'b> {
         std::str::from_utf8(bytes).map(str::to_string).map_err(|_| self.error("name is not UTF-8"))
     }
 
+    fn u16_le(&mut self) -> Result<u16, RecordError> {
+        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
     fn timing(&mut self) -> Result<Timing, RecordError> {
         let head = self.varint()?;
-        let b = self.take(4)?;
-        let duration_ms = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        Ok(Timing { minute: head >> 1, duration_ms, error: head & 1 == 1 })
+        let error = head & 1 == 1;
+        if self.version == VERSION_1 {
+            let ms = f32::from_bits(self.u32_le()?);
+            let duration_us = (f64::from(ms) * 1_000.0).round() as u64;
+            return Ok(Timing { minute: head >> 1, duration_us, error });
+        }
+        let minute = (self.base_minute as i64).wrapping_add(unzigzag(head >> 1)) as u64;
+        Ok(Timing { minute, duration_us: self.varint()?, error })
     }
 
     /// A length-prefixed list; the length is checked against the bytes left
@@ -639,7 +697,7 @@ mod tests {
         assert_eq!(merge.new_pieces, [0, 1]);
         assert_eq!(net(&merge.calls), [edge("frontend", "orders", 1), edge("orders", "postgres", 1)]);
         let child = merge.calls.iter().find(|c| c.callee == "orders").unwrap();
-        assert_eq!(child.timing, Timing { minute: (T0 / 1_000_000 + 2) / 60_000, duration_ms: 10.0, error: false });
+        assert_eq!(child.timing, Timing { minute: (T0 / 1_000_000 + 2) / 60_000, duration_us: 10_000, error: false });
         assert!(merge.calls.iter().find(|c| c.callee == "postgres").unwrap().timing.error);
         assert!(r.orphans.is_empty());
         assert_eq!(r.open_calls.len(), 1, "only the database call stays open");
@@ -715,11 +773,49 @@ mod tests {
         record.segments.push(SegmentRef { block: BlockId::new(1_795_789_962_170, 7), offset: 123_456, length: 2_345 });
         let bytes = record.encode();
         assert_eq!(TraceRecord::decode(&bytes), Ok(record.clone()));
-        assert!(bytes.len() < 145, "{} bytes", bytes.len());
+        assert!(bytes.len() <= 130, "{} bytes", bytes.len());
         assert_eq!(record.spans.len() as u32, record.span_count, "a key per stored span");
         assert!(record.may_hold(id(1)));
         let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
         assert_eq!(TraceRecord::decode(&orphaned.encode()), Ok(orphaned));
+    }
+
+    /// Records written by version 1 (before 2026-11-28) keep reading: these are
+    /// the two records above as version 1 encoded them.
+    #[test]
+    fn version_1_records_still_read() {
+        let unhex = |h: &str| crate::domain::ids::bytes_from_hex(h).unwrap();
+        let first = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
+        let with_open_call = TraceRecord::merge(Some(&first), &[piece(2, orders())]).unwrap().record;
+        let v1 = unhex(concat!(
+            "0180c5eb92ccaefbf518c0ba99060401041166726f6e74656e64246f72646572732e6578616d706c652e636f6d0d6f72",
+            "6465727310706f737467726573019e3779b97f4a7c1500026f700002010000000000000002000000000000000185f416",
+            "b00503d1c5c51c00002041000004e4d100c9a300be6a02934402"
+        ));
+        assert_eq!(TraceRecord::decode(&v1), Ok(with_open_call.clone()));
+        let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
+        let v1 = unhex(concat!(
+            "0180cee593ccaefbf518c0b19f050201020d6f726465727310706f73746772657302daa66d2c7ddf743f00026f7000c2",
+            "fa0b590102000000000000000185f416b00101d1c5c51c0000204101c2fa0b5900d0c5c51c000020410002be6a009344",
+            "00"
+        ));
+        assert_eq!(TraceRecord::decode(&v1), Ok(orphaned));
+        // Written back as version 2, and smaller.
+        let v2 = with_open_call.encode();
+        assert_eq!(v2[0], VERSION);
+        assert!(v2.len() + 5 <= 122, "{} bytes", v2.len());
+    }
+
+    #[test]
+    fn timings_before_the_traces_first_minute_and_long_durations_round_trip() {
+        let mut record = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
+        let minute = minute_of(record.start_ns);
+        record.orphans.push(Orphan {
+            parent_fingerprint: 7,
+            service: 0,
+            timing: Timing { minute: minute - 3, duration_us: 86_400_000_000, error: true },
+        });
+        assert_eq!(TraceRecord::decode(&record.encode()), Ok(record));
     }
 
     #[test]
