@@ -33,6 +33,15 @@ async function refusedCleanly(res, what) {
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
 
+/** The cases every signal shares: its name or body field, attribute keys and values, resource and scope. */
+const huge = (signal, field, options) => [
+  [`${signal} ${field}`, options],
+  [`${signal} attribute key`, { attrKey: HUGE }],
+  [`${signal} attribute value`, { attrValue: HUGE }],
+  ["resource attribute value", { resourceValue: HUGE }],
+  ["scope name", { scopeName: HUGE }],
+];
+
 // --- traces -----------------------------------------------------------------
 
 function traceExport(n, { spanName = "ok", attrKey = "k", attrValue = "v", resourceValue = "r", scopeName = "lib" } = {}) {
@@ -44,13 +53,7 @@ function traceExport(n, { spanName = "ok", attrKey = "k", attrValue = "v", resou
   return body;
 }
 
-for (const [field, options] of [
-  ["span name", { spanName: HUGE }],
-  ["span attribute key", { attrKey: HUGE }],
-  ["span attribute value", { attrValue: HUGE }],
-  ["resource attribute value", { resourceValue: HUGE }],
-  ["scope name", { scopeName: HUGE }],
-]) {
+for (const [field, options] of huge("span", "name", { spanName: HUGE })) {
   test(`traces: a 1.5 MiB ${field} is refused cleanly and a normal export then reads back`, async () => {
     const n = 40_000 + Math.floor(Math.random() * 1e6) * 2;
     const answer = await refusedCleanly(await post("/v1/traces", traceExport(n, options)), field);
@@ -83,13 +86,7 @@ function logExport(tag, { body = "fine", attrKey = "k", attrValue = "v", resourc
   };
 }
 
-for (const [field, options] of [
-  ["log body", { body: HUGE }],
-  ["log attribute key", { attrKey: HUGE }],
-  ["log attribute value", { attrValue: HUGE }],
-  ["resource attribute value", { resourceValue: HUGE }],
-  ["scope name", { scopeName: HUGE }],
-]) {
+for (const [field, options] of huge("log", "body", { body: HUGE })) {
   test(`logs: a 1.5 MiB ${field} is refused cleanly and a normal export then reads back`, async () => {
     const tag = `${field.replaceAll(" ", "-")}-${Date.now()}`;
     const answer = await refusedCleanly(await post("/v1/logs", logExport(tag, options)), field);
