@@ -3,8 +3,6 @@
 //! envelope, traces in the Jaeger UI model (microsecond times, `references`,
 //! typed `tags`, `logs`, `processes`), search parameters in Jaeger's units.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -135,8 +133,14 @@ pub struct JaegerTrace {
     #[serde(rename = "traceID")]
     pub trace_id: String,
     pub spans: Vec<JaegerSpan>,
-    pub processes: BTreeMap<String, Process>,
+    /// `p1`, `p2`, … in order of first use, written as a JSON object.
+    #[serde(serialize_with = "as_object")]
+    pub processes: Vec<(String, Process)>,
     pub warnings: Option<Vec<String>>,
+}
+
+fn as_object<S: serde::Serializer>(entries: &[(String, Process)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(entries.iter().map(|(id, process)| (id, process)))
 }
 
 /// A plain-JSON attribute value as a typed Jaeger tag.
@@ -185,28 +189,30 @@ struct StoredLink {
 /// Spans of one or more traces (grouped by trace id, in order) as Jaeger traces.
 pub fn traces(spans: Vec<StoredSpan>) -> Vec<JaegerTrace> {
     let mut out: Vec<JaegerTrace> = Vec::new();
-    let mut processes: BTreeMap<(String, String), String> = BTreeMap::new();
+    // The (service, resource) of each process of the current trace, by position (`p1` first).
+    let mut processes: Vec<(String, String)> = Vec::new();
     for s in spans {
         if out.last().is_none_or(|t| t.trace_id != s.trace_id) {
             processes.clear();
             out.push(JaegerTrace {
                 trace_id: s.trace_id.clone(),
                 spans: Vec::new(),
-                processes: BTreeMap::new(),
+                processes: Vec::new(),
                 warnings: None,
             });
         }
         let trace = out.last_mut().expect("pushed above");
-        let process_key = (s.service_name.clone(), s.resource.get().to_string());
-        let process_id = match processes.get(&process_key) {
-            Some(id) => id.clone(),
+        let known =
+            processes.iter().position(|(service, resource)| *service == s.service_name && resource == s.resource.get());
+        let process_id = match known {
+            Some(i) => format!("p{}", i + 1),
             None => {
                 let id = format!("p{}", processes.len() + 1);
                 let resource_tags = tags(s.resource.get()).into_iter().filter(|t| t.key != "service.name").collect();
                 trace
                     .processes
-                    .insert(id.clone(), Process { service_name: s.service_name.clone(), tags: resource_tags });
-                processes.insert(process_key, id.clone());
+                    .push((id.clone(), Process { service_name: s.service_name.clone(), tags: resource_tags }));
+                processes.push((s.service_name.clone(), s.resource.get().to_string()));
                 id
             }
         };
@@ -391,6 +397,7 @@ pub fn dependencies_window<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn json(text: &str) -> Box<serde_json::value::RawValue> {
         serde_json::value::RawValue::from_string(text.to_string()).unwrap()
