@@ -30,10 +30,13 @@ pub enum DataPointError {
     TooManyDoubles(usize),
     #[error("blobs total {0} bytes, the limit is {MAX_BLOB_BYTES_TOTAL}")]
     BlobsTooLarge(usize),
+    #[error("double {0} is not a finite number")]
+    NotFinite(usize),
 }
 
 /// One Analytics Engine data point: exactly one index, blobs and doubles in
-/// layout order. Blobs borrow from the decoded request where they can.
+/// layout order, every double finite (a point crosses into JavaScript as
+/// JSON). Blobs borrow from the decoded request where they can.
 /// Deserializing re-checks the limits (points handed between invocations).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedPoint")]
@@ -68,6 +71,8 @@ impl<'a> DataPoint<'a> {
             Err(DataPointError::TooManyDoubles(doubles.len()))
         } else if blob_bytes > MAX_BLOB_BYTES_TOTAL {
             Err(DataPointError::BlobsTooLarge(blob_bytes))
+        } else if let Some(i) = doubles.iter().position(|d| !d.is_finite()) {
+            Err(DataPointError::NotFinite(i + 1))
         } else {
             Ok(Self { index, blobs, doubles })
         }
@@ -445,6 +450,8 @@ mod tests {
             DataPoint::new("x".into(), vec!["y".repeat(16 * 1024 + 1).into()], vec![]),
             Err(DataPointError::BlobsTooLarge(16 * 1024 + 1))
         );
+        assert_eq!(DataPoint::new("x".into(), vec![], vec![1.0, f64::NAN]), Err(DataPointError::NotFinite(2)));
+        assert_eq!(DataPoint::new("x".into(), vec![], vec![f64::INFINITY]), Err(DataPointError::NotFinite(1)));
     }
 
     #[test]
