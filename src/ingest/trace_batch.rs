@@ -166,10 +166,6 @@ impl<'m> BatchPieces<'m> {
         Ok(())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
     /// Every trace the messages touch: the records to read before `plan`.
     pub fn trace_ids(&self) -> &[TraceId] {
         &self.order
@@ -390,7 +386,7 @@ mod tests {
             message(&[row(3, 1, None, "a", 2), row(3, 2, None, "a", 2).replace("\"kind\":2", "\"kind\":9")]);
         let mut pieces = BatchPieces::default();
         assert!(pieces.add(&parse_message(half_broken.as_bytes()).unwrap()).is_err());
-        assert!(pieces.is_empty(), "nothing of the unreadable message");
+        assert!(pieces.trace_ids().is_empty(), "nothing of the unreadable message");
         let two = message(&[row(4, 1, None, "a", 2), row(4, 2, None, "a", 2), row(5, 1, None, "a", 2)]);
         let pieces = BatchPieces::read(&[parse_message(two.as_bytes()).unwrap()]).unwrap();
         assert_eq!(pieces.trace_ids(), [trace(4), trace(5)]);
