@@ -53,7 +53,7 @@ impl SpanFacts<'_> {
     }
 
     fn timing(&self) -> Timing {
-        Timing { minute: self.start_ns / 1_000_000 / MINUTE_MS, duration_us: self.duration_us(), error: self.error }
+        Timing { minute: minute_of(self.start_ns), duration_us: self.duration_us(), error: self.error }
     }
 }
 
