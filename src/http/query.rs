@@ -1,13 +1,14 @@
 //! `POST /api/query` (the Grafana SQL proxy onto the Analytics Engine SQL
 //! API) and `GET /api/query/schema`.
 
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Fetch, Headers, Request, Response};
 
 use super::{header, json_under, read_body, respond};
 use crate::api::ApiError;
 use crate::ingest::data_points::LAYOUTS;
 use crate::query::sql_proxy::{prepare, query_text, schema, upstream_outcome};
 use crate::store::bindings;
+use crate::store::post::post;
 
 pub async fn run(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let body = read_body(req).await?;
@@ -22,9 +23,7 @@ pub async fn run(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         let headers = Headers::new();
         headers.set("authorization", &format!("Bearer {}", api.token))?;
         headers.set("content-type", "text/plain; charset=utf-8")?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(prepared.sql.as_str().into()));
-        Request::new_with_init(&api.url, &init)
+        post(&api.url, &headers, &prepared.sql)
     })()
     .map_err(|e| ApiError::bad_gateway(format!("the Analytics Engine SQL API request could not be built: {e}")))?;
     let mut answer = Fetch::Request(upstream)

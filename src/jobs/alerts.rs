@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::future::{join_all, select, try_join, Either};
 use futures_util::TryFutureExt;
 use serde::Serialize;
-use worker::{AbortController, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Date, Delay, Env, Fetch, Headers};
 
 use crate::alerting::channel::StoredChannel;
 use crate::alerting::cycle::{plan, Change, CycleInput, RuleEntry};
@@ -28,6 +28,7 @@ use crate::storage::metrics::MetricStore;
 use crate::store::alert_state::KvAlertState;
 use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification};
 use crate::store::d1::D1;
+use crate::store::post::post;
 use crate::store::{bindings, StoreError};
 
 /// Notifications sent per cycle (the rest wait for the next one).
@@ -168,9 +169,7 @@ async fn send(notification: &DueNotification, channel: Option<&StoredChannel>) -
         if let Some(secret) = &channel.secret {
             headers.set(SIGNATURE_HEADER, &signature(secret, notification.payload.as_bytes()))?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(notification.payload.as_str().into()));
-        Request::new_with_init(&channel.url, &init)
+        post(&channel.url, &headers, &notification.payload)
     })();
     let request = match request {
         Ok(r) => r,

@@ -8,9 +8,10 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use worker::{AnalyticsEngineDataset, Context, Env, Fetcher, Headers, Method, RequestInit};
+use worker::{AnalyticsEngineDataset, Context, Env, Fetcher, Headers};
 
 use super::bindings;
+use super::post::post;
 use super::StoreError;
 use crate::api::routes::DATA_POINTS_PATH;
 use crate::ingest::data_points::MAX_POINTS_PER_INVOCATION;
@@ -111,9 +112,7 @@ async fn hand_over(
     if let Some(t) = token {
         headers.set("authorization", &format!("Bearer {t}"))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-    let response = fetcher.fetch(format!("https://self{DATA_POINTS_PATH}"), Some(init)).await?;
+    let response = fetcher.fetch_request(post(&format!("https://self{DATA_POINTS_PATH}"), &headers, &body)?).await?;
     match response.status_code() {
         200..=299 => Ok(()),
         status => Err(worker::Error::RustError(format!("hand-over answered {status}"))),

@@ -11,6 +11,7 @@ pub mod d1;
 pub mod ingest_queue;
 mod log_sql;
 pub mod logs;
+pub mod post;
 pub mod r2;
 mod service_sql;
 pub mod services;
