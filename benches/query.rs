@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use observability_collector::query::jaeger;
-use observability_collector::query::trace_view::trace_detail;
+use observability_collector::query::trace_view::{trace_detail_json, SpanJson};
 use observability_collector::query::{StoredSpan, StoredTrace};
 use observability_collector::topology::{analyze, service_map, StoredDependency, StoredService};
 
@@ -68,6 +68,9 @@ fn trace(spans: usize) -> Vec<StoredSpan> {
             dropped_attributes_count: 0,
             dropped_events_count: 0,
             dropped_links_count: 0,
+            service_version: Some("1.0.0".into()),
+            environment: None,
+            callee: Some("db".into()),
         })
         .collect()
 }
@@ -99,8 +102,15 @@ fn query(c: &mut Criterion) {
         error_count: 0,
         services: r#"["service-0"]"#.into(),
     };
-    c.bench_function("trace detail (GET /api/traces/:id) view + JSON, 1,000-span trace", |b| {
-        b.iter(|| serde_json::to_vec(&trace_detail(summary.clone(), spans.clone(), 0)).unwrap().len())
+    c.bench_function("trace detail (GET /api/traces/:id) view + JSON, 1,000 format-1 spans", |b| {
+        b.iter(|| {
+            let json: Vec<SpanJson> = spans.iter().cloned().map(SpanJson::from).collect();
+            trace_detail_json(summary.clone(), &json, 0).unwrap().len()
+        })
+    });
+    let json: Vec<SpanJson> = spans.iter().cloned().map(SpanJson::from).collect();
+    c.bench_function("trace detail (GET /api/traces/:id) spliced, 1,000 spans in the answer's shape", |b| {
+        b.iter(|| trace_detail_json(summary.clone(), &json, 0).unwrap().len())
     });
 }
 

@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 
+use serde::de::{Deserialize, Deserializer, Error};
+use serde_json::value::RawValue;
+
 use super::ids::{SpanId, TraceId};
 use super::value::{find, KeyValue};
 
@@ -83,6 +86,36 @@ impl StatusCode {
             Self::Ok => "ok",
             Self::Error => "error",
         }
+    }
+}
+
+/// Reads a stored kind or status code as its number (span rows of block
+/// format 1) or as its API name (format 2, the answer's own shape). Stored
+/// rows are JSON: the value is taken as raw JSON text, which keeps one small
+/// reader per type instead of serde's generic any-value visitor.
+fn code_or_name<'de, D: Deserializer<'de>, T>(
+    d: D,
+    from_code: fn(i64) -> Option<T>,
+    from_name: fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<T, D::Error> {
+    let raw = <&RawValue>::deserialize(d)?.get();
+    let found = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(name) => from_name(name),
+        None => raw.parse().ok().and_then(from_code),
+    };
+    found.ok_or_else(|| D::Error::custom(format_args!("{raw} is not a {what}")))
+}
+
+impl<'de> Deserialize<'de> for SpanKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        code_or_name(d, Self::from_i32, Self::from_name, "span kind")
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        code_or_name(d, Self::from_i32, Self::from_name, "status code")
     }
 }
 

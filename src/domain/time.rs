@@ -1,7 +1,9 @@
 //! Timestamps between OTLP's unix nanoseconds (`u64`, beyond 2^53 today) and
 //! the f64 unix milliseconds that D1, Analytics Engine and the API use,
 //! without losing the whole milliseconds on the way; and the exact text form
-//! nanoseconds are stored in.
+//! nanoseconds are stored in and shown as.
+
+use chrono::{DateTime, SecondsFormat};
 
 const NANOS_PER_MILLI: u64 = 1_000_000;
 
@@ -37,6 +39,13 @@ pub fn ms_to_nanos(ms: f64) -> u64 {
 /// (beyond 2^53) and ordered correctly by plain text comparison.
 pub fn nanos_text(nanos: u64) -> String {
     format!("{nanos:020}")
+}
+
+/// RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339_nanos(n: u64) -> String {
+    DateTime::from_timestamp((n / 1_000_000_000) as i64, (n % 1_000_000_000) as u32)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::ingest::trace_batch::{parse_message, BatchPieces};
 use crate::otlp::decode_traces;
 use crate::otlp::response::{export_response, Signal};
 use crate::query::log_search::{LogSearch, TRACE_LOG_COUNT_LIMIT};
-use crate::query::trace_view::{combine, merge_found, trace_detail, TraceSummary};
+use crate::query::trace_view::{combine, merge_found, trace_detail_json, SpanJson, TraceSummary};
 use crate::query::TraceSearch;
 use crate::storage::spans::SpanStore;
 use crate::store::bindings;
@@ -81,12 +81,15 @@ pub async fn get(trace_id: &str, env: &Env) -> Result<Response, ApiError> {
     // Both stores at once: a trace stored across the upgrade has spans in each.
     let (in_blocks, old) = join(blocks.trace_with(id, count_logs), legacy.trace(&hex)).await;
     let (old, old_log_count) = old?;
+    let old = old.map(|(trace, spans)| (trace, spans.into_iter().map(SpanJson::from).collect()));
     let (in_blocks, block_log_count) = match in_blocks? {
         Some((trace, spans, count)) => (Some((trace, spans)), count),
         None => (None, 0),
     };
-    match combine(in_blocks, old) {
-        Some((trace, spans)) => json(200, &trace_detail(trace, spans, old_log_count + block_log_count)),
-        None => Err(ApiError::not_found(format!("trace {id} not found"))),
-    }
+    let Some((trace, spans)) = combine(in_blocks, old) else {
+        return Err(ApiError::not_found(format!("trace {id} not found")));
+    };
+    let body = trace_detail_json(trace, &spans, old_log_count + block_log_count)
+        .map_err(|e| ApiError::internal(format!("response encoding: {e}")))?;
+    Ok(respond(200, "application/json", body, None))
 }

@@ -13,6 +13,7 @@ pub mod metric_series;
 pub mod rollups;
 pub mod row_chunks;
 pub mod span_rows;
+pub mod span_segment;
 pub mod trace_batch;
 pub mod trace_index;
 

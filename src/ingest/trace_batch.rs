@@ -9,18 +9,18 @@
 //! A message is a JSON array of `[row, point]` pairs: the stored span row
 //! (`ingest::span_rows`) and its Analytics Engine point.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::rollups::BatchRollups;
+use super::span_rows::StoredRow;
+use super::span_segment::SegmentWriter;
 use super::trace_index::{Piece, SpanFacts, TraceRecord};
 use crate::blocks::{BlockId, BlockWriter, SegmentRef};
-use crate::domain::{SpanId, SpanKind, StatusCode, TraceId};
+use crate::domain::{SpanId, StatusCode, TraceId};
 
 #[derive(Debug, Error)]
 pub enum TraceBatchError {
@@ -37,62 +37,38 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message<'_>, TraceBatchError> {
     serde_json::from_slice(bytes).map_err(TraceBatchError::Message)
 }
 
-/// What the merge reads of a stored span row.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RowFacts<'a> {
-    #[serde(borrow)]
-    trace_id: Cow<'a, str>,
-    #[serde(borrow)]
-    span_id: Cow<'a, str>,
-    #[serde(borrow)]
-    parent_span_id: Cow<'a, str>,
-    #[serde(borrow)]
-    service: Cow<'a, str>,
-    #[serde(borrow)]
-    service_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    environment: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    kind: u8,
-    #[serde(borrow)]
-    start_ns: Cow<'a, str>,
-    #[serde(borrow)]
-    end_ns: Cow<'a, str>,
-    status_code: u8,
-    #[serde(borrow)]
-    callee: Option<Cow<'a, str>>,
-}
-
 struct Row<'m> {
     trace_id: TraceId,
     span_id: SpanId,
     parent_span_id: Option<SpanId>,
-    kind: SpanKind,
     start_ns: u64,
     end_ns: u64,
     error: bool,
-    facts: RowFacts<'m>,
+    /// `span_segment::ANSWER_SHAPE` or `ROW_SHAPE_1`.
+    shape: u8,
+    facts: StoredRow<'m>,
     raw: &'m RawValue,
     point: &'m RawValue,
 }
 
 fn read_row<'m>(raw: &'m RawValue, point: &'m RawValue) -> Result<Row<'m>, TraceBatchError> {
-    let facts: RowFacts = serde_json::from_str(raw.get()).map_err(|e| TraceBatchError::Row(e.to_string()))?;
+    // From bytes, as the readers of blocks take rows: one instance of the row reader in the wasm.
+    let facts: StoredRow =
+        serde_json::from_slice(raw.get().as_bytes()).map_err(|e| TraceBatchError::Row(e.to_string()))?;
     let bad = |what: &str| TraceBatchError::Row(format!("{what} of span {:?}", facts.span_id));
-    let parent_span_id = match facts.parent_span_id.as_ref() {
-        "" => None,
-        hex => Some(SpanId::from_hex(hex).map_err(|_| bad("parent span id"))?),
+    let parent_span_id = match facts.parent_span_id.as_deref() {
+        None | Some("") => None,
+        Some(hex) => Some(SpanId::from_hex(hex).map_err(|_| bad("parent span id"))?),
     };
+    let (status, shape) = facts.status_and_shape().ok_or_else(|| bad("status"))?;
     Ok(Row {
         trace_id: TraceId::from_hex(&facts.trace_id).map_err(|_| bad("trace id"))?,
         span_id: SpanId::from_hex(&facts.span_id).map_err(|_| bad("span id"))?,
         parent_span_id,
-        kind: SpanKind::from_i32(facts.kind.into()).ok_or_else(|| bad("kind"))?,
-        start_ns: facts.start_ns.parse().map_err(|_| bad("start"))?,
-        end_ns: facts.end_ns.parse().map_err(|_| bad("end"))?,
-        error: StatusCode::from_i32(facts.status_code.into()).ok_or_else(|| bad("status"))? == StatusCode::Error,
+        start_ns: facts.start_time_unix_nano.parse().map_err(|_| bad("start"))?,
+        end_ns: facts.end_time_unix_nano.parse().map_err(|_| bad("end"))?,
+        error: status == StatusCode::Error,
+        shape,
         facts,
         raw,
         point,
@@ -109,7 +85,7 @@ impl Row<'_> {
             service_version: f.service_version.as_deref(),
             environment: f.environment.as_deref(),
             name: &f.name,
-            kind: self.kind,
+            kind: f.kind,
             start_ns: self.start_ns,
             end_ns: self.end_ns,
             error: self.error,
@@ -221,13 +197,10 @@ impl<'m> BatchPieces<'m> {
                 .map(|(hash, rows)| Piece { hash: *hash, spans: rows.iter().map(|r| r.facts()).collect() })
                 .collect();
             let Some(mut merge) = TraceRecord::merge(prior, &pieces) else { continue };
-            let mut segment = Vec::from(*b"[");
+            let mut segment = SegmentWriter::default();
             for ((_, rows), piece) in merge.new_pieces.iter().filter_map(|&p| rows_by_piece.get(p).zip(pieces.get(p))) {
                 for (row, facts) in rows.iter().zip(&piece.spans) {
-                    if segment.len() > 1 {
-                        segment.push(b',');
-                    }
-                    segment.extend_from_slice(row.raw.get().as_bytes());
+                    segment.push(row.start_ns, &row.facts.span_id, row.shape, row.raw.get().as_bytes());
                     out.rows.push(row.raw);
                     out.points.push(row.point);
                     out.rollups.add_span(facts);
@@ -235,9 +208,8 @@ impl<'m> BatchPieces<'m> {
                     out.start_range_ns = Some((low.min(facts.start_ns), high.max(facts.start_ns)));
                 }
             }
-            if segment.len() > 1 {
-                segment.push(b']');
-                let (offset, length) = writer.push(&segment);
+            if !segment.is_empty() {
+                let (offset, length) = writer.push(&segment.finish());
                 merge.record.segments.push(SegmentRef { block: block_id, offset, length });
             }
             for call in &merge.calls {
@@ -282,20 +254,57 @@ fn piece_hash(rows: &[Row<'_>]) -> u64 {
 mod tests {
     use super::*;
     use crate::blocks::read_segment;
+    use crate::domain::SpanKind;
+    use crate::ingest::span_segment::{self, ANSWER_SHAPE};
 
     const T0: u64 = 1_795_789_962_170_000_000;
 
+    /// A stored span row in the answer's shape (`ingest::span_rows`).
     fn row(trace: u8, span: u8, parent: Option<u8>, service: &str, kind: u8) -> String {
         let hex = |n: u8, len: usize| format!("{n:0len$x}");
-        serde_json::json!({
+        let row = serde_json::json!({
+            "traceId": hex(trace, 32), "spanId": hex(span, 16), "parentSpanId": parent.map(|p| hex(p, 16)),
+            "service": service, "name": format!("op {span}"),
+            "kind": SpanKind::from_i32(kind.into()).map_or("bogus", SpanKind::name),
+            "startTimeUnixNano": (T0 + u64::from(span) * 1_000_000).to_string(),
+            "endTimeUnixNano": (T0 + u64::from(span) * 1_000_000 + 5_000_000).to_string(),
+            "status": { "code": if span == 3 { "error" } else { "ok" }, "message": "" }, "attributes": {"k": "v"},
+            "serviceVersion": "1.0", "environment": null, "callee": null,
+        });
+        complete(row)
+    }
+
+    /// What every stored row carries beyond the facts a test sets.
+    fn complete(mut row: serde_json::Value) -> String {
+        for (key, value) in [
+            ("durationMs", serde_json::json!(5.0)),
+            ("events", serde_json::json!([])),
+            ("links", serde_json::json!([])),
+            ("resource", serde_json::json!({})),
+            ("attributes", serde_json::json!({})),
+            ("traceState", serde_json::json!("")),
+            ("flags", serde_json::json!(0)),
+            ("droppedAttributesCount", serde_json::json!(0)),
+            ("droppedEventsCount", serde_json::json!(0)),
+            ("droppedLinksCount", serde_json::json!(0)),
+        ] {
+            row.as_object_mut().unwrap().entry(key).or_insert(value);
+        }
+        row.to_string()
+    }
+
+    /// The same span as a format-1 row (queued by a worker before the upgrade).
+    fn row_1(trace: u8, span: u8, parent: Option<u8>, service: &str, kind: u8) -> String {
+        let hex = |n: u8, len: usize| format!("{n:0len$x}");
+        let row = serde_json::json!({
             "traceId": hex(trace, 32), "spanId": hex(span, 16),
             "parentSpanId": parent.map(|p| hex(p, 16)).unwrap_or_default(),
             "service": service, "serviceVersion": "1.0", "environment": null, "name": format!("op {span}"),
             "kind": kind, "startNs": format!("{:020}", T0 + u64::from(span) * 1_000_000),
             "endNs": format!("{:020}", T0 + u64::from(span) * 1_000_000 + 5_000_000),
             "statusCode": if span == 3 { 2 } else { 1 }, "callee": null, "attributes": {"k": "v"},
-        })
-        .to_string()
+        });
+        complete(row)
     }
 
     fn message(rows: &[String]) -> String {
@@ -328,14 +337,39 @@ mod tests {
         assert_eq!((record.span_count, record.error_count), (3, 1));
         assert_eq!(record.pieces.len(), 2, "a piece per message");
         let segment = record.segments[0];
-        let rows =
+        let payload =
             read_segment(&plan.block[segment.offset as usize..(segment.offset + segment.length) as usize]).unwrap();
-        let rows: Vec<serde_json::Value> = serde_json::from_slice(&rows).unwrap();
-        assert_eq!(rows.len(), 3);
+        let spans = span_segment::read(&payload).unwrap().unwrap();
+        assert_eq!(spans.len(), 3);
+        assert_eq!(
+            (spans[2].start_ns, spans[2].span_id, spans[2].shape),
+            (T0 + 3_000_000, "0000000000000003", ANSWER_SHAPE)
+        );
+        let rows: Vec<serde_json::Value> = spans.iter().map(|s| serde_json::from_slice(s.json).unwrap()).collect();
         assert_eq!(rows[2]["service"], "orders");
         assert_eq!(rows[0]["attributes"]["k"], "v", "rows are stored whole");
         assert_eq!(plan.rollups.call_minutes.len(), 1, "gateway → orders");
         assert_eq!(crate::blocks::segments(&plan.block).count(), 2);
+    }
+
+    #[test]
+    fn format_1_rows_queued_before_the_upgrade_count_the_same_and_are_kept_as_they_came() {
+        let specs = [(1, None, "gateway", 2), (2, Some(1), "gateway", 3), (3, Some(2), "orders", 2)];
+        let now = message(&specs.map(|(s, p, svc, k)| row(1, s, p, svc, k)));
+        let before = message(&specs.map(|(s, p, svc, k)| row_1(1, s, p, svc, k)));
+        let (now, before) = (plan_of(&[now], &HashMap::new()), plan_of(&[before], &HashMap::new()));
+        assert_eq!(now.rollups, before.rollups);
+        let (a, b) = (&now.records[0].1, &before.records[0].1);
+        assert_eq!(
+            (a.span_count, a.error_count, a.start_ns, a.end_ns),
+            (b.span_count, b.error_count, b.start_ns, b.end_ns)
+        );
+        let segment = b.segments[0];
+        let payload =
+            read_segment(&before.block[segment.offset as usize..(segment.offset + segment.length) as usize]).unwrap();
+        let spans = span_segment::read(&payload).unwrap().unwrap();
+        assert!(spans.iter().all(|s| s.shape == span_segment::ROW_SHAPE_1));
+        assert_eq!(spans[0].json, before.rows[0].get().as_bytes(), "the row as it was queued");
     }
 
     #[test]
@@ -377,13 +411,12 @@ mod tests {
     fn unreadable_messages_and_rows_are_errors() {
         assert!(parse_message(b"{}").is_err());
         assert!(parse_message(b"[[1]]").is_err());
-        let broken = message(&[row(1, 1, None, "gateway", 2).replace("\"kind\":2", "\"kind\":9")]);
+        let broken = message(&[row(1, 1, None, "gateway", 9)]);
         let broken: &'static str = Box::leak(broken.into_boxed_str());
         let messages = [parse_message(broken.as_bytes()).unwrap()];
         assert!(matches!(BatchPieces::read(&messages), Err(TraceBatchError::Row(_))));
         // The consumer adds message by message: an unreadable one adds none of its rows.
-        let half_broken =
-            message(&[row(3, 1, None, "a", 2), row(3, 2, None, "a", 2).replace("\"kind\":2", "\"kind\":9")]);
+        let half_broken = message(&[row(3, 1, None, "a", 2), row(3, 2, None, "a", 9)]);
         let mut pieces = BatchPieces::default();
         assert!(pieces.add(&parse_message(half_broken.as_bytes()).unwrap()).is_err());
         assert!(pieces.trace_ids().is_empty(), "nothing of the unreadable message");
@@ -403,18 +436,16 @@ mod tests {
         for t in 0..10u64 {
             for i in 0..10u64 {
                 let start = T0 + i * 1000;
-                rows.push(
-                    serde_json::json!({
-                        "traceId": format!("{:032x}", t + 1), "spanId": format!("{:016x}", i + 1),
-                        "parentSpanId": if i == 0 { String::new() } else { format!("{:016x}", (i - 1) / 3 + 1) },
-                        "service": services[(i % 3) as usize], "serviceVersion": "1.0.0",
-                        "name": if i == 0 { "GET /checkout".to_string() } else { format!("op-{}", i % 7) },
-                        "kind": if i % 3 == 0 { 2 } else { 3 }, "startNs": format!("{start:020}"),
-                        "endNs": format!("{:020}", start + 5_000_000), "statusCode": 1,
-                        "callee": if i % 3 == 0 { None } else { Some("inventory") },
-                    })
-                    .to_string(),
-                );
+                let row = serde_json::json!({
+                    "traceId": format!("{:032x}", t + 1), "spanId": format!("{:016x}", i + 1),
+                    "parentSpanId": if i == 0 { String::new() } else { format!("{:016x}", (i - 1) / 3 + 1) },
+                    "service": services[(i % 3) as usize], "serviceVersion": "1.0.0",
+                    "name": if i == 0 { "GET /checkout".to_string() } else { format!("op-{}", i % 7) },
+                    "kind": if i % 3 == 0 { 2 } else { 3 }, "startNs": format!("{start:020}"),
+                    "endNs": format!("{:020}", start + 5_000_000), "statusCode": 1,
+                    "callee": if i % 3 == 0 { None } else { Some("inventory") },
+                });
+                rows.push(complete(row));
             }
         }
         let plan = plan_of(&[message(&rows)], &HashMap::new());

@@ -431,6 +431,9 @@ mod tests {
             dropped_attributes_count: 0,
             dropped_events_count: 0,
             dropped_links_count: 0,
+            service_version: None,
+            environment: None,
+            callee: None,
         }
     }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::domain::time::rfc3339_nanos;
 use crate::domain::{SpanKind, StatusCode};
 
 /// A `trace_metadata` row.
@@ -58,6 +59,14 @@ pub struct StoredSpan {
     pub dropped_attributes_count: u32,
     pub dropped_events_count: u32,
     pub dropped_links_count: u32,
+    /// From the span's resource; the service it calls (`peer.service`, `server.address`…) when it is a call.
+    /// Absent from the D1-only `spans` rows.
+    #[serde(default)]
+    pub service_version: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub callee: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,16 +126,37 @@ pub struct SpanView {
     pub dropped_attributes_count: u32,
     pub dropped_events_count: u32,
     pub dropped_links_count: u32,
+    pub service_version: Option<String>,
+    pub environment: Option<String>,
+    pub callee: Option<String>,
 }
 
+/// The full trace but its spans, which `trace_detail_json` writes after it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TraceDetail {
+struct TraceDetailHead {
     #[serde(flatten)]
-    pub summary: TraceSummary,
+    summary: TraceSummary,
     /// Log records carrying this trace id (`GET /api/logs?traceId=` lists them).
-    pub log_count: u64,
-    pub spans: Vec<SpanView>,
+    log_count: u64,
+}
+
+/// A span of the trace detail as its JSON text: a block's span stored in the
+/// answer's own shape (block format 2) taken as it is, or a `SpanView` written out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanJson {
+    pub span_id: String,
+    pub start_ns: u64,
+    pub json: Vec<u8>,
+}
+
+impl From<StoredSpan> for SpanJson {
+    fn from(s: StoredSpan) -> Self {
+        let (span_id, start_ns) = (s.span_id.clone(), s.start_ns.parse().unwrap_or(0));
+        // A view of strings, numbers and JSON texts always serializes.
+        let json = serde_json::to_vec(&SpanView::from(s)).unwrap_or_default();
+        Self { span_id, start_ns, json }
+    }
 }
 
 /// Stored 20-digit nanoseconds back to their plain decimal form.
@@ -134,12 +164,9 @@ pub fn unpad(ns: &str) -> String {
     ns.parse::<u64>().map(|n| n.to_string()).unwrap_or_else(|_| ns.to_string())
 }
 
-/// RFC 3339 with nanoseconds, UTC.
+/// RFC 3339 with nanoseconds, UTC, from nanoseconds as text.
 pub fn rfc3339(ns: &str) -> String {
-    let n = ns.parse::<u64>().unwrap_or(0);
-    DateTime::from_timestamp((n / 1_000_000_000) as i64, (n % 1_000_000_000) as u32)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
+    rfc3339_nanos(ns.parse::<u64>().unwrap_or(0))
 }
 
 /// RFC 3339 with milliseconds, UTC, from unix milliseconds.
@@ -206,27 +233,43 @@ impl From<StoredSpan> for SpanView {
             dropped_attributes_count: s.dropped_attributes_count,
             dropped_events_count: s.dropped_events_count,
             dropped_links_count: s.dropped_links_count,
+            service_version: s.service_version,
+            environment: s.environment,
+            callee: s.callee,
         }
     }
 }
 
-/// The full trace: its summary and its spans in start order.
-pub fn trace_detail(trace: StoredTrace, spans: Vec<StoredSpan>, log_count: u64) -> TraceDetail {
-    TraceDetail { summary: trace.into(), log_count, spans: spans.into_iter().map(SpanView::from).collect() }
+/// The full trace as the API answers it: its summary, its log count and its
+/// spans (in start order), each span's JSON text copied as it is.
+pub fn trace_detail_json(trace: StoredTrace, spans: &[SpanJson], log_count: u64) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = serde_json::to_vec(&TraceDetailHead { summary: trace.into(), log_count })?;
+    body.pop();
+    body.extend_from_slice(b",\"spans\":[");
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&span.json);
+    }
+    body.extend_from_slice(b"]}");
+    Ok(body)
 }
 
 /// One trace from both stores: a trace stored across the upgrade to span
 /// blocks has spans in the blocks and in the D1-only table. Spans appear once
 /// (the blocks' copy first), counts add up, times widen, services merge.
 pub fn combine(
-    blocks: Option<(StoredTrace, Vec<StoredSpan>)>,
-    legacy: Option<(StoredTrace, Vec<StoredSpan>)>,
-) -> Option<(StoredTrace, Vec<StoredSpan>)> {
-    let (mut trace, spans, (old, old_spans)) = match (blocks, legacy) {
+    blocks: Option<(StoredTrace, Vec<SpanJson>)>,
+    legacy: Option<(StoredTrace, Vec<SpanJson>)>,
+) -> Option<(StoredTrace, Vec<SpanJson>)> {
+    let (mut trace, mut spans, (old, old_spans)) = match (blocks, legacy) {
         (Some((trace, spans)), Some(old)) => (trace, spans, old),
         (one, other) => return one.or(other),
     };
-    let spans = merge_spans(spans, old_spans);
+    let known: HashSet<String> = spans.iter().map(|s| s.span_id.clone()).collect();
+    spans.extend(old_spans.into_iter().filter(|s| !known.contains(&s.span_id)));
+    sort_span_json(&mut spans);
     if trace.has_root == 0 && old.has_root == 1 {
         (trace.root_span_id, trace.root_service, trace.root_operation, trace.has_root) =
             (old.root_span_id, old.root_service, old.root_operation, old.has_root);
@@ -265,6 +308,11 @@ pub fn merge_spans(mut blocks: Vec<StoredSpan>, legacy: Vec<StoredSpan>) -> Vec<
     blocks.extend(legacy.into_iter().filter(|s| !known.contains(&(s.trace_id.clone(), s.span_id.clone()))));
     sort_spans(&mut blocks);
     blocks
+}
+
+/// Spans of one trace by start, then span id.
+pub fn sort_span_json(spans: &mut [SpanJson]) {
+    spans.sort_unstable_by(|a, b| (a.start_ns, &a.span_id).cmp(&(b.start_ns, &b.span_id)));
 }
 
 /// Spans by trace, then start, then span id.
@@ -311,6 +359,9 @@ mod tests {
             stored_trace("t", 1_000_000, 4_000_000, true, r#"["a","b"]"#),
             vec![stored_span("01", 1), stored_span("03", 3)],
         );
+        let json =
+            |(trace, spans): (StoredTrace, Vec<StoredSpan>)| (trace, spans.into_iter().map(SpanJson::from).collect());
+        let (blocks, legacy) = (json(blocks), json(legacy));
         let (trace, spans) = combine(Some(blocks.clone()), Some(legacy.clone())).unwrap();
         assert_eq!(spans.iter().map(|s| s.span_id.as_str()).collect::<Vec<_>>(), ["01", "02", "03"]);
         assert_eq!((trace.span_count, trace.error_count, trace.has_root), (4, 2, 1));

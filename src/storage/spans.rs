@@ -21,10 +21,12 @@ use crate::domain::{SpanId, TraceId};
 use crate::ingest::block_summary::{summarize, traces_from_bytes, value_text, BlockSummary};
 use crate::ingest::bloom::Bloom;
 use crate::ingest::rollups::{BatchRollups, Red};
+use crate::ingest::span_rows::StoredRow;
+use crate::ingest::span_segment::{self, ANSWER_SHAPE};
 use crate::ingest::trace_batch::{BatchPieces, TraceBatchPlan};
 use crate::ingest::trace_index::{TraceRecord, MINUTE_MS};
 use crate::query::trace_search::TraceSearch;
-use crate::query::trace_view::{sort_spans, sort_traces};
+use crate::query::trace_view::{sort_span_json, sort_spans, sort_traces, SpanJson};
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
 
 /// Tries of one batch write before giving up (each loses only to a writer that merged the same trace).
@@ -100,60 +102,99 @@ struct ExpiredBlockRow {
     traces: String,
 }
 
-/// A span row as a block holds it (`ingest::span_rows`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BlockSpan {
-    trace_id: String,
-    span_id: String,
-    parent_span_id: String,
-    service: String,
-    name: String,
-    kind: u8,
-    start_ns: String,
-    end_ns: String,
-    duration_ms: f64,
-    status_code: u8,
-    status_message: String,
-    attributes: Box<RawValue>,
-    events: Box<RawValue>,
-    links: Box<RawValue>,
-    resource: Box<RawValue>,
-    scope_name: String,
-    scope_version: String,
-    trace_state: String,
-    flags: u32,
-    dropped_attributes_count: u32,
-    dropped_events_count: u32,
-    dropped_links_count: u32,
-}
-
-impl From<BlockSpan> for StoredSpan {
-    fn from(s: BlockSpan) -> Self {
+impl From<StoredRow<'_>> for StoredSpan {
+    fn from(s: StoredRow<'_>) -> Self {
+        let (status_code, status_message) = match s.status {
+            Some(status) => (status.code, status.message),
+            None => (s.status_code.unwrap_or_default(), s.status_message),
+        };
+        let (scope_name, scope_version) = match s.scope {
+            Some(scope) => (scope.name, scope.version),
+            None => (s.scope_name, s.scope_version),
+        };
+        let padded = |ns: Cow<'_, str>| ns.parse().map_or_else(|_| ns.into_owned(), nanos_text);
         StoredSpan {
-            trace_id: s.trace_id,
-            span_id: s.span_id,
-            parent_span_id: s.parent_span_id,
-            service_name: s.service,
-            name: s.name,
-            kind: s.kind,
-            start_ns: s.start_ns,
-            end_ns: s.end_ns,
+            trace_id: s.trace_id.into_owned(),
+            span_id: s.span_id.into_owned(),
+            parent_span_id: s.parent_span_id.map(Cow::into_owned).unwrap_or_default(),
+            service_name: s.service.into_owned(),
+            name: s.name.into_owned(),
+            kind: s.kind as u8,
+            start_ns: padded(s.start_time_unix_nano),
+            end_ns: padded(s.end_time_unix_nano),
             duration_ms: s.duration_ms,
-            status_code: s.status_code,
-            status_message: s.status_message,
-            attributes: s.attributes,
-            events: s.events,
-            links: s.links,
-            resource: s.resource,
-            scope_name: s.scope_name,
-            scope_version: s.scope_version,
-            trace_state: s.trace_state,
+            status_code: status_code as u8,
+            status_message: status_message.into_owned(),
+            attributes: s.attributes.to_owned(),
+            events: s.events.to_owned(),
+            links: s.links.to_owned(),
+            resource: s.resource.to_owned(),
+            scope_name: scope_name.into_owned(),
+            scope_version: scope_version.into_owned(),
+            trace_state: s.trace_state.into_owned(),
             flags: s.flags,
             dropped_attributes_count: s.dropped_attributes_count,
             dropped_events_count: s.dropped_events_count,
             dropped_links_count: s.dropped_links_count,
+            service_version: s.service_version.map(Cow::into_owned),
+            environment: s.environment.map(Cow::into_owned),
+            callee: s.callee.map(Cow::into_owned),
         }
+    }
+}
+
+/// A span read from a block: its JSON in the answer's shape, taken as it is
+/// (format 2), or read into a `StoredSpan` (format-1 rows).
+enum ReadSpan {
+    Answer(SpanJson),
+    Stored(Box<StoredSpan>),
+}
+
+impl ReadSpan {
+    fn span_id(&self) -> &str {
+        match self {
+            Self::Answer(s) => &s.span_id,
+            Self::Stored(s) => &s.span_id,
+        }
+    }
+
+    fn into_stored(self) -> Result<StoredSpan, StorageError> {
+        match self {
+            Self::Answer(s) => serde_json::from_slice::<StoredRow>(&s.json).map(StoredSpan::from).map_err(corrupt),
+            Self::Stored(s) => Ok(*s),
+        }
+    }
+
+    fn into_json(self) -> SpanJson {
+        match self {
+            Self::Answer(s) => s,
+            Self::Stored(s) => (*s).into(),
+        }
+    }
+}
+
+/// The spans of one inflated segment payload, of either block format.
+fn segment_spans(payload: &[u8]) -> Result<Vec<ReadSpan>, StorageError> {
+    let row = |json: &[u8]| {
+        serde_json::from_slice::<StoredRow>(json).map(|s| ReadSpan::Stored(Box::new(s.into()))).map_err(corrupt)
+    };
+    match span_segment::read(payload).map_err(corrupt)? {
+        None => Ok(serde_json::from_slice::<Vec<StoredRow>>(payload)
+            .map_err(corrupt)?
+            .into_iter()
+            .map(|s| ReadSpan::Stored(Box::new(s.into())))
+            .collect()),
+        Some(spans) => spans
+            .into_iter()
+            .map(|s| match s.shape {
+                ANSWER_SHAPE => Ok(ReadSpan::Answer(SpanJson {
+                    span_id: s.span_id.to_string(),
+                    start_ns: s.start_ns,
+                    json: s.json.to_vec(),
+                })),
+                _ => row(s.json),
+            })
+            .collect(),
     }
 }
 
@@ -181,6 +222,11 @@ impl<'r> RedRow<'r> {
             b: &red.buckets,
         }
     }
+}
+
+/// Read spans as `StoredSpan`s (search filters and the Jaeger model read every field).
+fn stored_spans(spans: impl IntoIterator<Item = ReadSpan>) -> Result<Vec<StoredSpan>, StorageError> {
+    spans.into_iter().map(ReadSpan::into_stored).collect()
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StorageError {
@@ -274,11 +320,8 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         let list: Vec<(TraceId, &TraceRecord)> =
             suspects.iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
         let mut out = HashSet::new();
-        for span in self.spans(&list).await? {
-            let (Ok(trace), Ok(span)) = (TraceId::from_hex(&span.trace_id), SpanId::from_hex(&span.span_id)) else {
-                continue;
-            };
-            out.insert((trace, span));
+        for ((trace, _), spans) in list.iter().zip(self.spans_by_trace(&list).await?) {
+            out.extend(spans.iter().filter_map(|s| SpanId::from_hex(s.span_id()).ok()).map(|s| (*trace, s)));
         }
         Ok(out)
     }
@@ -343,26 +386,30 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         Ok(out)
     }
 
-    /// The trace's summary and spans, or `None` when no span of it is in a block.
-    pub async fn trace(&self, id: TraceId) -> Result<Option<(StoredTrace, Vec<StoredSpan>)>, StorageError> {
+    /// The trace's summary and spans (as the answer shows them), or `None` when no span of it is in a block.
+    pub async fn trace(&self, id: TraceId) -> Result<Option<(StoredTrace, Vec<SpanJson>)>, StorageError> {
         let found = self.trace_with(id, |_, _| async { Ok(()) }).await?;
         Ok(found.map(|(trace, spans, ())| (trace, spans)))
     }
 
-    /// The trace's summary and spans, with `beside` — given the trace's
-    /// first start and last end (unix ns) — run while the segments are read.
+    /// The trace's summary and spans (as the answer shows them, in start
+    /// order), with `beside` — given the trace's first start and last end
+    /// (unix ns) — run while the segments are read.
     pub async fn trace_with<T, F, Fut>(
         &self,
         id: TraceId,
         beside: F,
-    ) -> Result<Option<(StoredTrace, Vec<StoredSpan>, T)>, StorageError>
+    ) -> Result<Option<(StoredTrace, Vec<SpanJson>, T)>, StorageError>
     where
         F: FnOnce(u64, u64) -> Fut,
         Fut: std::future::Future<Output = Result<T, StorageError>>,
     {
         let records = self.records(&[id]).await?;
         let Some((record, _)) = records.get(&id) else { return Ok(None) };
-        let (spans, other) = try_join(self.spans(&[(id, record)]), beside(record.start_ns, record.end_ns)).await?;
+        let (spans, other) =
+            try_join(self.spans_by_trace(&[(id, record)]), beside(record.start_ns, record.end_ns)).await?;
+        let mut spans: Vec<SpanJson> = spans.into_iter().flatten().map(ReadSpan::into_json).collect();
+        sort_span_json(&mut spans);
         Ok(Some((stored_trace(id, record), spans, other)))
     }
 
@@ -375,12 +422,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     pub async fn spans_of_traces(&self, ids: &[TraceId]) -> Result<Vec<StoredSpan>, StorageError> {
         let records = self.records(ids).await?;
         let list: Vec<(TraceId, &TraceRecord)> = records.iter().map(|(id, (r, _))| (*id, r)).collect();
-        self.spans(&list).await
-    }
-
-    /// The spans of the records, in one list.
-    async fn spans(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<StoredSpan>, StorageError> {
-        let mut spans: Vec<StoredSpan> = self.spans_by_trace(records).await?.into_iter().flatten().collect();
+        let mut spans = stored_spans(self.spans_by_trace(&list).await?.into_iter().flatten())?;
         sort_spans(&mut spans);
         Ok(spans)
     }
@@ -389,7 +431,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     /// the first to the end of the last segment wanted in it (the segments
     /// of a batch lie side by side), all blocks at once; a span stored in
     /// several batches appears once; blocks removed by retention are skipped.
-    async fn spans_by_trace(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<Vec<StoredSpan>>, StorageError> {
+    async fn spans_by_trace(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<Vec<ReadSpan>>, StorageError> {
         // (block, first byte read, bytes): all at once (a search asks for `BLOCK_READS_AT_ONCE` page blocks).
         let reads = block_ranges(records).into_iter().map(|(block, start, end)| async move {
             let bytes = self.blobs.get_range(&block.key(BlockKind::Spans), start, end - start).await?;
@@ -407,11 +449,9 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                     let segment = bytes
                         .get(from..from.saturating_add(s.length as usize))
                         .ok_or_else(|| corrupt("a segment outside its block's read"))?;
-                    for span in serde_json::from_slice::<Vec<BlockSpan>>(&read_segment(segment).map_err(corrupt)?)
-                        .map_err(corrupt)?
-                    {
-                        if seen.insert(span.span_id.clone()) {
-                            spans.push(StoredSpan::from(span));
+                    for span in segment_spans(&read_segment(segment).map_err(corrupt)?)? {
+                        if seen.insert(span.span_id().to_string()) {
+                            spans.push(span);
                         }
                     }
                 }
@@ -514,7 +554,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                     wanted.iter().take(end).skip(next).map(|w| (w.0, w.1)).collect();
                 block_reads += block_ranges(&group).len();
                 for ((id, record), spans) in group.iter().zip(self.spans_by_trace(&group).await?) {
-                    if spans_match(&spans, q) {
+                    if spans_match(&stored_spans(spans)?, q) {
                         found.push(stored_trace(*id, record));
                     }
                 }
@@ -756,6 +796,7 @@ mod tests {
     use super::*;
     use crate::ingest::block_summary::DEFAULT_INDEXED_ATTRIBUTES;
     use crate::ingest::span_batch;
+    use crate::ingest::span_segment::SegmentWriter;
     use crate::ingest::trace_batch::{parse_message, Message};
     use crate::otlp::{decode_traces, Encoding};
     use crate::storage::testing::{MemoryBlobs, Racing, Sqlite};
@@ -897,7 +938,8 @@ mod tests {
         let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
         let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         assert_eq!(ids, ["0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004"]);
-        assert_eq!(spans[2].attributes.get(), "{}");
+        let third: Value = serde_json::from_slice(&spans[2].json).unwrap();
+        assert_eq!(third["attributes"], json!({}));
         assert_eq!(
             (trace.root_span_id.as_str(), trace.root_service.as_str(), trace.has_root),
             ("0000000000000001", "gateway", 1)
@@ -966,6 +1008,53 @@ mod tests {
         assert_eq!(outcomes, HashSet::from([(expected.to_string(), "0000000000000001".to_string(), 1)]));
     }
 
+    /// A span reads as the same answer whichever way a block holds it: in
+    /// the answer's shape (spliced, or read and written out again for the
+    /// Jaeger model and search) or as a format-1 row (in a format-1 segment,
+    /// or queued before the upgrade into a format-2 one).
+    #[test]
+    fn spans_of_every_block_format_read_as_the_same_answer() {
+        let mut client = span(1, 2, Some(1), "gateway", "GET orders");
+        (client.kind, client.error) = (3, true);
+        client.attributes.push(("peer.service", json!("orders")));
+        let messages = export(&[client]);
+        let message = parse_message(messages[0].as_bytes()).unwrap();
+        let row = message[0].0.get();
+        let answer: Value = serde_json::from_str(row).unwrap();
+        assert_eq!(
+            (&answer["kind"], &answer["status"]["code"], &answer["parentSpanId"], &answer["callee"]),
+            (&json!("client"), &json!("error"), &json!("0000000000000001"), &json!("orders"))
+        );
+        let start: u64 = answer["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        let as_answer = |spans: Vec<ReadSpan>| -> Vec<Value> {
+            spans.into_iter().map(|s| serde_json::from_slice(&s.into_json().json).unwrap()).collect()
+        };
+
+        let mut writer = SegmentWriter::default();
+        writer.push(start, "0000000000000002", ANSWER_SHAPE, row.as_bytes());
+        let spliced = segment_spans(&writer.finish()).unwrap();
+        assert!(matches!(spliced[0], ReadSpan::Answer(_)));
+        let stored = spliced.into_iter().map(|s| ReadSpan::Stored(Box::new(s.into_stored().unwrap()))).collect();
+        assert_eq!(as_answer(stored), std::slice::from_ref(&answer), "read and written out again");
+
+        let a = |key: &str| answer[key].clone();
+        let row_1 = json!({
+            "traceId": a("traceId"), "spanId": a("spanId"), "parentSpanId": a("parentSpanId"), "service": a("service"),
+            "serviceVersion": a("serviceVersion"), "environment": a("environment"), "name": a("name"), "kind": 3,
+            "startNs": format!("{start:020}"), "endNs": format!("{:020}", start + 5_000_000), "startMs": 0,
+            "durationMs": a("durationMs"), "statusCode": 2, "statusMessage": "", "callee": a("callee"),
+            "attributes": a("attributes"), "events": a("events"), "links": a("links"), "resource": a("resource"),
+            "scopeName": "test", "scopeVersion": "", "traceState": "", "flags": a("flags"),
+            "droppedAttributesCount": 0, "droppedEventsCount": 0, "droppedLinksCount": 0,
+        })
+        .to_string();
+        assert_eq!(as_answer(segment_spans(format!("[{row_1}]").as_bytes()).unwrap()), std::slice::from_ref(&answer));
+        let mut writer = SegmentWriter::default();
+        writer.push(start, "0000000000000002", span_segment::ROW_SHAPE_1, row_1.as_bytes());
+        assert_eq!(as_answer(segment_spans(&writer.finish()).unwrap()), [answer]);
+        assert!(segment_spans(b"[[1,\"0000000000000002\",9,2]]{}").is_err(), "a corrupt segment is an error");
+    }
+
     #[test]
     fn a_span_repeated_in_another_export_appears_once() {
         let f = Fixture::new();
@@ -975,7 +1064,8 @@ mod tests {
         f.put(&export(&[changed, span(1, 2, Some(1), "gateway", "render")]));
         let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
         assert_eq!((spans.len(), trace.span_count), (2, 2), "counted once");
-        assert_eq!(spans[0].attributes.get(), "{}", "the copy stored first");
+        let first: Value = serde_json::from_slice(&spans[0].json).unwrap();
+        assert_eq!(first["attributes"], json!({}), "the copy stored first");
         assert_eq!(f.scalar("SELECT sum(requests) FROM operation_red_minutes"), 1, "the root counted once");
         let range_reads = *f.blobs.range_reads.borrow();
         f.put(&export(&[span(1, 3, Some(1), "gateway", "render")]));

@@ -87,6 +87,12 @@ test("a trace across three services sent out of order reads back whole, with its
   assert.equal(charge.events[0].name, "exception");
   assert.equal(charge.events[0].attributes["exception.type"], "CardDeclined");
   assert.equal(charge.events[0].timeUnixNano, String(BASE_NS + 40_000_000n));
+  // From the resource, and the callee the service map counts for a call nothing instrumented answers.
+  assert.deepEqual([root.serviceVersion, root.environment, root.callee], ["1.0.0", "production", null]);
+  assert.deepEqual(body.spans.filter((s) => s.callee).map((s) => [s.service, s.callee]).sort(), [["checkout", "orders-db"], ["gateway", "checkout"]]);
+  // Spans stored by three exports come back in start order (then span id).
+  const order = body.spans.map((s) => [BigInt(s.startTimeUnixNano), s.spanId]);
+  assert.deepEqual(order, [...order].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1)));
 });
 
 test("services are registered and dependencies derived, uninstrumented callees included", async () => {
