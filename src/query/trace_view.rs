@@ -245,6 +245,7 @@ impl From<StoredSpan> for SpanView {
 pub fn trace_detail_json(trace: StoredTrace, spans: &[SpanJson], log_count: u64) -> Result<Vec<u8>, serde_json::Error> {
     let mut body = serde_json::to_vec(&TraceDetailHead { summary: trace.into(), log_count })?;
     body.pop();
+    body.reserve(spans.iter().map(|s| s.json.len() + 1).sum::<usize>() + 12);
     body.extend_from_slice(b",\"spans\":[");
     for (i, span) in spans.iter().enumerate() {
         if i > 0 {
