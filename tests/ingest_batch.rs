@@ -1,5 +1,5 @@
 //! Decoded spans → the `[row, point]` messages storage reads: the stored
-//! rows and the Analytics Engine points.
+//! rows (the API answer's span object) and the Analytics Engine points.
 
 mod support;
 
@@ -38,20 +38,21 @@ fn every_span_becomes_one_row_with_exact_ids_times_and_attributes() {
     assert_eq!(rows.len(), 12);
     let first = rows.iter().find(|r| r["spanId"] == "0000000000000001").unwrap();
     assert_eq!(first["traceId"], format!("{}01", "ab".repeat(15)));
-    assert_eq!(first["parentSpanId"], "");
+    assert_eq!(first["parentSpanId"], Json::Null, "a root span");
     assert_eq!(first["service"], "gateway");
     assert_eq!(first["serviceVersion"], "1.4.2");
     assert_eq!(first["environment"], "production");
-    assert_eq!(first["kind"], 2);
-    assert_eq!(first["startNs"], "01700000000123456789");
-    assert_eq!(first["endNs"], "01700000000148456790");
+    assert_eq!(first["kind"], "server");
+    assert_eq!(first["startTime"], "2023-11-14T22:13:20.123456789Z");
+    assert_eq!(first["startTimeUnixNano"], "1700000000123456789");
+    assert_eq!(first["endTimeUnixNano"], "1700000000148456790");
     assert_eq!(first["durationMs"], 25.000001);
     assert_eq!(first["callee"], Json::Null, "server spans call no one");
     assert_eq!(first["attributes"]["big"], i64::MAX);
     assert_eq!(first["attributes"]["nested"]["inner"], "ü-ñ \"quoted\"");
     assert_eq!(first["resource"]["service.name"], "gateway");
     assert_eq!(first["events"][0]["timeUnixNano"], "1700000000123456790");
-    let client = rows.iter().find(|r| r["kind"] == 3).unwrap();
+    let client = rows.iter().find(|r| r["kind"] == "client").unwrap();
     assert_eq!(client["callee"], "inventory");
 }
 
