@@ -175,15 +175,12 @@ impl ReadSpan {
 
 /// The spans of one inflated segment payload, of either block format.
 fn segment_spans(payload: &[u8]) -> Result<Vec<ReadSpan>, StorageError> {
-    let row = |json: &[u8]| {
-        serde_json::from_slice::<StoredRow>(json).map(|s| ReadSpan::Stored(Box::new(s.into()))).map_err(corrupt)
-    };
+    let stored = |row: StoredRow<'_>| ReadSpan::Stored(Box::new(row.into()));
+    let row = |json: &[u8]| serde_json::from_slice::<StoredRow>(json).map(stored).map_err(corrupt);
     match span_segment::read(payload).map_err(corrupt)? {
-        None => Ok(serde_json::from_slice::<Vec<StoredRow>>(payload)
-            .map_err(corrupt)?
-            .into_iter()
-            .map(|s| ReadSpan::Stored(Box::new(s.into())))
-            .collect()),
+        None => {
+            Ok(serde_json::from_slice::<Vec<StoredRow>>(payload).map_err(corrupt)?.into_iter().map(stored).collect())
+        }
         Some(spans) => spans
             .into_iter()
             .map(|s| match s.shape {
