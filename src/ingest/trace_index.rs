@@ -2,8 +2,9 @@
 //! how a stored batch merges into it: counts, times, services, the root, the
 //! export pieces already stored (so a retry counts nothing twice), the calls
 //! between services a batch proves (also across batches, through the open
-//! calls and orphans the record keeps), and the block segments of the trace.
-//! Pure: the store reads the records, merges here, and writes them back.
+//! calls and orphans rebuilt from the trace's stored spans), and the block
+//! segments of the trace. Pure: the store reads the records and the stored
+//! spans of the traces a batch continues, merges here, and writes the records back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,11 +14,13 @@ use crate::blocks::{BlockId, SegmentRef};
 use crate::domain::time::nanos_to_ms;
 use crate::domain::{SpanId, SpanKind};
 
-/// Version 2 (since 2026-11-28): call minutes relative to the trace's first
-/// minute, durations as varint microseconds, span keys grouped by service.
-/// Version 1 records (a 4-byte `f32` of milliseconds and an absolute minute
-/// per timing, a service per span key) are still read.
-const VERSION: u8 = 2;
+/// Version 3 (since 2026-11-28): the merge state (open calls, orphans, span
+/// keys, callee names) is no longer stored; a merge rebuilds it from the
+/// trace's stored spans. Versions 1 and 2 (which stored it; version 1 with a
+/// 4-byte `f32` of milliseconds and an absolute minute per timing, a service
+/// per span key) are still read, their merge state skipped.
+const VERSION: u8 = 3;
+const VERSION_2: u8 = 2;
 const VERSION_1: u8 = 1;
 pub const MINUTE_MS: u64 = 60_000;
 
@@ -121,24 +124,34 @@ pub struct Orphan {
     pub timing: Timing,
 }
 
-/// One `trace_index` record.
+/// One `trace_index` record. `open_calls`, `orphans` and `spans` are the
+/// merge state: not stored, rebuilt from the trace's stored spans for a merge
+/// (`Prior`), so they cost no D1 bytes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TraceRecord {
     pub start_ns: u64,
     pub end_ns: u64,
     pub span_count: u32,
     pub error_count: u32,
-    /// Service and callee names the rest refers to by index; `true` for services.
+    /// Service names (`true`) and, in the merge state, the callee names
+    /// (`false`) the rest refers to by index.
     pub names: Vec<(String, bool)>,
     pub root: Option<Root>,
     pub pieces: Vec<u64>,
     pub open_calls: Vec<OpenCall>,
     pub orphans: Vec<Orphan>,
     pub segments: Vec<SegmentRef>,
-    /// Every stored span: its `span_key` and service. A span arriving again
-    /// in a new grouping is suspected here (and confirmed against the stored
-    /// spans); a child arriving after its parent finds the parent's service here.
+    /// Every stored span: its fingerprint and service. A child arriving
+    /// after its parent finds the parent's service here.
     pub spans: Vec<StoredKey>,
+}
+
+/// A trace's stored record and the spans stored for it so far (read from
+/// its segments), which the merge state is rebuilt from.
+#[derive(Debug, Clone, Copy)]
+pub struct Prior<'p, 'a> {
+    pub record: &'p TraceRecord,
+    pub spans: &'p [SpanFacts<'a>],
 }
 
 /// What merging a batch into a trace gives.
@@ -156,30 +169,17 @@ pub fn fingerprint(id: SpanId) -> u32 {
     u32::from_le_bytes([b[0] ^ b[4], b[1] ^ b[5], b[2] ^ b[6], b[3] ^ b[7]])
 }
 
-/// A stored span as its trace record keeps it: three bytes or so.
+/// A stored span in the merge state.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StoredKey {
-    pub key: u16,
+    pub fingerprint: u32,
     pub service: u32,
 }
 
-/// 16 bits of a span's fingerprint: a match is a suspicion (one span in
-/// 65,536 shares it), which the store confirms when it matters.
-pub fn key_of(fingerprint: u32) -> u16 {
-    (fingerprint ^ (fingerprint >> 16)) as u16
-}
-
 impl TraceRecord {
-    /// False when the span is surely not stored yet.
-    pub fn may_hold(&self, id: SpanId) -> bool {
-        let key = key_of(fingerprint(id));
-        self.spans.iter().any(|s| s.key == key)
-    }
-
-    /// The service of the stored span with this fingerprint, as far as 16 bits tell.
+    /// The service of the stored span with this fingerprint.
     fn stored_service(&self, fingerprint: u32) -> Option<u32> {
-        let key = key_of(fingerprint);
-        self.spans.iter().find(|s| s.key == key).map(|s| s.service)
+        self.spans.iter().find(|s| s.fingerprint == fingerprint).map(|s| s.service)
     }
 
     /// The services of the trace, in the order they were first seen.
@@ -209,8 +209,17 @@ impl TraceRecord {
 
     /// Merges the pieces of one stored batch (all of this trace). Returns
     /// `None` when every piece was stored before: nothing to write.
-    pub fn merge(prior: Option<&TraceRecord>, pieces: &[Piece<'_>]) -> Option<TraceMerge> {
-        let mut record = prior.cloned().unwrap_or_default();
+    pub fn merge(prior: Option<Prior<'_, '_>>, pieces: &[Piece<'_>]) -> Option<TraceMerge> {
+        let mut record = prior.map(|p| p.record.without_state()).unwrap_or_default();
+        if let Some(prior) = prior {
+            // The merge state of the stored spans, as merging them in one batch leaves it.
+            let mut state = TraceRecord { names: std::mem::take(&mut record.names), ..Self::default() };
+            state.add_spans(&prior.spans.iter().collect::<Vec<_>>());
+            record.names = state.names;
+            record.open_calls = state.open_calls;
+            record.orphans = state.orphans;
+            record.spans = state.spans;
+        }
         let mut new_pieces = Vec::new();
         for (i, piece) in pieces.iter().enumerate() {
             if !record.pieces.contains(&piece.hash) {
@@ -292,7 +301,7 @@ impl TraceRecord {
 
         self.update_root(spans, &services, &arrived);
         let keys =
-            spans.iter().zip(&services).map(|(s, &service)| StoredKey { key: key_of(fingerprint(s.span_id)), service });
+            spans.iter().zip(&services).map(|(s, &service)| StoredKey { fingerprint: fingerprint(s.span_id), service });
         self.spans.extend(keys);
         for span in spans {
             if self.span_count == 0 {
@@ -314,8 +323,8 @@ impl TraceRecord {
     /// known, then any span; earliest start, then lowest span id, first.
     fn update_root(&mut self, spans: &[&SpanFacts<'_>], services: &[u32], arrived: &HashSet<u32>) {
         let open: HashSet<u32> = self.open_calls.iter().map(|o| o.fingerprint).collect();
-        let stored = &self.spans;
-        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp) || stored.iter().any(|s| s.key == key_of(fp));
+        let stored: HashSet<u32> = self.spans.iter().map(|s| s.fingerprint).collect();
+        let known = |fp: u32| arrived.contains(&fp) || open.contains(&fp) || stored.contains(&fp);
         let class = |parent: Option<u32>| match parent {
             None => 0,
             Some(fp) if !known(fp) => 1,
@@ -339,25 +348,56 @@ impl TraceRecord {
         self.root = best.map(|(_, r)| r);
     }
 
-    /// The compact binary form stored in D1.
+    /// The record as stored: the service names, the root, the pieces and
+    /// segments; no merge state (`Prior` rebuilds it).
+    pub fn without_state(&self) -> TraceRecord {
+        let (names, index) = self.service_names();
+        let root = self.root.clone().map(|root| Root { service: index(root.service), ..root });
+        TraceRecord {
+            start_ns: self.start_ns,
+            end_ns: self.end_ns,
+            span_count: self.span_count,
+            error_count: self.error_count,
+            names: names.into_iter().map(|n| (n.to_string(), true)).collect(),
+            root,
+            pieces: self.pieces.clone(),
+            segments: self.segments.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The service names, and what a name index becomes among them.
+    fn service_names(&self) -> (Vec<&str>, impl Fn(u32) -> u32) {
+        let mut index = Vec::with_capacity(self.names.len());
+        let mut names = Vec::new();
+        for (name, service) in &self.names {
+            index.push(names.len() as u32);
+            if *service {
+                names.push(name.as_str());
+            }
+        }
+        (names, move |i: u32| index.get(i as usize).copied().unwrap_or(0))
+    }
+
+    /// The compact binary form stored in D1 (version 3: no merge state).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer { bytes: Vec::with_capacity(128), base_minute: minute_of(self.start_ns) };
+        let mut w = Writer { bytes: Vec::with_capacity(96) };
         w.byte(VERSION);
         w.varint(self.start_ns);
         w.varint(self.end_ns.saturating_sub(self.start_ns));
         w.varint(self.span_count.into());
         w.varint(self.error_count.into());
-        w.varint(self.names.len() as u64);
-        for (name, service) in &self.names {
-            w.varint(((name.len() as u64) << 1) | u64::from(*service));
-            w.bytes.extend_from_slice(name.as_bytes());
+        let (names, index) = self.service_names();
+        w.varint(names.len() as u64);
+        for name in names {
+            w.str(name);
         }
         match &self.root {
             None => w.byte(0),
             Some(root) => {
                 w.byte(if root.parent_fingerprint.is_some() { 2 } else { 1 });
                 w.bytes.extend_from_slice(root.span_id.as_bytes());
-                w.varint(root.service.into());
+                w.varint(index(root.service).into());
                 w.str(&root.operation);
                 w.varint(root.start_ns.saturating_sub(self.start_ns));
                 if let Some(fp) = root.parent_fingerprint {
@@ -369,60 +409,32 @@ impl TraceRecord {
         for piece in &self.pieces {
             w.bytes.extend_from_slice(&piece.to_le_bytes());
         }
-        w.varint(self.open_calls.len() as u64);
-        for open in &self.open_calls {
-            w.bytes.extend_from_slice(&open.fingerprint.to_le_bytes());
-            match open.peer {
-                None => w.varint(u64::from(open.service) << 1),
-                Some((callee, timing)) => {
-                    w.varint((u64::from(open.service) << 1) | 1);
-                    w.varint(callee.into());
-                    w.timing(timing);
-                }
-            }
-        }
-        w.varint(self.orphans.len() as u64);
-        for orphan in &self.orphans {
-            w.bytes.extend_from_slice(&orphan.parent_fingerprint.to_le_bytes());
-            w.varint(orphan.service.into());
-            w.timing(orphan.timing);
-        }
         w.varint(self.segments.len() as u64);
         for segment in &self.segments {
             w.bytes.extend_from_slice(&segment.block.0.to_le_bytes());
             w.varint(segment.offset.into());
             w.varint(segment.length.into());
         }
-        // Span keys by service: the service once, then its keys.
-        let mut services: Vec<u32> = Vec::new();
-        for span in &self.spans {
-            if !services.contains(&span.service) {
-                services.push(span.service);
-            }
-        }
-        w.varint(services.len() as u64);
-        for service in services {
-            let keys: Vec<u16> = self.spans.iter().filter(|s| s.service == service).map(|s| s.key).collect();
-            w.varint(service.into());
-            w.varint(keys.len() as u64);
-            keys.iter().for_each(|key| w.bytes.extend_from_slice(&key.to_le_bytes()));
-        }
         w.bytes
     }
 
+    /// Reads a record of any version; the merge state of versions 1 and 2 is
+    /// checked and skipped (a merge rebuilds it from the stored spans).
     pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
-        let mut r = Reader { bytes, at: 0, version: VERSION, base_minute: 0 };
+        let mut r = Reader { bytes, at: 0, version: VERSION };
         r.version = r.byte()?;
-        if r.version != VERSION && r.version != VERSION_1 {
+        if !matches!(r.version, VERSION_1 | VERSION_2 | VERSION) {
             return Err(RecordError::Version(r.version));
         }
         let start_ns = r.varint()?;
-        r.base_minute = minute_of(start_ns);
         let end_ns = start_ns.saturating_add(r.varint()?);
         let span_count = r.u32_varint()?;
         let error_count = r.u32_varint()?;
         let names = r.list(|r| {
             let head = r.varint()?;
+            if r.version == VERSION {
+                return Ok((r.utf8(usize::try_from(head).map_err(|_| r.error("name length"))?)?, true));
+            }
             let name = r.utf8(usize::try_from(head >> 1).map_err(|_| r.error("name length"))?)?;
             Ok((name, head & 1 == 1))
         })?;
@@ -440,54 +452,24 @@ impl TraceRecord {
             _ => return Err(r.error("root tag")),
         };
         let pieces = r.list(|r| r.u64_le())?;
-        let open_calls = r.list(|r| {
-            let fingerprint = r.u32_le()?;
-            let head = r.varint()?;
-            let service = u32::try_from(head >> 1).map_err(|_| r.error("service index"))?;
-            let peer = if head & 1 == 1 { Some((r.u32_varint()?, r.timing()?)) } else { None };
-            Ok(OpenCall { fingerprint, service, peer })
-        })?;
-        let orphans =
-            r.list(|r| Ok(Orphan { parent_fingerprint: r.u32_le()?, service: r.u32_varint()?, timing: r.timing()? }))?;
+        if r.version != VERSION {
+            r.skip_merge_state()?;
+        }
         let segments = r.list(|r| {
             Ok(SegmentRef { block: BlockId(r.u64_le()?), offset: r.u32_varint()?, length: r.u32_varint()? })
         })?;
-        let spans = if r.version == VERSION_1 {
-            r.list(|r| {
-                let key = r.u16_le()?;
-                Ok(StoredKey { key, service: r.u32_varint()? })
-            })?
-        } else {
-            r.list(|r| {
-                let service = r.u32_varint()?;
-                r.list(|r| Ok(StoredKey { key: r.u16_le()?, service }))
-            })?
-            .concat()
-        };
+        if r.version != VERSION {
+            r.skip_span_keys()?;
+        }
         if r.at != bytes.len() {
             return Err(r.error("trailing bytes"));
         }
-        let record = TraceRecord {
-            start_ns,
-            end_ns,
-            span_count,
-            error_count,
-            names,
-            root,
-            pieces,
-            open_calls,
-            orphans,
-            segments,
-            spans,
-        };
-        let names = record.names.len() as u32;
-        let indexes = record.root.iter().map(|r| r.service).chain(record.open_calls.iter().map(|o| o.service));
-        let indexes = indexes.chain(record.open_calls.iter().filter_map(|o| o.peer.map(|p| p.0)));
-        let indexes = indexes.chain(record.spans.iter().map(|s| s.service));
-        if indexes.chain(record.orphans.iter().map(|o| o.service)).any(|i| i >= names) {
-            return Err(RecordError::Corrupt { at: bytes.len(), what: "name index" });
+        if root.as_ref().is_some_and(|root| names.get(root.service as usize).is_none_or(|(_, service)| !service)) {
+            return Err(RecordError::Corrupt { at: bytes.len(), what: "root service" });
         }
-        Ok(record)
+        let record =
+            TraceRecord { start_ns, end_ns, span_count, error_count, names, root, pieces, segments, ..Self::default() };
+        Ok(if r.version == VERSION { record } else { record.without_state() })
     }
 }
 
@@ -504,18 +486,8 @@ fn minute_of(ns: u64) -> u64 {
     ns / 1_000_000 / MINUTE_MS
 }
 
-/// Zigzag: small signed offsets as small unsigned numbers.
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
-}
-
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
 struct Writer {
     bytes: Vec<u8>,
-    base_minute: u64,
 }
 
 impl Writer {
@@ -535,19 +507,12 @@ impl Writer {
         self.varint(s.len() as u64);
         self.bytes.extend_from_slice(s.as_bytes());
     }
-
-    fn timing(&mut self, t: Timing) {
-        let offset = zigzag((t.minute as i64).wrapping_sub(self.base_minute as i64));
-        self.varint((offset << 1) | u64::from(t.error));
-        self.varint(t.duration_us);
-    }
 }
 
 struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
     version: u8,
-    base_minute: u64,
 }
 
 impl<'b> Reader<'b> {
@@ -602,16 +567,49 @@ impl<'b> Reader<'b> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn timing(&mut self) -> Result<Timing, RecordError> {
-        let head = self.varint()?;
-        let error = head & 1 == 1;
+    /// A call timing of a version 1 record (a minute, an `f32`) or a version 2 one (two varints).
+    fn skip_timing(&mut self) -> Result<(), RecordError> {
+        self.varint()?;
         if self.version == VERSION_1 {
-            let ms = f32::from_bits(self.u32_le()?);
-            let duration_us = (f64::from(ms) * 1_000.0).round() as u64;
-            return Ok(Timing { minute: head >> 1, duration_us, error });
+            self.u32_le()?;
+        } else {
+            self.varint()?;
         }
-        let minute = (self.base_minute as i64).wrapping_add(unzigzag(head >> 1)) as u64;
-        Ok(Timing { minute, duration_us: self.varint()?, error })
+        Ok(())
+    }
+
+    /// The open calls and orphans of a version 1 or 2 record.
+    fn skip_merge_state(&mut self) -> Result<(), RecordError> {
+        self.list(|r| {
+            r.u32_le()?;
+            if r.varint()? & 1 == 1 {
+                r.varint()?;
+                r.skip_timing()?;
+            }
+            Ok(())
+        })?;
+        self.list(|r| {
+            r.u32_le()?;
+            r.varint()?;
+            r.skip_timing()
+        })?;
+        Ok(())
+    }
+
+    /// The span keys of a version 1 or 2 record.
+    fn skip_span_keys(&mut self) -> Result<(), RecordError> {
+        if self.version == VERSION_1 {
+            self.list(|r| {
+                r.u16_le()?;
+                r.varint()
+            })?;
+        } else {
+            self.list(|r| {
+                r.varint()?;
+                r.list(|r| r.u16_le())
+            })?;
+        }
+        Ok(())
     }
 
     /// A length-prefixed list; the length is checked against the bytes left
@@ -653,6 +651,16 @@ mod tests {
 
     fn piece(hash: u64, spans: Vec<SpanFacts<'_>>) -> Piece<'_> {
         Piece { hash, spans }
+    }
+
+    /// The record as the store reads it back.
+    fn stored(record: &TraceRecord) -> TraceRecord {
+        TraceRecord::decode(&record.encode()).unwrap()
+    }
+
+    /// Merges `pieces` into a stored record whose spans are `spans`.
+    fn merge_after(record: &TraceRecord, spans: &[SpanFacts<'_>], pieces: &[Piece<'_>]) -> Option<TraceMerge> {
+        TraceRecord::merge(Some(Prior { record: &stored(record), spans }), pieces)
     }
 
     /// Net call counts by (caller, callee).
@@ -706,8 +714,8 @@ mod tests {
     #[test]
     fn retried_pieces_store_and_count_nothing_twice() {
         let first = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
-        assert_eq!(TraceRecord::merge(Some(&first), &[piece(1, frontend())]), None);
-        let both = TraceRecord::merge(Some(&first), &[piece(1, frontend()), piece(2, orders())]).unwrap();
+        assert_eq!(merge_after(&first, &frontend(), &[piece(1, frontend())]), None);
+        let both = merge_after(&first, &frontend(), &[piece(1, frontend()), piece(2, orders())]).unwrap();
         assert_eq!(both.new_pieces, [1]);
         assert_eq!(both.record.span_count, 4);
         let doubled = TraceRecord::merge(None, &[piece(7, orders()), piece(7, orders())]).unwrap();
@@ -722,8 +730,8 @@ mod tests {
     fn any_arrival_order_converges_to_the_same_record_and_calls() {
         let together = TraceRecord::merge(None, &[piece(1, frontend()), piece(2, orders())]).unwrap();
         for (a, b) in [(frontend(), orders()), (orders(), frontend())] {
-            let first = TraceRecord::merge(None, &[piece(10, a)]).unwrap();
-            let second = TraceRecord::merge(Some(&first.record), &[piece(11, b)]).unwrap();
+            let first = TraceRecord::merge(None, &[piece(10, a.clone())]).unwrap();
+            let second = merge_after(&first.record, &a, &[piece(11, b)]).unwrap();
             let calls: Vec<_> = first.calls.iter().chain(&second.calls).cloned().collect();
             assert_eq!(net(&calls), net(&together.calls));
             let (r, t) = (&second.record, &together.record);
@@ -741,7 +749,7 @@ mod tests {
     fn a_call_counted_to_an_uninstrumented_callee_moves_when_the_callee_reports() {
         let first = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap();
         assert_eq!(net(&first.calls), [edge("frontend", "orders.example.com", 1)]);
-        let second = TraceRecord::merge(Some(&first.record), &[piece(2, orders())]).unwrap();
+        let second = merge_after(&first.record, &frontend(), &[piece(2, orders())]).unwrap();
         assert_eq!(
             net(&second.calls),
             [edge("frontend", "orders", 1), edge("frontend", "orders.example.com", -1), edge("orders", "postgres", 1)]
@@ -757,7 +765,7 @@ mod tests {
         assert_eq!(root.span_id, id(3));
         assert!(root.parent_fingerprint.is_some(), "has_root is false");
         assert_eq!(child_first.orphans.len(), 1);
-        let whole = TraceRecord::merge(Some(&child_first), &[piece(1, frontend())]).unwrap().record;
+        let whole = merge_after(&child_first, &orders(), &[piece(1, frontend())]).unwrap().record;
         assert_eq!(whole.root.as_ref().map(|r| (r.span_id, r.parent_fingerprint)), Some((id(1), None)));
         // A root outside our system: the earliest span whose parent is unknown.
         let outside =
@@ -767,55 +775,63 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_compactly() {
+    fn records_round_trip_compactly_without_the_merge_state() {
         let first = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
-        let mut record = TraceRecord::merge(Some(&first), &[piece(2, orders())]).unwrap().record;
+        let mut record = merge_after(&first, &frontend(), &[piece(2, orders())]).unwrap().record;
         record.segments.push(SegmentRef { block: BlockId::new(1_795_789_962_170, 7), offset: 123_456, length: 2_345 });
-        let bytes = record.encode();
-        assert_eq!(TraceRecord::decode(&bytes), Ok(record.clone()));
-        assert!(bytes.len() <= 130, "{} bytes", bytes.len());
+        assert_eq!(record.names.len(), 4, "two services, two callees in the merge state");
         assert_eq!(record.spans.len() as u32, record.span_count, "a key per stored span");
-        assert!(record.may_hold(id(1)));
+        let bytes = record.encode();
+        let read = TraceRecord::decode(&bytes).unwrap();
+        assert_eq!(read, record.without_state());
+        assert_eq!(read.services().collect::<Vec<_>>(), ["frontend", "orders"]);
+        assert_eq!(read.root.as_ref().map(|r| read.name(r.service)), Some("frontend"));
+        assert!(read.open_calls.is_empty() && read.orphans.is_empty() && read.spans.is_empty());
+        assert!(bytes.len() <= 78, "{} bytes (130 in version 2)", bytes.len());
+        // A root in a service named after a callee: its index moves among the services.
         let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
-        assert_eq!(TraceRecord::decode(&orphaned.encode()), Ok(orphaned));
+        assert_eq!(orphaned.names.iter().filter(|(_, service)| !service).count(), 1);
+        let read = stored(&orphaned);
+        assert_eq!(read.root.as_ref().map(|r| read.name(r.service)), Some("orders"));
+        assert_eq!(stored(&read), read);
     }
 
-    /// Records written by version 1 (before 2026-11-28) keep reading: these are
-    /// the two records above as version 1 encoded them.
+    /// Records written by versions 1 and 2 (before 2026-11-28) keep reading,
+    /// their merge state skipped: these are the two records above as those
+    /// versions encoded them.
     #[test]
-    fn version_1_records_still_read() {
+    fn version_1_and_2_records_still_read() {
         let unhex = |h: &str| crate::domain::ids::bytes_from_hex(h).unwrap();
         let first = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
-        let with_open_call = TraceRecord::merge(Some(&first), &[piece(2, orders())]).unwrap().record;
+        let with_open_call = merge_after(&first, &frontend(), &[piece(2, orders())]).unwrap().record;
+        let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
         let v1 = unhex(concat!(
             "0180c5eb92ccaefbf518c0ba99060401041166726f6e74656e64246f72646572732e6578616d706c652e636f6d0d6f72",
             "6465727310706f737467726573019e3779b97f4a7c1500026f700002010000000000000002000000000000000185f416",
             "b00503d1c5c51c00002041000004e4d100c9a300be6a02934402"
         ));
-        assert_eq!(TraceRecord::decode(&v1), Ok(with_open_call.clone()));
-        let orphaned = TraceRecord::merge(None, &[piece(2, orders())]).unwrap().record;
+        let v2 = unhex(concat!(
+            "0280c5eb92ccaefbf518c0ba99060401041166726f6e74656e64246f72646572732e6578616d706c652e636f6d0d6f72",
+            "6465727310706f737467726573019e3779b97f4a7c1500026f700002010000000000000002000000000000000185f416",
+            "b0050301904e0000020002e4d1c9a30202be6a9344"
+        ));
+        assert_eq!(TraceRecord::decode(&v1), Ok(with_open_call.without_state()));
+        assert_eq!(TraceRecord::decode(&v2), Ok(with_open_call.without_state()));
         let v1 = unhex(concat!(
             "0180cee593ccaefbf518c0b19f050201020d6f726465727310706f73746772657302daa66d2c7ddf743f00026f7000c2",
             "fa0b590102000000000000000185f416b00101d1c5c51c0000204101c2fa0b5900d0c5c51c000020410002be6a009344",
             "00"
         ));
-        assert_eq!(TraceRecord::decode(&v1), Ok(orphaned));
-        // Written back as version 2, and smaller.
-        let v2 = with_open_call.encode();
-        assert_eq!(v2[0], VERSION);
-        assert!(v2.len() + 5 <= 122, "{} bytes", v2.len());
-    }
-
-    #[test]
-    fn timings_before_the_traces_first_minute_and_long_durations_round_trip() {
-        let mut record = TraceRecord::merge(None, &[piece(1, frontend())]).unwrap().record;
-        let minute = minute_of(record.start_ns);
-        record.orphans.push(Orphan {
-            parent_fingerprint: 7,
-            service: 0,
-            timing: Timing { minute: minute - 3, duration_us: 86_400_000_000, error: true },
-        });
-        assert_eq!(TraceRecord::decode(&record.encode()), Ok(record));
+        let v2 = unhex(concat!(
+            "0280cee593ccaefbf518c0b19f050201020d6f726465727310706f73746772657302daa66d2c7ddf743f00026f7000c2",
+            "fa0b590102000000000000000185f416b0010101904e01c2fa0b590000904e00010002be6a9344"
+        ));
+        assert_eq!(TraceRecord::decode(&v1), Ok(orphaned.without_state()));
+        assert_eq!(TraceRecord::decode(&v2), Ok(orphaned.without_state()));
+        // Written back as version 3, without the callee names, open calls and span keys.
+        let v3 = with_open_call.encode();
+        assert_eq!(v3[0], VERSION);
+        assert!(v3.len() + 22 <= 87, "{} bytes against 87", v3.len());
     }
 
     #[test]

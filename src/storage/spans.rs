@@ -17,14 +17,14 @@ use super::trace_sql as sql;
 use crate::blocks::{read_segment, BlockId, BlockKind};
 use crate::domain::ids::{bytes_from_hex, hex};
 use crate::domain::time::{nanos_text, nanos_to_ms};
-use crate::domain::{SpanId, TraceId};
+use crate::domain::{SpanId, SpanKind, StatusCode, TraceId};
 use crate::ingest::block_summary::{summarize, traces_from_bytes, value_text, BlockSummary};
 use crate::ingest::bloom::Bloom;
 use crate::ingest::rollups::{BatchRollups, Red};
 use crate::ingest::span_rows::StoredRow;
 use crate::ingest::span_segment::{self, ANSWER_SHAPE};
 use crate::ingest::trace_batch::{BatchPieces, TraceBatchPlan};
-use crate::ingest::trace_index::{TraceRecord, MINUTE_MS};
+use crate::ingest::trace_index::{SpanFacts, TraceRecord, MINUTE_MS};
 use crate::query::trace_search::TraceSearch;
 use crate::query::trace_view::{sort_span_json, sort_spans, sort_traces, SpanJson};
 use crate::query::{StatusFilter, StoredSpan, StoredTrace};
@@ -226,6 +226,28 @@ fn stored_spans(spans: impl IntoIterator<Item = ReadSpan>) -> Result<Vec<StoredS
     spans.into_iter().map(ReadSpan::into_stored).collect()
 }
 
+/// What the merge needs of a span read back from its block.
+fn span_facts(span: &StoredSpan) -> Result<SpanFacts<'_>, StorageError> {
+    let bad = |what: &str| corrupt(format!("stored span {:?}: {what}", span.span_id));
+    let parent_span_id = match span.parent_span_id.as_str() {
+        "" => None,
+        hex => Some(SpanId::from_hex(hex).map_err(|_| bad("parent span id"))?),
+    };
+    Ok(SpanFacts {
+        span_id: SpanId::from_hex(&span.span_id).map_err(|_| bad("span id"))?,
+        parent_span_id,
+        service: &span.service_name,
+        service_version: span.service_version.as_deref(),
+        environment: span.environment.as_deref(),
+        name: &span.name,
+        kind: SpanKind::from_i32(span.kind.into()).ok_or_else(|| bad("kind"))?,
+        start_ns: span.start_ns.parse().map_err(|_| bad("start"))?,
+        end_ns: span.end_ns.parse().map_err(|_| bad("end"))?,
+        error: span.status_code == StatusCode::Error as u8,
+        callee: span.callee.as_deref(),
+    })
+}
+
 fn corrupt(e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(e.to_string())
 }
@@ -274,7 +296,11 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         for attempt in 0..WRITE_ATTEMPTS {
             let priors = self.records(pieces.trace_ids()).await?;
             let records: HashMap<TraceId, TraceRecord> = priors.iter().map(|(id, (r, _))| (*id, r.clone())).collect();
-            let stored = self.stored_span_ids(pieces, &records).await?;
+            let stored = self.stored_spans_continued(pieces, &records).await?;
+            let stored = stored
+                .iter()
+                .map(|(trace, spans)| Ok((*trace, spans.iter().map(span_facts).collect::<Result<_, _>>()?)))
+                .collect::<Result<HashMap<_, _>, StorageError>>()?;
             let block_id = BlockId::new(now_ms, random.wrapping_add(attempt));
             let mut batch = pieces.plan(&records, &stored, block_id);
             let Some(start_range_ns) = batch.start_range_ns else {
@@ -307,20 +333,16 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         Err(StorageError::Unavailable(format!("trace records kept changing over {WRITE_ATTEMPTS} attempts")))
     }
 
-    /// The stored span ids of the traces where the batch may repeat a span.
-    async fn stored_span_ids(
+    /// The stored spans of the traces the batch continues (`BatchPieces::continued`).
+    async fn stored_spans_continued(
         &self,
         pieces: &BatchPieces<'_>,
         records: &HashMap<TraceId, TraceRecord>,
-    ) -> Result<HashSet<(TraceId, SpanId)>, StorageError> {
-        let suspects = pieces.suspected_repeats(records);
+    ) -> Result<Vec<(TraceId, Vec<StoredSpan>)>, StorageError> {
         let list: Vec<(TraceId, &TraceRecord)> =
-            suspects.iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
-        let mut out = HashSet::new();
-        for ((trace, _), spans) in list.iter().zip(self.spans_by_trace(&list).await?) {
-            out.extend(spans.iter().filter_map(|s| SpanId::from_hex(s.span_id()).ok()).map(|s| (*trace, s)));
-        }
-        Ok(out)
+            pieces.continued(records).iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
+        let spans = self.spans_by_trace(&list).await?;
+        list.iter().zip(spans).map(|((trace, _), spans)| Ok((*trace, stored_spans(spans)?))).collect()
     }
 
     fn write_statements(
@@ -1066,7 +1088,11 @@ mod tests {
         assert_eq!(f.scalar("SELECT sum(requests) FROM operation_red_minutes"), 1, "the root counted once");
         let range_reads = *f.blobs.range_reads.borrow();
         f.put(&export(&[span(1, 3, Some(1), "gateway", "render")]));
-        assert_eq!(*f.blobs.range_reads.borrow(), range_reads, "a new span reads nothing back (no key matches)");
+        assert_eq!(
+            *f.blobs.range_reads.borrow(),
+            range_reads + 2,
+            "a new span of a stored trace reads its spans back, a range per block, to rebuild the merge state"
+        );
         let found = pollster::block_on(f.store().spans_of_traces(&[trace_id(1), trace_id(5)])).unwrap();
         assert_eq!(found.len(), 3);
     }
