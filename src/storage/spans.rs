@@ -44,6 +44,12 @@ pub const MAX_SEARCH_BLOCK_READS: usize = 200;
 pub const MAX_SEARCH_SPAN_FILTER_RECORDS: usize = 10_000;
 /// Page blocks whose candidates a search reads at once (span filters).
 const BLOCK_READS_AT_ONCE: usize = 16;
+/// Blocks a stored batch may read back to rebuild the merge state of the
+/// traces it continues, newest first: with the batch's own D1 round trips,
+/// R2 put and the log store, an invocation stays within the free plan's 50
+/// subrequests. A trace spread over more blocks merges against the spans of
+/// its newest ones (docs/storage.md says what that costs).
+const MAX_STATE_BLOCK_READS: usize = 16;
 /// Later than any time: the start of the block walk.
 const END_OF_TIME_MS: f64 = 9e15;
 
@@ -341,7 +347,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     ) -> Result<Vec<(TraceId, Vec<StoredSpan>)>, StorageError> {
         let list: Vec<(TraceId, &TraceRecord)> =
             pieces.continued(records).iter().filter_map(|id| records.get(id).map(|r| (*id, r))).collect();
-        let spans = self.spans_by_trace(&list).await?;
+        let spans = self.spans_by_trace(&list, MAX_STATE_BLOCK_READS).await?;
         list.iter().zip(spans).map(|((trace, _), spans)| Ok((*trace, stored_spans(spans)?))).collect()
     }
 
@@ -426,7 +432,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
         let records = self.records(&[id]).await?;
         let Some((record, _)) = records.get(&id) else { return Ok(None) };
         let (spans, other) =
-            try_join(self.spans_by_trace(&[(id, record)]), beside(record.start_ns, record.end_ns)).await?;
+            try_join(self.spans_by_trace(&[(id, record)], usize::MAX), beside(record.start_ns, record.end_ns)).await?;
         let mut spans: Vec<SpanJson> = spans.into_iter().flatten().map(ReadSpan::into_json).collect();
         sort_span_json(&mut spans);
         Ok(Some((stored_trace(id, record), spans, other)))
@@ -441,7 +447,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     pub async fn spans_of_traces(&self, ids: &[TraceId]) -> Result<Vec<StoredSpan>, StorageError> {
         let records = self.records(ids).await?;
         let list: Vec<(TraceId, &TraceRecord)> = records.iter().map(|(id, (r, _))| (*id, r)).collect();
-        let mut spans = stored_spans(self.spans_by_trace(&list).await?.into_iter().flatten())?;
+        let mut spans = stored_spans(self.spans_by_trace(&list, usize::MAX).await?.into_iter().flatten())?;
         sort_spans(&mut spans);
         Ok(spans)
     }
@@ -449,10 +455,20 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     /// The spans of each record. Each block is read once, as one range from
     /// the first to the end of the last segment wanted in it (the segments
     /// of a batch lie side by side), all blocks at once; a span stored in
-    /// several batches appears once; blocks removed by retention are skipped.
-    async fn spans_by_trace(&self, records: &[(TraceId, &TraceRecord)]) -> Result<Vec<Vec<ReadSpan>>, StorageError> {
+    /// several batches appears once; blocks removed by retention are skipped,
+    /// and so are all but the newest `max_blocks`.
+    async fn spans_by_trace(
+        &self,
+        records: &[(TraceId, &TraceRecord)],
+        max_blocks: usize,
+    ) -> Result<Vec<Vec<ReadSpan>>, StorageError> {
+        let mut ranges = block_ranges(records);
+        if ranges.len() > max_blocks {
+            ranges.sort_unstable_by_key(|r| std::cmp::Reverse(r.0 .0));
+            ranges.truncate(max_blocks);
+        }
         // (block, first byte read, bytes): all at once (a search asks for `BLOCK_READS_AT_ONCE` page blocks).
-        let reads = block_ranges(records).into_iter().map(|(block, start, end)| async move {
+        let reads = ranges.into_iter().map(|(block, start, end)| async move {
             let bytes = self.blobs.get_range(&block.key(BlockKind::Spans), start, end - start).await?;
             Ok::<_, StorageError>(bytes.map(|b| (block, start, b)))
         });
@@ -572,7 +588,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
                 let group: Vec<(TraceId, &TraceRecord)> =
                     wanted.iter().take(end).skip(next).map(|w| (w.0, w.1)).collect();
                 block_reads += block_ranges(&group).len();
-                for ((id, record), spans) in group.iter().zip(self.spans_by_trace(&group).await?) {
+                for ((id, record), spans) in group.iter().zip(self.spans_by_trace(&group, usize::MAX).await?) {
                     if spans_match(&stored_spans(spans)?, q) {
                         found.push(stored_trace(*id, record));
                     }
@@ -1095,6 +1111,21 @@ mod tests {
         );
         let found = pollster::block_on(f.store().spans_of_traces(&[trace_id(1), trace_id(5)])).unwrap();
         assert_eq!(found.len(), 3);
+    }
+
+    #[test]
+    fn a_batch_reads_back_at_most_the_newest_state_blocks_of_the_traces_it_continues() {
+        let f = Fixture::new();
+        let blocks = MAX_STATE_BLOCK_READS as u8 + 4;
+        f.put(&export(&[span(1, 1, None, "gateway", "GET /")]));
+        for n in 2..=blocks {
+            f.put(&export(&[span(1, n, Some(1), "gateway", "step")]));
+        }
+        let range_reads = *f.blobs.range_reads.borrow();
+        f.put(&export(&[span(1, 100, Some(1), "orders", "work")]));
+        assert_eq!(*f.blobs.range_reads.borrow(), range_reads + MAX_STATE_BLOCK_READS as u32);
+        let (trace, spans) = pollster::block_on(f.store().trace(trace_id(1))).unwrap().unwrap();
+        assert_eq!((spans.len(), trace.span_count), (usize::from(blocks) + 1, u32::from(blocks) + 1));
     }
 
     /// The load mix: 10 traces × 10 spans over three services, 4
