@@ -93,10 +93,12 @@ pub struct BlockWriter {
 
 impl BlockWriter {
     /// Compresses one segment (a JSON array of rows) onto the block; returns
-    /// its offset and length.
+    /// its offset and length. At the fastest level: 14× faster than the
+    /// default for a 57 % larger block (native, a 7.9 MB batch of spans), and
+    /// R2 bytes cost next to nothing (docs/storage.md).
     pub fn push(&mut self, rows_json: &[u8]) -> (u32, u32) {
         let offset = self.bytes.len();
-        let mut encoder = GzEncoder::new(std::mem::take(&mut self.bytes), Compression::default());
+        let mut encoder = GzEncoder::new(std::mem::take(&mut self.bytes), Compression::fast());
         // Writing into a Vec cannot fail.
         let _ = encoder.write_all(rows_json);
         self.bytes = encoder.finish().unwrap_or_default();
@@ -231,7 +233,7 @@ mod tests {
         let mut writer = BlockWriter::default();
         writer.push(&vec![b' '; MAX_SEGMENT_BYTES + 1]);
         let bytes = writer.finish();
-        assert!(bytes.len() < 100_000);
+        assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
         assert_eq!(read_segment(&bytes), Err(BlockError::TooLarge { offset: 0 }));
     }
 
