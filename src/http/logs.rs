@@ -3,10 +3,7 @@
 use futures_util::future::join;
 use worker::{Context, Env, Request, Response};
 
-use super::{
-    block_random, db, enqueue, json, now_ms, parse_inline, query_pairs, read_otlp, respond, write_stored_points,
-    BlockBackends,
-};
+use super::{block_random, db, enqueue, json, now_ms, parse_inline, query_pairs, read_otlp, respond, BlockBackends};
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::log_batch;
@@ -15,6 +12,7 @@ use crate::otlp::decode_logs;
 use crate::otlp::response::{export_response, Signal};
 use crate::query::log_search::{page, LogSearch, LogView};
 use crate::storage::spans::SpanStore;
+use crate::store::analytics_engine::write_stored_points;
 use crate::store::bindings;
 use crate::store::logs::D1LogStore;
 

@@ -17,10 +17,9 @@ use worker::{Context, Env, Request, Response};
 
 use crate::api::{self, ApiError, Route};
 use crate::ingest::span_rows::MAX_MESSAGE_BYTES;
-use crate::ingest::DataPoint;
 use crate::otlp::{decompress, response::status_body, DecodeError, Encoding};
 use crate::storage::logs::LogStore;
-use crate::store::analytics_engine::{accept_handover, write_or_hand_over, PointsHandover};
+use crate::store::analytics_engine::{accept_handover, PointsHandover};
 use crate::store::bindings;
 use crate::store::d1::D1;
 use crate::store::ingest_queue;
@@ -62,8 +61,9 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::Alerts(route) => alerts::handle(route, &mut req, env).await,
         Route::Slos(route) => slos::handle(route, &mut req, env).await,
         Route::WriteDataPoints => {
-            let handover: PointsHandover =
-                req.json().await.map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;
+            let body = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
+            let handover: PointsHandover = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;
             accept_handover(env, &handover)?;
             Ok(respond(204, "text/plain", Vec::new(), None))
         }
@@ -140,23 +140,6 @@ pub fn parse_inline<'m, T, E: std::fmt::Display>(
     parse: impl Fn(&'m [u8]) -> Result<T, E>,
 ) -> Result<Vec<T>, ApiError> {
     inline.iter().map(|m| parse(m.as_bytes()).map_err(|e| ApiError::internal(e.to_string()))).collect()
-}
-
-/// Writes the Analytics Engine points of newly stored records (as their
-/// queue messages carried them).
-pub fn write_stored_points(
-    env: &Env,
-    ctx: &Context,
-    binding: &'static str,
-    points: &[&serde_json::value::RawValue],
-) -> Result<(), ApiError> {
-    let points = points
-        .iter()
-        .map(|p| serde_json::from_str::<DataPoint>(p.get()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal(format!("stored Analytics Engine point: {e}")))?;
-    write_or_hand_over(env, ctx, binding, points);
-    Ok(())
 }
 
 /// A random block id part (`blocks::BlockId`).

@@ -3,10 +3,7 @@
 use futures_util::future::join;
 use worker::{Context, Env, Request, Response};
 
-use super::{
-    block_random, db, enqueue, json, now_ms, parse_inline, query_pairs, read_otlp, respond, write_stored_points,
-    BlockBackends,
-};
+use super::{block_random, db, enqueue, json, now_ms, parse_inline, query_pairs, read_otlp, respond, BlockBackends};
 use crate::api::ApiError;
 use crate::domain::TraceId;
 use crate::ingest::span_batch;
@@ -17,6 +14,7 @@ use crate::query::log_search::{LogSearch, TRACE_LOG_COUNT_LIMIT};
 use crate::query::trace_view::{combine, merge_found, trace_detail_json, SpanJson, TraceSummary};
 use crate::query::TraceSearch;
 use crate::storage::spans::SpanStore;
+use crate::store::analytics_engine::write_stored_points;
 use crate::store::bindings;
 use crate::store::traces::D1TraceStore;
 

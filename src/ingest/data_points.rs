@@ -32,13 +32,20 @@ pub enum DataPointError {
     BlobsTooLarge(usize),
     #[error("double {0} is not a finite number")]
     NotFinite(usize),
+    #[error("{0} indexes, a point has exactly one")]
+    Indexes(usize),
 }
 
 /// One Analytics Engine data point: exactly one index, blobs and doubles in
 /// layout order, every double finite (a point crosses into JavaScript as
 /// JSON). Blobs borrow from the decoded request where they can.
-/// Deserializing re-checks the limits (points handed between invocations).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its JSON is the object `writeDataPoint` takes (`{"indexes":[…],"blobs":
+/// […],"doubles":[…]}`), so stored and handed-over points reach the binding
+/// as their text, unparsed. Deserializing re-checks the limits, and also
+/// reads the `{"index":…}` form points had until 2026-11-28 (queued or
+/// handed over by the previous version).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "UncheckedPoint")]
 pub struct DataPoint<'a> {
     index: Cow<'a, str>,
@@ -46,9 +53,22 @@ pub struct DataPoint<'a> {
     doubles: Vec<f64>,
 }
 
+impl Serialize for DataPoint<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut point = serializer.serialize_struct("DataPoint", 3)?;
+        point.serialize_field("indexes", &[&self.index])?;
+        point.serialize_field("blobs", &self.blobs)?;
+        point.serialize_field("doubles", &self.doubles)?;
+        point.end()
+    }
+}
+
 #[derive(Deserialize)]
 struct UncheckedPoint {
-    index: String,
+    #[serde(default)]
+    indexes: Vec<String>,
+    index: Option<String>,
     blobs: Vec<String>,
     doubles: Vec<f64>,
 }
@@ -56,8 +76,19 @@ struct UncheckedPoint {
 impl TryFrom<UncheckedPoint> for DataPoint<'static> {
     type Error = DataPointError;
     fn try_from(p: UncheckedPoint) -> Result<Self, Self::Error> {
-        DataPoint::new(p.index.into(), p.blobs.into_iter().map(Cow::Owned).collect(), p.doubles)
+        let count = p.indexes.len() + usize::from(p.index.is_some());
+        let Some(index) = p.index.or_else(|| p.indexes.into_iter().next()).filter(|_| count == 1) else {
+            return Err(DataPointError::Indexes(count));
+        };
+        DataPoint::new(index.into(), p.blobs.into_iter().map(Cow::Owned).collect(), p.doubles)
     }
+}
+
+/// Whether a point's JSON is the form of the previous version (`{"index":…}`),
+/// which `writeDataPoint` does not take as it is. The key cannot occur inside
+/// a JSON string, where its quotes would be escaped.
+pub fn is_previous_form(point_json: &str) -> bool {
+    point_json.contains("\"index\":")
 }
 
 impl<'a> DataPoint<'a> {
@@ -86,15 +117,6 @@ impl<'a> DataPoint<'a> {
     }
     pub fn doubles(&self) -> &[f64] {
         &self.doubles
-    }
-
-    /// The point detached from the request it was read from.
-    pub fn into_owned(self) -> DataPoint<'static> {
-        DataPoint {
-            index: Cow::Owned(self.index.into_owned()),
-            blobs: self.blobs.into_iter().map(|b| Cow::Owned(b.into_owned())).collect(),
-            doubles: self.doubles,
-        }
     }
 }
 
@@ -455,12 +477,22 @@ mod tests {
     }
 
     #[test]
-    fn points_round_trip_through_json_and_are_rechecked() {
-        let p = DataPoint::new("svc".into(), vec!["a".into()], vec![1.5]).unwrap();
+    fn points_round_trip_through_json_as_write_data_point_takes_them_and_are_rechecked() {
+        let p = DataPoint::new("svc".into(), vec!["a \"index\": b".into()], vec![1.5]).unwrap();
         let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"indexes":["svc"],"blobs":["a \"index\": b"],"doubles":[1.5]}"#);
         assert_eq!(serde_json::from_str::<DataPoint>(&json).unwrap(), p);
-        let too_long = format!(r#"{{"index":"{}","blobs":[],"doubles":[]}}"#, "x".repeat(97));
+        assert!(!is_previous_form(&json), "the key inside a blob is escaped");
+        let previous = r#"{"index":"svc","blobs":["a \"index\": b"],"doubles":[1.5]}"#;
+        assert!(is_previous_form(previous));
+        assert_eq!(serde_json::from_str::<DataPoint>(previous).unwrap(), p, "queued by the previous version");
+        let too_long = format!(r#"{{"indexes":["{}"],"blobs":[],"doubles":[]}}"#, "x".repeat(97));
         assert!(serde_json::from_str::<DataPoint>(&too_long).is_err());
+        let two = r#"{"indexes":["a","b"],"blobs":[],"doubles":[]}"#;
+        assert!(serde_json::from_str::<DataPoint>(two).is_err());
+        let both = r#"{"indexes":["a"],"index":"b","blobs":[],"doubles":[]}"#;
+        assert!(serde_json::from_str::<DataPoint>(both).is_err());
+        assert!(serde_json::from_str::<DataPoint>(r#"{"blobs":[],"doubles":[]}"#).is_err());
     }
 
     #[test]

@@ -189,7 +189,7 @@ mod tests {
         let key = row["key"].as_str().unwrap();
         assert_eq!(key.len(), KEY_HEX_LEN);
         assert_ne!(key, KEY_PLACEHOLDER);
-        assert_eq!(point["index"], "checkout");
+        assert_eq!(point["indexes"][0], "checkout");
         assert_eq!(point["blobs"][3], "ERROR");
         assert_eq!(point["blobs"][5], "payment failed");
         assert_eq!(point["blobs"][9], "Timeout");

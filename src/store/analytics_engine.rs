@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{AnalyticsEngineDataset, Context, Env, Fetcher, Headers};
@@ -14,14 +15,17 @@ use super::bindings;
 use super::post::post;
 use super::StoreError;
 use crate::api::routes::DATA_POINTS_PATH;
+use crate::ingest::data_points::is_previous_form;
 use crate::ingest::data_points::MAX_POINTS_PER_INVOCATION;
 use crate::ingest::DataPoint;
 
-/// The body of the hand-over route.
-#[derive(Serialize, Deserialize)]
-pub struct PointsHandover {
+/// The body of the hand-over route: `{"binding":…,"points":[…]}`, the
+/// points in the JSON `writeDataPoint` takes (`DataPoint`'s).
+#[derive(Deserialize)]
+pub struct PointsHandover<'b> {
     pub binding: String,
-    pub points: Vec<DataPoint<'static>>,
+    #[serde(borrow)]
+    pub points: &'b RawValue,
 }
 
 /// Bindings this writer may be asked to write to by the hand-over route.
@@ -35,24 +39,18 @@ extern "C" {
     fn write_data_point(this: &Dataset, point: &JsValue) -> Result<(), JsValue>;
 }
 
-/// A point as `writeDataPoint` takes it.
-#[derive(Serialize)]
-struct PointObject<'p> {
-    indexes: [&'p str; 1],
-    blobs: &'p [Cow<'p, str>],
-    doubles: &'p [f64],
+/// Writes the points, given as the JSON `writeDataPoint` takes. They cross
+/// into JavaScript as one JSON text (one string copy and one `JSON.parse`,
+/// instead of a copy per blob and a property set per field through
+/// workers-rs' point builder: 9 % of the worker's ingest CPU before);
+/// `DataPoint` holds finite doubles only, which JSON can carry.
+fn write_points(dataset: &AnalyticsEngineDataset, points: &[Cow<'_, str>]) -> Result<(), StoreError> {
+    write_points_text(dataset, &json_array(points))
 }
 
-/// Writes the points. They cross into JavaScript as one JSON text (one string
-/// copy and one `JSON.parse`, instead of a copy per blob and a property set
-/// per field through workers-rs' point builder: 9 % of the worker's ingest
-/// CPU before); `DataPoint` holds finite doubles only, which JSON can carry.
-pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) -> Result<(), StoreError> {
+fn write_points_text(dataset: &AnalyticsEngineDataset, array: &str) -> Result<(), StoreError> {
     let failed = |e: JsValue| StoreError::Unavailable(format!("Analytics Engine: {e:?}"));
-    let objects: Vec<PointObject> =
-        points.iter().map(|p| PointObject { indexes: [p.index()], blobs: p.blobs(), doubles: p.doubles() }).collect();
-    let text = serde_json::to_string(&objects).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let parsed: js_sys::Array = js_sys::JSON::parse(&text).map_err(failed)?.unchecked_into();
+    let parsed: js_sys::Array = js_sys::JSON::parse(array).map_err(failed)?.unchecked_into();
     let raw: &Dataset = dataset.unchecked_ref();
     for point in parsed.iter() {
         raw.write_data_point(&point).map_err(failed)?;
@@ -60,9 +58,51 @@ pub fn write_points(dataset: &AnalyticsEngineDataset, points: &[DataPoint<'_>]) 
     Ok(())
 }
 
+fn json_array(items: &[Cow<'_, str>]) -> String {
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
+
+/// Writes points built in this invocation (`write_point_texts`).
+pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>) {
+    let texts = points.iter().filter_map(|p| serde_json::to_string(p).ok()).map(Cow::Owned).collect();
+    write_point_texts(env, ctx, binding, texts);
+}
+
+/// Writes points stored with the queued rows, as they were stored (a point of
+/// the previous version's form is read and written anew). An unreadable one
+/// is an error: the caller stores nothing it could not count.
+pub fn write_stored_points<'p>(
+    env: &Env,
+    ctx: &Context,
+    binding: &'static str,
+    points: &[&'p RawValue],
+) -> Result<(), StoreError> {
+    let texts = points
+        .iter()
+        .map(|p| {
+            if !is_previous_form(p.get()) {
+                return Ok(Cow::Borrowed(p.get()));
+            }
+            let point: DataPoint = serde_json::from_str(p.get()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(&point).map(Cow::Owned).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .collect::<Result<Vec<Cow<'p, str>>, StoreError>>()?;
+    write_point_texts(env, ctx, binding, texts);
+    Ok(())
+}
+
 /// Writes what this invocation may and hands the rest over (after the response, via `wait_until`),
 /// authenticated with the ingest token (or the API token when only that is set).
-pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>) {
+fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Vec<Cow<'_, str>>) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
         Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
@@ -86,27 +126,18 @@ pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, point
     };
     let tokens = bindings::tokens(env);
     let token = tokens.ingest.or(tokens.api);
-    let parts: Vec<Vec<DataPoint<'static>>> = later
-        .chunks(MAX_POINTS_PER_INVOCATION)
-        .map(|part| part.iter().cloned().map(DataPoint::into_owned).collect())
-        .collect();
+    let parts: Vec<String> = later.chunks(MAX_POINTS_PER_INVOCATION).map(json_array).collect();
     ctx.wait_until(async move {
         for part in parts {
-            let count = part.len();
-            if let Err(e) = hand_over(&fetcher, binding, part, token.as_deref()).await {
-                worker::console_error!("{count} Analytics Engine points not handed over: {e}");
+            if let Err(e) = hand_over(&fetcher, binding, &part, token.as_deref()).await {
+                worker::console_error!("Analytics Engine points not handed over: {e}");
             }
         }
     });
 }
 
-async fn hand_over(
-    fetcher: &Fetcher,
-    binding: &str,
-    points: Vec<DataPoint<'static>>,
-    token: Option<&str>,
-) -> worker::Result<()> {
-    let body = serde_json::to_string(&PointsHandover { binding: binding.to_string(), points })?;
+async fn hand_over(fetcher: &Fetcher, binding: &str, points_array: &str, token: Option<&str>) -> worker::Result<()> {
+    let body = format!("{{\"binding\":{},\"points\":{points_array}}}", serde_json::to_string(binding)?);
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     if let Some(t) = token {
@@ -120,15 +151,23 @@ async fn hand_over(
 }
 
 /// Writes handed-over points into the named binding (at most one allowance).
-pub fn accept_handover(env: &Env, handover: &PointsHandover) -> Result<(), crate::api::ApiError> {
+pub fn accept_handover(env: &Env, handover: &PointsHandover<'_>) -> Result<(), crate::api::ApiError> {
     use crate::api::ApiError;
     let binding = KNOWN_BINDINGS
         .iter()
         .find(|b| **b == handover.binding)
         .ok_or_else(|| ApiError::bad_request(format!("unknown Analytics Engine binding {:?}", handover.binding)))?;
-    if handover.points.len() > MAX_POINTS_PER_INVOCATION {
+    // Checked against the limits, then written as they came (or anew, in the previous version's form).
+    let points: Vec<DataPoint> = serde_json::from_str(handover.points.get())
+        .map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;
+    if points.len() > MAX_POINTS_PER_INVOCATION {
         return Err(ApiError::bad_request(format!("at most {MAX_POINTS_PER_INVOCATION} points per hand-over")));
     }
     let dataset = env.analytics_engine(binding).map_err(|e| ApiError::unavailable(e.to_string()))?;
-    write_points(&dataset, &handover.points).map_err(ApiError::from)
+    if is_previous_form(handover.points.get()) {
+        let texts: Vec<Cow<str>> =
+            points.iter().filter_map(|p| serde_json::to_string(p).ok()).map(Cow::Owned).collect();
+        return write_points(&dataset, &texts).map_err(ApiError::from);
+    }
+    write_points_text(&dataset, handover.points.get()).map_err(ApiError::from)
 }

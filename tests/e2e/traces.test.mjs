@@ -248,6 +248,31 @@ test("a batch of more than 250 spans writes every Analytics Engine point across 
   assert.equal((await c.api(`/api/traces/${traceId(5)}`)).body.spanCount, 600);
 });
 
+test("the hand-over route writes points as writeDataPoint takes them, reads the previous version's form, and refuses what breaks a limit", async () => {
+  const post = (body) => c.request("/internal/analytics-engine/points", { method: "POST", token: INGEST_TOKEN, body: JSON.stringify(body) });
+  const already = c.points.length;
+  const current = { indexes: ["handover-current"], blobs: ["a", "b"], doubles: [1.5] };
+  const previous = { index: "handover-previous", blobs: ["c"], doubles: [2] };
+  assert.equal((await post({ binding: "AE_TRACES", points: [current] })).status, 204);
+  assert.equal((await post({ binding: "AE_TRACES", points: [previous] })).status, 204);
+  const points = (await c.waitForPoints(already + 2)).slice(already);
+  const written = (index) => points.find((p) => p.indexes[0] === index);
+  assert.deepEqual(written("handover-current"), { dataset: "distributed_traces", ...current });
+  assert.deepEqual(written("handover-previous"), { dataset: "distributed_traces", indexes: ["handover-previous"], blobs: ["c"], doubles: [2] });
+  for (const body of [
+    { binding: "AE_TRACES", points: [{ indexes: ["x".repeat(97)], blobs: [], doubles: [] }] },
+    { binding: "AE_TRACES", points: [{ indexes: ["a", "b"], blobs: [], doubles: [] }] },
+    { binding: "AE_TRACES", points: Array.from({ length: 251 }, () => current) },
+    { binding: "NOT_A_BINDING", points: [current] },
+  ]) {
+    const res = await post(body);
+    assert.equal(res.status, 400, JSON.stringify(body).slice(0, 80));
+    assert.match((await res.json()).error.message, /./);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(c.points.length, already + 2, "nothing of a refused hand-over written");
+});
+
 test("an ingest request costs two D1 round trips (read the trace records, one guarded write), whatever its size", async () => {
   for (const [trace, count] of [[6, 10], [7, 500]]) {
     const spans = Array.from({ length: count }, (_, i) => span({ trace, id: 5000 + i, parent: i ? 5000 : undefined, name: `op ${i}`, attributes: { "http.route": "/x".repeat(50) } }));
