@@ -39,16 +39,11 @@ extern "C" {
     fn write_data_point(this: &Dataset, point: &JsValue) -> Result<(), JsValue>;
 }
 
-/// Writes the points, given as the JSON `writeDataPoint` takes. They cross
-/// into JavaScript as one JSON text (one string copy and one `JSON.parse`,
-/// instead of a copy per blob and a property set per field through
-/// workers-rs' point builder: 9 % of the worker's ingest CPU before);
-/// `DataPoint` holds finite doubles only, which JSON can carry.
-fn write_points(dataset: &AnalyticsEngineDataset, points: &[Cow<'_, str>]) -> Result<(), StoreError> {
-    write_points_text(dataset, &json_array(points))
-}
-
-fn write_points_text(dataset: &AnalyticsEngineDataset, array: &str) -> Result<(), StoreError> {
+/// Writes the points, given as a JSON array of the objects `writeDataPoint`
+/// takes. They cross into JavaScript as one JSON text (one string copy and
+/// one `JSON.parse`, instead of a copy per blob and a property set per field
+/// through workers-rs' point builder: 9 % of the worker's ingest CPU before).
+fn write_points(dataset: &AnalyticsEngineDataset, array: &str) -> Result<(), StoreError> {
     let failed = |e: JsValue| StoreError::Unavailable(format!("Analytics Engine: {e:?}"));
     let parsed: js_sys::Array = js_sys::JSON::parse(array).map_err(failed)?.unchecked_into();
     let raw: &Dataset = dataset.unchecked_ref();
@@ -71,10 +66,14 @@ fn json_array(items: &[Cow<'_, str>]) -> String {
     out
 }
 
+/// The points' JSON. Writing a `DataPoint` cannot fail: strings and finite doubles.
+fn point_texts(points: &[DataPoint<'_>]) -> Vec<Cow<'static, str>> {
+    points.iter().filter_map(|p| serde_json::to_string(p).ok()).map(Cow::Owned).collect()
+}
+
 /// Writes points built in this invocation (`write_point_texts`).
 pub fn write_or_hand_over(env: &Env, ctx: &Context, binding: &'static str, points: Vec<DataPoint<'_>>) {
-    let texts = points.iter().filter_map(|p| serde_json::to_string(p).ok()).map(Cow::Owned).collect();
-    write_point_texts(env, ctx, binding, texts);
+    write_point_texts(env, ctx, binding, point_texts(&points));
 }
 
 /// Writes points stored with the queued rows, as they were stored (a point of
@@ -108,7 +107,7 @@ fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Ve
         Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
     };
     let (now, later) = points.split_at(points.len().min(MAX_POINTS_PER_INVOCATION));
-    if let Err(e) = write_points(&dataset, now) {
+    if let Err(e) = write_points(&dataset, &json_array(now)) {
         worker::console_error!("{e}");
     }
     if later.is_empty() {
@@ -165,9 +164,7 @@ pub fn accept_handover(env: &Env, handover: &PointsHandover<'_>) -> Result<(), c
     }
     let dataset = env.analytics_engine(binding).map_err(|e| ApiError::unavailable(e.to_string()))?;
     if is_previous_form(handover.points.get()) {
-        let texts: Vec<Cow<str>> =
-            points.iter().filter_map(|p| serde_json::to_string(p).ok()).map(Cow::Owned).collect();
-        return write_points(&dataset, &texts).map_err(ApiError::from);
+        return write_points(&dataset, &json_array(&point_texts(&points))).map_err(ApiError::from);
     }
-    write_points_text(&dataset, handover.points.get()).map_err(ApiError::from)
+    write_points(&dataset, handover.points.get()).map_err(ApiError::from)
 }
