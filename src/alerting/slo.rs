@@ -176,12 +176,25 @@ pub const BURN_ALERTS: [BurnAlert; 2] = [
 pub type WindowEvents = BTreeMap<String, Events>;
 
 /// One SLO's roll-ups summed over one burn window, as the store reads them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct BurnRow {
     pub slo_id: String,
     pub window: String,
-    #[serde(flatten)]
     pub red: StoredRed,
+}
+
+/// The columns of a burn row besides its `StoredRed` ones (the store reads
+/// a row as both: `serde(flatten)` costs ≈ 7 KB of wasm).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BurnKey {
+    pub slo_id: String,
+    pub window: String,
+}
+
+impl From<(BurnKey, StoredRed)> for BurnRow {
+    fn from((key, red): (BurnKey, StoredRed)) -> Self {
+        BurnRow { slo_id: key.slo_id, window: key.window, red }
+    }
 }
 
 /// The events of `slo` (stored as `slo_id`) per burn window.

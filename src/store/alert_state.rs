@@ -54,9 +54,10 @@ impl KvAlertState {
     /// Writes these rules' states, concurrently.
     pub async fn save(&self, states: &[(String, ServiceStates)]) -> Result<(), StoreError> {
         let puts = states.iter().map(|(rule_id, state)| async move {
-            // As JSON text: handing the map to `put` would store a JS Map, which is not JSON.
-            let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.kv.put(&state_key(rule_id), json).map_err(unavailable)?.execute().await.map_err(unavailable)
+            // As JSON text, in bytes: handing a value to `put` converts it through serde_wasm_bindgen
+            // (a map would become a JS Map, not JSON) and pulls core's float formatting into the wasm.
+            let json = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.kv.put_bytes(&state_key(rule_id), &json).map_err(unavailable)?.execute().await.map_err(unavailable)
         });
         try_join_all(puts).await?;
         Ok(())

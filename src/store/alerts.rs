@@ -14,10 +14,11 @@ use crate::alerting::channel::{Channel, Secret, StoredChannel};
 use crate::alerting::cycle::RuleEntry;
 use crate::alerting::incident::{IncidentState, StoredIncident};
 use crate::alerting::notification::Event;
-use crate::alerting::slo::{alert_burn_windows, burn_windows_json, BurnRow};
-use crate::alerting::span_metrics::RedMinute;
+use crate::alerting::slo::{alert_burn_windows, burn_windows_json, BurnKey, BurnRow};
+use crate::alerting::span_metrics::{MinuteKey, RedMinute};
 use crate::alerting::writes::{Opening, QueuedNotification, Resolving};
 use crate::alerting::AlertRule;
+use crate::query::service_view::StoredRed;
 
 /// A row of `alert_configs`.
 #[derive(Debug, Clone, Deserialize)]
@@ -234,11 +235,11 @@ impl D1AlertStore {
         Ok(CycleData {
             rules,
             services: batch.rows::<Id>(1)?.into_iter().map(|r| r.id).collect(),
-            red_minutes: batch.rows(2)?,
+            red_minutes: batch.rows_as::<MinuteKey, StoredRed, _>(2)?,
             open_incidents: batch.rows(3)?,
             channels: batch.rows(4)?,
             slos: batch.rows::<StoredSlo>(5)?.into_iter().filter(|s| s.enabled != 0.0).collect(),
-            burn_rows: batch.rows(6)?,
+            burn_rows: batch.rows_as::<BurnKey, StoredRed, _>(6)?,
         })
     }
 

@@ -7,7 +7,7 @@ use worker::D1Database;
 use super::d1::D1;
 use super::service_sql as sql;
 use super::StoreError;
-use crate::alerting::span_metrics::RedMinute;
+use crate::alerting::span_metrics::{MinuteKey, RedMinute};
 use crate::query::metric_query::Steps;
 use crate::query::service_view::{StoredRed, Window};
 use crate::topology::{StoredDependency, StoredService};
@@ -36,9 +36,9 @@ impl D1ServiceStore {
         match operation {
             Some(op) => {
                 let args = [range[0].clone(), range[1].clone(), range[2].clone(), JsValue::from_str(op)];
-                self.d1.all(sql::RED_MINUTES_OF_OPERATION, &args).await
+                self.d1.all_as::<MinuteKey, StoredRed, _>(sql::RED_MINUTES_OF_OPERATION, &args).await
             }
-            None => self.d1.all(sql::RED_MINUTES_OF_SERVICE, &range).await,
+            None => self.d1.all_as::<MinuteKey, StoredRed, _>(sql::RED_MINUTES_OF_SERVICE, &range).await,
         }
     }
 

@@ -6,7 +6,7 @@ use worker::D1Database;
 use super::d1::{corrupt, flag, number as n, text as s, Id, D1};
 use super::slo_sql as sql;
 use super::StoreError;
-use crate::alerting::slo::{burn_windows_json, BurnRow, Slo, BURN_ALERTS, BURN_WINDOWS};
+use crate::alerting::slo::{burn_windows_json, BurnKey, BurnRow, Slo, BURN_ALERTS, BURN_WINDOWS};
 use crate::query::service_view::StoredRed;
 
 /// A row of `slos`.
@@ -81,7 +81,7 @@ impl D1SloStore {
             ])
             .await?;
         let Some(slo) = batch.first::<StoredSlo>(0)? else { return Ok(None) };
-        Ok(Some((slo, batch.rows(1)?, batch.first(2)?.unwrap_or_default())))
+        Ok(Some((slo, batch.rows_as::<BurnKey, StoredRed, _>(1)?, batch.first(2)?.unwrap_or_default())))
     }
 
     /// Deletes up to `limit` per-operation minutes before `minutes_cutoff_ms`
