@@ -10,13 +10,12 @@
 //! to KV, and only then are due notifications claimed and sent. A failed delivery is
 //! recorded and retried by a later cycle; it never fails the evaluation.
 
-use std::pin::pin;
 use std::time::Duration;
 
-use futures_util::future::{join_all, select, try_join, Either};
+use futures_util::future::{join_all, try_join};
 use futures_util::TryFutureExt;
 use serde::Serialize;
-use worker::{AbortController, Date, Delay, Env, Fetch, Headers};
+use worker::{Date, Env, Headers};
 
 use crate::alerting::channel::StoredChannel;
 use crate::alerting::cycle::{plan, Change, CycleInput, RuleEntry};
@@ -28,7 +27,7 @@ use crate::storage::metrics::MetricStore;
 use crate::store::alert_state::KvAlertState;
 use crate::store::alerts::{AttemptRecord, D1AlertStore, DueNotification};
 use crate::store::d1::D1;
-use crate::store::post::post;
+use crate::store::post::{post, send_within};
 use crate::store::{bindings, StoreError};
 
 /// Notifications sent per cycle (the rest wait for the next one).
@@ -175,17 +174,10 @@ async fn send(notification: &DueNotification, channel: Option<&StoredChannel>) -
         Ok(r) => r,
         Err(e) => return Attempt::Unsendable(e.to_string()),
     };
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let sent = pin!(fetch.send_with_signal(&signal));
-    match select(sent, pin!(Delay::from(DELIVERY_TIMEOUT))).await {
-        Either::Left((Ok(response), _)) if (200..300).contains(&response.status_code()) => Attempt::Delivered,
-        Either::Left((Ok(response), _)) => Attempt::Refused(response.status_code()),
-        Either::Left((Err(e), _)) => Attempt::Unreachable(e.to_string()),
-        Either::Right(_) => {
-            controller.abort();
-            Attempt::Unreachable(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()))
-        }
+    match send_within(request, DELIVERY_TIMEOUT).await {
+        Ok(Some(response)) if (200..300).contains(&response.status_code()) => Attempt::Delivered,
+        Ok(Some(response)) => Attempt::Refused(response.status_code()),
+        Err(e) => Attempt::Unreachable(e.to_string()),
+        Ok(None) => Attempt::Unreachable(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
     }
 }
