@@ -11,7 +11,10 @@ is read again whenever it changes, so a test can write points after start.
 POST /client/v4/accounts/<account>/analytics_engine/sql with the SQL as the
 body and "Authorization: Bearer <token>" answers like the real API: the
 query's FORMAT (JSON when none: meta, data, rows, ...), or 400 with the
-engine's message as text for a bad query, 401 for a wrong token.
+engine's message as text for a bad query, 401 for a wrong token. For the
+tests it also keeps every query it was sent (GET /received answers them as
+a JSON array, in order) and holds a query containing 'standin:hang' for 60 s
+before answering (a SQL API that hangs).
 
     python3 tests/sql_api_standin.py --port 0 --token T --points FILE
 prints "listening <port>" once ready; listens on 127.0.0.1 only.
@@ -24,6 +27,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chdb import session
@@ -83,6 +87,8 @@ def row(point):
 
 
 def handler(engine, token):
+    received = []
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -94,11 +100,19 @@ def handler(engine, token):
             self.end_headers()
             self.wfile.write(body)
 
+        def do_GET(self):
+            if self.path != "/received":
+                return self.answer(404, "text/plain", b"not found")
+            self.answer(200, "application/json", json.dumps(received).encode())
+
         def do_POST(self):
             length = int(self.headers.get("content-length") or 0)
             sql = self.rfile.read(length).decode("utf-8")
             if not PATH.match(self.path):
                 return self.answer(404, "text/plain", b"not found")
+            received.append(sql)
+            if "'standin:hang'" in sql:
+                time.sleep(60)
             if self.headers.get("authorization") != f"Bearer {token}":
                 body = json.dumps({"success": False, "errors": [{"code": 10000, "message": "Authentication error"}]})
                 return self.answer(401, "application/json", body.encode())

@@ -61,6 +61,10 @@ impl ApiError {
     pub fn bad_gateway(message: impl Into<String>) -> Self {
         Self::new(502, "bad_gateway", message)
     }
+    /// An upstream service did not answer in time.
+    pub fn gateway_timeout(message: impl Into<String>) -> Self {
+        Self::new(504, "gateway_timeout", message)
+    }
     /// An upstream service asks us to slow down: retryable after `retry_after` seconds.
     pub fn too_many_requests(message: impl Into<String>, retry_after: u32) -> Self {
         Self { retry_after: Some(retry_after), ..Self::new(429, "too_many_requests", message) }

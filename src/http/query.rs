@@ -1,14 +1,16 @@
 //! `POST /api/query` (the Grafana SQL proxy onto the Analytics Engine SQL
 //! API) and `GET /api/query/schema`.
 
-use worker::{Env, Fetch, Headers, Request, Response};
+use std::time::Duration;
+
+use worker::{Env, Headers, Request, Response};
 
 use super::{header, json_under, read_body, respond};
 use crate::api::ApiError;
 use crate::ingest::data_points::LAYOUTS;
 use crate::query::sql_proxy::{prepare, query_text, schema, upstream_outcome};
 use crate::store::bindings;
-use crate::store::post::post;
+use crate::store::post::{post, send_within};
 
 pub async fn run(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let body = read_body(req).await?;
@@ -26,10 +28,18 @@ pub async fn run(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         post(&api.url, &headers, &prepared.sql)
     })()
     .map_err(|e| ApiError::bad_gateway(format!("the Analytics Engine SQL API request could not be built: {e}")))?;
-    let mut answer = Fetch::Request(upstream)
-        .send()
+    // A query the SQL API takes too long over is abandoned, not waited on.
+    let timeout = Duration::from_secs(u64::from(api.timeout_seconds));
+    let mut answer = send_within(upstream, timeout)
         .await
-        .map_err(|e| ApiError::bad_gateway(format!("the Analytics Engine SQL API is unreachable: {e}")))?;
+        .map_err(|e| ApiError::bad_gateway(format!("the Analytics Engine SQL API is unreachable: {e}")))?
+        .ok_or_else(|| {
+            ApiError::gateway_timeout(format!(
+                "the Analytics Engine SQL API did not answer within {} s (AE_SQL_TIMEOUT_SECONDS): narrow the \
+                 time range or aggregate more",
+                api.timeout_seconds
+            ))
+        })?;
     let status = answer.status_code();
     let content_type = answer.headers().get("content-type").ok().flatten();
     let retry_after = answer.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse().ok());

@@ -7,6 +7,7 @@ pub mod metric_query;
 pub mod metric_rollup;
 pub mod service_view;
 pub mod sql_proxy;
+pub mod sql_syntax;
 pub mod trace_search;
 pub mod trace_view;
 

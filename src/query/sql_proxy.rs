@@ -1,54 +1,124 @@
-//! The Grafana SQL proxy's gate, pure: reads a query once into tokens
-//! (string literals, quoted identifiers and comments recognised, so nothing
-//! inside them can end a statement or pass for a keyword), lets through one
-//! read-only statement over our datasets only, and rewrites the friendly
-//! column names of `ingest::data_points` layouts (`service_name`,
-//! `duration_ms`, …) to the physical ones (`blob4`, `double1`, …) before the
-//! query goes to the Analytics Engine SQL API. Also describes each dataset's
-//! friendly columns for `GET /api/query/schema`.
+//! The Grafana SQL proxy's gate, pure. A query is read into `sql_syntax`'s
+//! tree (exactly the subset the Analytics Engine SQL API reads); its table
+//! must be one of our datasets, its names columns of it or aliases, its
+//! functions on the SQL API's documented list; friendly column names of
+//! `ingest::data_points` layouts (`service_name`, `duration_ms`, …) become
+//! the physical ones (`blob4`, `double1`, …); a query without `LIMIT` gets
+//! `DEFAULT_LIMIT`; and the SQL sent upstream is printed from the tree, never
+//! copied from the caller's text. Also the route's body and upstream-answer
+//! helpers, and each dataset's friendly columns for `GET /api/query/schema`.
+
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
 
 use serde::Serialize;
 
+use super::sql_syntax::{is_keyword, parse, Expr, Item, Select, Source, Statement};
+pub use super::sql_syntax::{SqlRejection, FORMATS, MAX_QUERY_BYTES};
 use crate::api::ApiError;
 use crate::ingest::data_points::Layout;
 
-/// Longest query accepted, in bytes.
-pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+/// Rows a query without `LIMIT` answers at most.
+pub const DEFAULT_LIMIT: u64 = 10_000;
 
-/// Output formats the Analytics Engine SQL API answers in (`FORMAT …`).
-pub const FORMATS: [&str; 3] = ["JSON", "JSONEachRow", "TabSeparated"];
+/// The largest `LIMIT` a query may ask for.
+pub const MAX_LIMIT: u64 = 100_000;
 
-/// Words that only appear in statements that write, change or escape the
-/// datasets, or in clauses the proxy does not pass on.
-const FORBIDDEN: [&str; 20] = [
-    "INSERT", "UPDATE", "DELETE", "ALTER", "DROP", "CREATE", "TRUNCATE", "OPTIMIZE", "SYSTEM", "KILL", "SET", "GRANT",
-    "REVOKE", "ATTACH", "DETACH", "RENAME", "EXCHANGE", "INTO", "OUTFILE", "SETTINGS",
+/// Analytics Engine columns every dataset has, besides `blob1`… and `double1`….
+const BUILT_IN_COLUMNS: [&str; 3] = ["timestamp", "_sample_interval", "index1"];
+
+/// Blob and double columns of an Analytics Engine dataset.
+const AE_COLUMNS_OF_A_KIND: usize = 20;
+
+/// Functions the Analytics Engine SQL API documents (Cloudflare's "SQL
+/// Reference" pages and changelog, to 2026-01), matched without regard to
+/// case as the SQL API does. `extract(unit FROM x)` is parsed apart.
+const FUNCTIONS: [&str; 77] = [
+    // Aggregates.
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "quantileExactWeighted",
+    "quantileWeighted",
+    "argMax",
+    "argMin",
+    "first_value",
+    "last_value",
+    "topK",
+    "topKWeighted",
+    "countIf",
+    "sumIf",
+    "avgIf",
+    // Bits.
+    "bitAnd",
+    "bitCount",
+    "bitHammingDistance",
+    "bitNot",
+    "bitOr",
+    "bitRotateLeft",
+    "bitRotateRight",
+    "bitShiftLeft",
+    "bitShiftRight",
+    "bitTest",
+    "bitXor",
+    // Conditions.
+    "if",
+    // Dates and times.
+    "formatDateTime",
+    "now",
+    "today",
+    "toDateTime",
+    "toYear",
+    "toMonth",
+    "toDayOfWeek",
+    "toDayOfMonth",
+    "toHour",
+    "toMinute",
+    "toSecond",
+    "toUnixTimestamp",
+    "toStartOfInterval",
+    "toStartOfYear",
+    "toStartOfMonth",
+    "toStartOfWeek",
+    "toStartOfDay",
+    "toStartOfHour",
+    "toStartOfFifteenMinutes",
+    "toStartOfTenMinutes",
+    "toStartOfFiveMinutes",
+    "toStartOfMinute",
+    "toYYYYMM",
+    // Encodings.
+    "bin",
+    "hex",
+    // Mathematics.
+    "intDiv",
+    "log",
+    "ln",
+    "pow",
+    "round",
+    "floor",
+    "ceil",
+    "abs",
+    // Strings.
+    "length",
+    "empty",
+    "isEmpty",
+    "lower",
+    "lowerUTF8",
+    "toLower",
+    "upper",
+    "upperUTF8",
+    "toUpper",
+    "startsWith",
+    "endsWith",
+    "position",
+    "substring",
+    "format",
+    // Type conversions.
+    "toUInt8",
+    "toUInt32",
 ];
-
-/// Why a query is refused (the route answers 400 with the message).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SqlRejection {
-    #[error("the query is empty")]
-    Empty,
-    #[error("the query is {0} bytes, the limit is {MAX_QUERY_BYTES}")]
-    TooLarge(usize),
-    #[error("unterminated {0}")]
-    Unterminated(&'static str),
-    #[error("one statement only: something follows `;`")]
-    MultipleStatements,
-    #[error("only SELECT, SHOW TABLES and DESCRIBE queries are allowed, not {0}")]
-    NotReadOnly(String),
-    #[error("{0} is not allowed in a query")]
-    Forbidden(String),
-    #[error("table functions are not allowed: {0}(…)")]
-    TableFunction(String),
-    #[error("unknown table {0}: queries may read {1}")]
-    UnknownTable(String, String),
-    #[error("FORMAT {0} is not supported: use JSON, JSONEachRow or TabSeparated")]
-    Format(String),
-    #[error("column {0} means different columns in {1}: qualify it (table.{0})")]
-    Ambiguous(String, String),
-}
 
 impl From<SqlRejection> for ApiError {
     fn from(e: SqlRejection) -> Self {
@@ -95,415 +165,330 @@ pub fn upstream_outcome(status: u16, message: &str, retry_after: Option<u32>) ->
 /// A query ready to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedQuery {
-    /// The query with physical column names and without comments.
+    /// The SQL sent upstream, printed from the query's tree with physical column names.
     pub sql: String,
-    /// The `FORMAT` asked for, if any (as written).
-    pub format: Option<String>,
-    /// The datasets it reads.
-    pub datasets: Vec<&'static str>,
+    /// The `FORMAT` asked for, if any.
+    pub format: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Word,
-    /// `"name"` or `` `name` ``.
-    Quoted,
-    Text,
-    Number,
-    Punct,
-    Space,
-    Comment,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Token<'q> {
-    kind: Kind,
-    text: &'q str,
-}
-
-impl<'q> Token<'q> {
-    fn is(&self, keyword: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(keyword)
-    }
-
-    fn is_punct(&self, p: &str) -> bool {
-        self.kind == Kind::Punct && self.text == p
-    }
-
-    /// An identifier's name, without its quotes.
-    fn name(&self) -> Option<&'q str> {
-        match self.kind {
-            Kind::Word => Some(self.text),
-            Kind::Quoted => Some(&self.text[1..self.text.len() - 1]),
-            _ => None,
+/// Lets a read-only query over `layouts`' datasets through, printed anew
+/// with friendly column names rewritten to physical ones.
+pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlRejection> {
+    let (mut sql, format) = match parse(sql)? {
+        Statement::Show(what, format) => (format!("SHOW {what}"), format),
+        Statement::Select(select, format) => {
+            let mut out = String::with_capacity(sql.len() + 64);
+            print_select(layouts, &select, true, &mut out)?;
+            (out, format)
         }
+    };
+    if let Some(format) = format {
+        sql.push_str(" FORMAT ");
+        sql.push_str(format);
+    }
+    Ok(PreparedQuery { sql, format })
+}
+
+/// What names mean in one SELECT: the columns of what it reads, and its own
+/// aliases, each name paired with what is sent upstream for it.
+struct Scope<'l> {
+    /// The dataset whose columns it reads (directly, or through a subquery's `*`).
+    dataset: Option<&'l Layout>,
+    /// The named output columns of its subquery (they come first).
+    outputs: Vec<(String, String)>,
+    /// The names its table may be qualified by.
+    tables: Vec<(String, String)>,
+    aliases: Vec<String>,
+}
+
+impl Scope<'_> {
+    fn column(&self, name: &str) -> Option<String> {
+        let output = self.outputs.iter().find(|(n, _)| n == name).map(|(_, printed)| printed.clone());
+        output.or_else(|| self.dataset.and_then(|layout| physical(layout, name)))
+    }
+
+    /// What an unqualified name prints as: an alias of the SELECT (except
+    /// `defining`, the alias of the item being printed), else a column.
+    fn unqualified(&self, name: &str, defining: Option<&str>) -> Option<String> {
+        if defining != Some(name) && self.aliases.iter().any(|a| a == name) {
+            return Some(quote(name));
+        }
+        self.column(name)
+    }
+
+    fn resolve(&self, qualifier: Option<&str>, name: &str, defining: Option<&str>) -> Result<String, SqlRejection> {
+        let unknown = || SqlRejection::UnknownColumn(name.to_string());
+        let Some(qualifier) = qualifier else { return self.unqualified(name, defining).ok_or_else(unknown) };
+        let (_, table) = self.tables.iter().find(|(t, _)| t == qualifier).ok_or_else(|| {
+            let known = self.tables.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ");
+            SqlRejection::UnknownTable(qualifier.to_string(), known)
+        })?;
+        Ok(format!("{table}.{}", self.column(name).ok_or_else(unknown)?))
     }
 }
 
-/// Splits a query into tokens; string literals, quoted identifiers and comments are single tokens.
-fn tokens(sql: &str) -> Result<Vec<Token<'_>>, SqlRejection> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        let c = bytes[i];
-        let kind = match c {
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                Kind::Space
-            }
-            // `--` and, as ClickHouse reads them, `#` line comments (comments are never sent on).
-            b'-' | b'#' if c == b'#' || bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                Kind::Comment
-            }
-            // A heredoc string, `$$…$$` or `$tag$…$tag$`, as ClickHouse reads it.
-            b'$' if heredoc_tag(&sql[i..]).is_some() => {
-                let tag = heredoc_tag(&sql[i..]).expect("just checked");
-                let end = sql[i + tag.len()..].find(tag).ok_or(SqlRejection::Unterminated("heredoc string"))?;
-                i += tag.len() + end + tag.len();
-                Kind::Text
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = sql[i + 2..].find("*/").ok_or(SqlRejection::Unterminated("comment"))?;
-                i += 2 + end + 2;
-                Kind::Comment
-            }
-            b'\'' | b'"' | b'`' => {
-                i += 1;
-                loop {
-                    match bytes.get(i) {
-                        None => {
-                            return Err(SqlRejection::Unterminated(if c == b'\'' {
-                                "string literal"
-                            } else {
-                                "quoted identifier"
-                            }))
-                        }
-                        Some(b'\\') => i += 2,
-                        Some(&b) if b == c && bytes.get(i + 1) == Some(&c) => i += 2,
-                        Some(&b) if b == c => {
-                            i += 1;
-                            break;
-                        }
-                        Some(_) => i += 1,
-                    }
-                }
-                if c == b'\'' {
-                    Kind::Text
-                } else {
-                    Kind::Quoted
-                }
-            }
-            b'0'..=b'9' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                Kind::Number
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                Kind::Word
-            }
-            _ => {
-                // One character (a multi-byte one whole).
-                i += sql[i..].chars().next().map_or(1, char::len_utf8);
-                Kind::Punct
-            }
-        };
-        out.push(Token { kind, text: &sql[start..i.min(sql.len())] });
-    }
-    Ok(out)
-}
-
-/// The opening `$tag$` of a heredoc string at the start of `rest`, if one is there.
-fn heredoc_tag(rest: &str) -> Option<&str> {
-    let close = rest[1..].find('$')? + 1;
-    rest[1..close].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_').then(|| &rest[..=close])
-}
-
-/// A friendly column of a dataset and its physical name.
+/// The physical column a dataset's column name stands for: a friendly name
+/// (`service_name` → `blob4`), or a physical name as it is.
 fn physical(layout: &Layout, name: &str) -> Option<String> {
     let blob = layout.blobs.iter().position(|c| c.name == name).map(|i| format!("blob{}", i + 1));
     let double = || layout.doubles.iter().position(|c| c.name == name).map(|i| format!("double{}", i + 1));
-    blob.or_else(double).or_else(|| (layout.index.name == name).then(|| "index1".to_string()))
+    let index = || (layout.index.name == name).then(|| "index1".to_string());
+    let numbered = |prefix: &str| {
+        let number = name.strip_prefix(prefix).unwrap_or("");
+        !number.starts_with('0') && number.parse::<usize>().is_ok_and(|n| (1..=AE_COLUMNS_OF_A_KIND).contains(&n))
+    };
+    let built_in =
+        || (BUILT_IN_COLUMNS.contains(&name) || numbered("blob") || numbered("double")).then(|| name.to_string());
+    blob.or_else(double).or_else(index).or_else(built_in)
 }
 
-/// Lets a read-only query over `layouts`' datasets through, with friendly
-/// column names rewritten to physical ones.
-pub fn prepare(sql: &str, layouts: &[Layout]) -> Result<PreparedQuery, SqlRejection> {
-    if sql.len() > MAX_QUERY_BYTES {
-        return Err(SqlRejection::TooLarge(sql.len()));
-    }
-    // Comments go: they must not hide anything, and the upstream never sees them.
-    let all = tokens(sql)?;
-    let mut toks: Vec<Token> = all.into_iter().filter(|t| t.kind != Kind::Comment).collect();
-    // One statement: a single trailing `;` is dropped, anything after it refused.
-    if let Some(semi) = toks.iter().position(|t| t.is_punct(";")) {
-        if toks[semi + 1..].iter().any(|t| t.kind != Kind::Space) {
-            return Err(SqlRejection::MultipleStatements);
+/// The names an enclosing query may read a SELECT's output columns by.
+type Outputs<'l> = (Option<&'l Layout>, Vec<(String, String)>);
+
+/// Prints `select` for the SQL API (`top`: the outermost, which gets the
+/// default LIMIT and the LIMIT cap) and returns the names an enclosing
+/// query may read its output columns by.
+fn print_select<'l>(
+    layouts: &'l [Layout],
+    select: &Select,
+    top: bool,
+    out: &mut String,
+) -> Result<Outputs<'l>, SqlRejection> {
+    let mut from = String::new();
+    let ((dataset, outputs), mut tables) = match &select.from {
+        None => ((None, Vec::new()), Vec::new()),
+        Some(Source::Table(name, _)) => {
+            let layout = layouts.iter().find(|l| l.dataset == name).ok_or_else(|| {
+                SqlRejection::UnknownTable(
+                    name.clone(),
+                    layouts.iter().map(|l| l.dataset).collect::<Vec<_>>().join(", "),
+                )
+            })?;
+            from.push_str(layout.dataset);
+            ((Some(layout), Vec::new()), vec![(name.clone(), name.clone())])
         }
-        toks.truncate(semi);
-    }
-    let significant: Vec<usize> = (0..toks.len()).filter(|&i| toks[i].kind != Kind::Space).collect();
-    let first = *significant.first().ok_or(SqlRejection::Empty)?;
-    if let Some(word) = toks.iter().find(|t| FORBIDDEN.iter().any(|f| t.is(f))) {
-        return Err(SqlRejection::Forbidden(word.text.to_ascii_uppercase()));
-    }
-    // Functions that read dictionaries or other tables.
-    if let Some(word) = toks.iter().find(|t| {
-        let lower = t.text.to_ascii_lowercase();
-        t.kind == Kind::Word && (lower.starts_with("dictget") || lower.starts_with("joinget"))
-    }) {
-        return Err(SqlRejection::TableFunction(word.text.to_string()));
-    }
-    let known = || layouts.iter().map(|l| l.dataset).collect::<Vec<_>>().join(", ");
-    let dataset = |name: &str| {
-        layouts.iter().find(|l| l.dataset == name).ok_or_else(|| SqlRejection::UnknownTable(name.to_string(), known()))
+        Some(Source::Subquery(inner, _)) => {
+            from.push('(');
+            let columns = print_select(layouts, inner, false, &mut from)?;
+            from.push(')');
+            (columns, Vec::new())
+        }
     };
-    let format = format_clause(&toks, &significant)?;
-    let lead = toks[first];
-    if lead.is("SHOW") || lead.is("DESCRIBE") || lead.is("DESC") {
-        return introspection(&toks, &significant, format, dataset);
+    if let Some(Source::Table(_, Some(alias)) | Source::Subquery(_, Some(alias))) = &select.from {
+        from.push_str(" AS ");
+        from.push_str(&quote(alias));
+        tables.push((alias.clone(), quote(alias)));
     }
-    if !(lead.is("SELECT") || lead.is("WITH")) {
-        return Err(SqlRejection::NotReadOnly(lead.text.to_ascii_uppercase()));
-    }
+    let aliases = select
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Expr(_, alias) => alias.clone(),
+            Item::All => None,
+        })
+        .collect();
+    let scope = Scope { dataset, outputs, tables, aliases };
 
-    // Names defined in the query: CTEs (`name AS (`) and aliases (`AS name`).
-    // The significant tokens around token `k` (`significant` is ascending: a binary search, not a scan per token).
-    let rank = |k: usize| significant.binary_search(&k).ok();
-    let next = |k: usize| rank(k).and_then(|p| significant.get(p + 1)).copied();
-    let prev = |k: usize| rank(k).and_then(|p| p.checked_sub(1)).map(|p| significant[p]);
-    let mut ctes: Vec<&str> = Vec::new();
-    let mut aliases: Vec<&str> = Vec::new();
-    for (p, &k) in significant.iter().enumerate() {
-        if toks[k].is("AS") {
-            if let (Some(&before), Some(&after)) = (p.checked_sub(1).map(|q| &significant[q]), significant.get(p + 1)) {
-                if toks[after].is_punct("(") {
-                    ctes.extend(toks[before].name());
-                } else if let Some(name) = toks[after].name() {
-                    aliases.push(name);
-                }
-            }
+    out.push_str("SELECT ");
+    let (mut passed_dataset, mut outputs) = (None, Vec::new());
+    for (i, item) in select.items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
         }
-    }
-
-    // Tables: what follows FROM or JOIN where a table belongs (not `EXTRACT(x FROM y)`, not
-    // `ARRAY JOIN column`), each of a comma list (`FROM a, b`), and a bare name after IN (`x IN t`).
-    let mut datasets: Vec<&'static str> = Vec::new();
-    let mut table_aliases: Vec<(&str, &'static str)> = Vec::new();
-    let mut depth_selects: Vec<bool> = vec![true];
-    let known_tables = known();
-    for (p, &k) in significant.iter().enumerate() {
-        let t = toks[k];
-        let follows = |offset: usize| significant.get(p + offset).map(|&a| toks[a]);
-        let in_select = *depth_selects.last().expect("never empty");
-        let starts_tables = (t.is("FROM") && in_select)
-            || (t.is("JOIN") && !p.checked_sub(1).is_some_and(|b| toks[significant[b]].is("ARRAY")))
-            || (t.is("IN")
-                && follows(1).is_some_and(|n| n.name().is_some())
-                && !follows(2).is_some_and(|n| n.is_punct("(")));
-        if t.is_punct("(") {
-            depth_selects.push(false);
-        } else if t.is_punct(")") {
-            if depth_selects.len() > 1 {
-                depth_selects.pop();
+        let (expr, alias) = match item {
+            Item::All => {
+                out.push('*');
+                outputs.extend(scope.outputs.iter().cloned());
+                passed_dataset = scope.dataset;
+                continue;
             }
-        } else if t.is("SELECT") {
-            *depth_selects.last_mut().expect("never empty") = true;
-        } else if starts_tables {
-            let mut q = p + 1;
-            while let Some((name, alias, end)) = table_ref(&toks, &significant, q, &known_tables)? {
-                if let Some(name) = name.filter(|n| !ctes.contains(n)) {
-                    let layout = dataset(name)?;
-                    if !datasets.contains(&layout.dataset) {
-                        datasets.push(layout.dataset);
-                    }
-                    table_aliases.extend(alias.map(|a| (a, layout.dataset)));
-                    table_aliases.push((layout.dataset, layout.dataset));
-                }
-                match significant.get(end) {
-                    Some(&comma) if toks[comma].is_punct(",") && t.is("FROM") => q = end + 1,
-                    _ => break,
-                }
-            }
-        }
-    }
-    let referenced: Vec<&Layout> = layouts.iter().filter(|l| datasets.contains(&l.dataset)).collect();
-
-    // Rewrite friendly names.
-    let mut out = String::with_capacity(sql.len() + 64);
-    let mut select_list: Vec<bool> = vec![false];
-    for (k, t) in toks.iter().enumerate() {
-        if t.kind == Kind::Space || t.kind == Kind::Punct || t.kind == Kind::Number || t.kind == Kind::Text {
-            if t.is_punct("(") {
-                select_list.push(false);
-            } else if t.is_punct(")") && select_list.len() > 1 {
-                select_list.pop();
-            }
-            out.push_str(t.text);
-            continue;
-        }
-        if t.is("SELECT") {
-            *select_list.last_mut().expect("never empty") = true;
-        } else if t.is("FROM") {
-            *select_list.last_mut().expect("never empty") = false;
-        }
-        let Some(name) = t.name() else {
-            out.push_str(t.text);
-            continue;
+            Item::Expr(expr, alias) => (expr, alias.as_deref()),
         };
-        let before = prev(k).map(|b| toks[b]);
-        let after = next(k).map(|a| toks[a]);
-        let called = after.is_some_and(|a| a.is_punct("("));
-        let defines_alias = before.is_some_and(|b| b.is("AS"));
-        let qualifier = before
-            .filter(|b| b.is_punct("."))
-            .and_then(|_| prev(prev(k).expect("a dot was found before")))
-            .and_then(|q| toks[q].name());
-        let candidates: Vec<&Layout> = match qualifier {
-            Some(q) => match table_aliases.iter().find(|(a, _)| *a == q) {
-                Some((_, ds)) => referenced.iter().filter(|l| l.dataset == *ds).copied().collect(),
-                None => Vec::new(),
+        print_expr(expr, &scope, alias, out)?;
+        let output = match (alias, expr) {
+            (Some(alias), _) => Some(alias),
+            // A bare friendly column keeps its name as the output column.
+            (None, Expr::Name(_, name)) => match scope.unqualified(name, None) {
+                Some(printed) if printed == *name || printed == quote(name) => {
+                    outputs.push((name.clone(), printed));
+                    None
+                }
+                _ => Some(name.as_str()),
             },
-            None => referenced.clone(),
+            (None, _) => None,
         };
-        let user_alias = qualifier.is_none() && aliases.contains(&name);
-        if called || defines_alias || user_alias || after.is_some_and(|a| a.is_punct(".")) {
-            out.push_str(t.text);
-            continue;
-        }
-        let mapped: Vec<(String, &str)> =
-            candidates.iter().filter_map(|l| physical(l, name).map(|p| (p, l.dataset))).collect();
-        let Some((column, _)) = mapped.first() else {
-            out.push_str(t.text);
-            continue;
-        };
-        if mapped.iter().any(|(c, _)| c != column) {
-            let where_ = mapped.iter().map(|(c, d)| format!("{d} ({c})")).collect::<Vec<_>>().join(" and ");
-            return Err(SqlRejection::Ambiguous(name.to_string(), where_));
-        }
-        // A bare friendly column in a SELECT list keeps its friendly name as the output column.
-        let bare_item = *select_list.last().expect("never empty")
-            && qualifier.is_none()
-            && before.is_some_and(|b| b.is("SELECT") || b.is("DISTINCT") || b.is_punct(","))
-            && after.is_none_or(|a| a.is_punct(",") || a.is("FROM"));
-        out.push_str(column);
-        if bare_item {
+        if let Some(name) = output {
             out.push_str(" AS ");
-            out.push_str(name);
+            out.push_str(&quote(name));
+            outputs.push((name.to_string(), quote(name)));
         }
     }
-    Ok(PreparedQuery { sql: out.trim().to_string(), format, datasets })
+    if !from.is_empty() {
+        out.push_str(" FROM ");
+        out.push_str(&from);
+    }
+    if let Some(filter) = &select.filter {
+        out.push_str(" WHERE ");
+        print_expr(filter, &scope, None, out)?;
+    }
+    if !select.group_by.is_empty() {
+        out.push_str(" GROUP BY ");
+        print_list(&select.group_by, &scope, out, "")?;
+    }
+    if let Some(having) = &select.having {
+        out.push_str(" HAVING ");
+        print_expr(having, &scope, None, out)?;
+    }
+    for (i, (expr, direction)) in select.order_by.iter().enumerate() {
+        out.push_str(if i == 0 { " ORDER BY " } else { ", " });
+        print_expr(expr, &scope, None, out)?;
+        if let Some(direction) = direction {
+            out.push(' ');
+            out.push_str(direction);
+        }
+    }
+    match select.limit {
+        Some(limit) if top && limit > MAX_LIMIT => return Err(SqlRejection::Limit(limit.to_string(), MAX_LIMIT)),
+        Some(limit) => out.push_str(&format!(" LIMIT {limit}")),
+        None if top => out.push_str(&format!(" LIMIT {DEFAULT_LIMIT}")),
+        None => {}
+    }
+    if let Some(offset) = select.offset {
+        out.push_str(&format!(" OFFSET {offset}"));
+    }
+    Ok((passed_dataset, outputs))
 }
 
-/// A table in a query: its name (`None` for a subquery), its alias, and the
-/// significant position after it.
-type TableRef<'q> = (Option<&'q str>, Option<&'q str>, usize);
+/// `exprs` separated by commas, in parentheses when `open` is `(`.
+fn print_list(exprs: &[Expr], scope: &Scope, out: &mut String, open: &str) -> Result<(), SqlRejection> {
+    out.push_str(open);
+    for (i, expr) in exprs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        print_expr(expr, scope, None, out)?;
+    }
+    if !open.is_empty() {
+        out.push(')');
+    }
+    Ok(())
+}
 
-/// The table reference at significant position `q`. Table functions and
-/// `db.table` are refused; a subquery is skipped to its closing parenthesis.
-fn table_ref<'q>(
-    toks: &[Token<'q>],
-    significant: &[usize],
-    q: usize,
-    known: &str,
-) -> Result<Option<TableRef<'q>>, SqlRejection> {
-    let at = |offset: usize| significant.get(q + offset).map(|&i| toks[i]);
-    let Some(target) = at(0) else { return Ok(None) };
-    if target.is_punct("(") {
-        let mut depth = 0usize;
-        for (offset, &i) in significant[q..].iter().enumerate() {
-            if toks[i].is_punct("(") {
-                depth += 1;
-            } else if toks[i].is_punct(")") {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(Some(aliased(toks, significant, None, q + offset)));
+/// Prints `expr`; `defining` is the alias of the SELECT item it is (a name
+/// inside it means the column, not the alias being defined).
+fn print_expr(expr: &Expr, scope: &Scope, defining: Option<&str>, out: &mut String) -> Result<(), SqlRejection> {
+    let sub = |e: &Expr, out: &mut String| print_expr(e, scope, defining, out);
+    match expr {
+        Expr::Name(qualifier, name) => out.push_str(&scope.resolve(qualifier.as_deref(), name, defining)?),
+        Expr::Number(n) => out.push_str(n),
+        Expr::Text(bytes) => escaped(bytes, '\'', out),
+        Expr::Constant(c) => out.push_str(c),
+        Expr::Interval(value, unit) => {
+            out.push_str("INTERVAL ");
+            sub(value, out)?;
+            out.push(' ');
+            out.push_str(unit);
+        }
+        Expr::Call { name, params, distinct, args } => {
+            if !FUNCTIONS.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+                return Err(SqlRejection::UnknownFunction(name.clone()));
+            }
+            out.push_str(name);
+            for list in params.iter().chain([args]) {
+                out.push('(');
+                if *distinct && std::ptr::eq(list, args) {
+                    out.push_str("DISTINCT ");
                 }
+                for (i, arg) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    sub(arg, out)?;
+                }
+                out.push(')');
             }
         }
-        return Ok(None);
-    }
-    let name = target.name().ok_or_else(|| SqlRejection::UnknownTable(target.text.to_string(), known.to_string()))?;
-    match at(1) {
-        Some(next) if next.is_punct("(") => return Err(SqlRejection::TableFunction(name.to_string())),
-        Some(next) if next.is_punct(".") => {
-            let qualified = at(2).map_or("", |t| t.text);
-            return Err(SqlRejection::UnknownTable(format!("{name}.{qualified}"), known.to_string()));
+        Expr::Star => out.push('*'),
+        Expr::Negative(inner) => {
+            // `- -1`, never `--1` (a comment).
+            out.push_str(if matches!(**inner, Expr::Negative(_)) { "- " } else { "-" });
+            sub(inner, out)?;
         }
-        _ => {}
-    }
-    Ok(Some(aliased(toks, significant, Some(name), q)))
-}
-
-/// A table (or subquery) ending at significant position `last`, with the alias after it if any.
-fn aliased<'q>(toks: &[Token<'q>], significant: &[usize], name: Option<&'q str>, last: usize) -> TableRef<'q> {
-    let at = |offset: usize| significant.get(last + offset).map(|&i| toks[i]);
-    match (at(1), at(2)) {
-        (Some(a), Some(b)) if a.is("AS") => (name, b.name(), last + 3),
-        (Some(a), _) if a.kind == Kind::Word && !is_clause_word(a.text) => (name, a.name(), last + 2),
-        _ => (name, None, last + 1),
-    }
-}
-
-/// Words that follow a table where an alias could stand, but are clauses.
-fn is_clause_word(word: &str) -> bool {
-    [
-        "WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "ON", "USING",
-        "UNION", "FORMAT", "PREWHERE", "OFFSET", "ANY", "ALL", "SAMPLE", "FINAL", "ARRAY", "GLOBAL",
-    ]
-    .iter()
-    .any(|w| word.eq_ignore_ascii_case(w))
-}
-
-/// The `FORMAT x` clause (last in a query), checked against `FORMATS`.
-fn format_clause(toks: &[Token<'_>], significant: &[usize]) -> Result<Option<String>, SqlRejection> {
-    let n = significant.len();
-    if n >= 2 && toks[significant[n - 2]].is("FORMAT") {
-        let name = toks[significant[n - 1]].text;
-        return match FORMATS.iter().find(|f| f.eq_ignore_ascii_case(name)) {
-            Some(f) => Ok(Some((*f).to_string())),
-            None => Err(SqlRejection::Format(name.to_string())),
-        };
-    }
-    match significant.iter().find(|&&k| toks[k].is("FORMAT")) {
-        Some(&k) => Err(SqlRejection::Format(
-            significant.iter().skip_while(|&&s| s != k).nth(1).map_or("", |&s| toks[s].text).to_string(),
-        )),
-        None => Ok(None),
-    }
-}
-
-/// `SHOW TABLES` and `DESCRIBE [TABLE] <dataset>`, optionally with a FORMAT.
-fn introspection<'l>(
-    toks: &[Token<'_>],
-    significant: &[usize],
-    format: Option<String>,
-    dataset: impl Fn(&str) -> Result<&'l Layout, SqlRejection>,
-) -> Result<PreparedQuery, SqlRejection> {
-    let words: Vec<Token> = significant.iter().map(|&k| toks[k]).collect();
-    let body = if format.is_some() { &words[..words.len() - 2] } else { &words[..] };
-    let refused = || SqlRejection::NotReadOnly(body.iter().map(|t| t.text).collect::<Vec<_>>().join(" "));
-    let datasets = match body {
-        [show, tables] if show.is("SHOW") && tables.is("TABLES") => Vec::new(),
-        [describe, name] | [describe, _, name]
-            if (describe.is("DESCRIBE") || describe.is("DESC")) && (body.len() == 2 || body[1].is("TABLE")) =>
-        {
-            vec![dataset(name.name().ok_or_else(refused)?)?.dataset]
+        Expr::Not(inner) => {
+            out.push_str("NOT ");
+            sub(inner, out)?;
         }
-        _ => return Err(refused()),
-    };
-    let sql = toks.iter().map(|t| t.text).collect::<String>().trim().to_string();
-    Ok(PreparedQuery { sql, format, datasets })
+        Expr::Binary(left, op, right) => {
+            sub(left, out)?;
+            out.push(' ');
+            out.push_str(op);
+            out.push(' ');
+            sub(right, out)?;
+        }
+        Expr::In { expr, negated, list } => {
+            sub(expr, out)?;
+            out.push_str(if *negated { " NOT IN " } else { " IN " });
+            print_list(list, scope, out, "(")?;
+        }
+        Expr::Between { expr, negated, low, high } => {
+            sub(expr, out)?;
+            out.push_str(if *negated { " NOT BETWEEN " } else { " BETWEEN " });
+            sub(low, out)?;
+            out.push_str(" AND ");
+            sub(high, out)?;
+        }
+        Expr::Extract(unit, from) => {
+            out.push_str("extract(");
+            out.push_str(unit);
+            out.push_str(" FROM ");
+            sub(from, out)?;
+            out.push(')');
+        }
+        Expr::Parenthesized(inner) => {
+            out.push('(');
+            sub(inner, out)?;
+            out.push(')');
+        }
+    }
+    Ok(())
+}
+
+/// A user's name (an alias) as the SQL sent upstream spells it: bare when
+/// it is a plain word the grammar gives no meaning, else `"quoted"`.
+fn quote(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if plain && !is_keyword(name) {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len() + 2);
+    escaped(name.as_bytes(), '"', &mut out);
+    out
+}
+
+/// `bytes` between `quote`s, as ClickHouse reads them back: the quote and
+/// `\` escaped, control characters and bytes that are not UTF-8 as `\xHH`.
+fn escaped(bytes: &[u8], quote: char, out: &mut String) {
+    out.push(quote);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == quote || c == '\\' {
+                out.push('\\');
+                out.push(c);
+            } else if c.is_control() {
+                let mut utf8 = [0; 4];
+                for b in c.encode_utf8(&mut utf8).bytes() {
+                    out.push_str(&format!("\\x{b:02X}"));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out.push(quote);
 }
 
 /// A dataset's columns as `GET /api/query/schema` lists them.
@@ -556,9 +541,13 @@ pub fn schema(layouts: &[Layout]) -> Vec<DatasetSchema> {
 mod tests {
     use super::*;
     use crate::ingest::data_points::{LAYOUTS as ALL, TRACES};
+    use crate::query::sql_syntax::MAX_DEPTH;
 
     fn ok(sql: &str) -> String {
-        prepare(sql, &ALL).unwrap_or_else(|e| panic!("{sql}: {e}")).sql
+        let printed = prepare(sql, &ALL).unwrap_or_else(|e| panic!("{sql}: {e}")).sql;
+        // What is sent upstream reads back as itself: the printer and the parser agree.
+        assert_eq!(prepare(&printed, &ALL).map(|q| q.sql).as_ref(), Ok(&printed), "{sql}");
+        printed
     }
 
     fn refused(sql: &str) -> SqlRejection {
@@ -566,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_example_works_as_written() {
+    fn the_issue_example_is_printed_with_physical_columns_and_the_default_limit() {
         let q = prepare(
             "SELECT service_name, COUNT(*) FROM distributed_traces WHERE timestamp > NOW() - INTERVAL '1' HOUR GROUP BY service_name",
             &ALL,
@@ -574,9 +563,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             q.sql,
-            "SELECT blob4 AS service_name, COUNT(*) FROM distributed_traces WHERE timestamp > NOW() - INTERVAL '1' HOUR GROUP BY blob4"
+            "SELECT blob4 AS service_name, COUNT(*) FROM distributed_traces WHERE timestamp > NOW() - INTERVAL '1' HOUR \
+             GROUP BY blob4 LIMIT 10000"
         );
-        assert_eq!((q.format, q.datasets), (None, vec!["distributed_traces"]));
+        assert_eq!(q.format, None);
     }
 
     #[test]
@@ -588,137 +578,227 @@ mod tests {
                 WHERE blob4 = 'service_name' AND double3 = 1 GROUP BY blob5 ORDER BY p95 DESC LIMIT 10",
             "not inside strings; physical and built-in names stay"
         );
-        // A user alias that shadows a friendly name keeps its meaning; calls are functions, not columns.
+        // A user alias that shadows a friendly name keeps its meaning, except inside its own definition.
         assert_eq!(
-            ok("SELECT count() AS duration_ms FROM distributed_traces ORDER BY duration_ms"),
-            "SELECT count() AS duration_ms FROM distributed_traces ORDER BY duration_ms"
+            ok("SELECT count() AS duration_ms, duration_ms * 2 AS is_error FROM distributed_traces ORDER BY duration_ms"),
+            "SELECT count() AS duration_ms, duration_ms * 2 AS is_error FROM distributed_traces ORDER BY duration_ms LIMIT 10000"
         );
-        // Qualified names resolve through table aliases; quoted identifiers are names too.
         assert_eq!(
-            ok(r#"SELECT t.trace_id, "span_id" FROM distributed_traces AS t WHERE t.blob1 <> ''"#),
-            "SELECT t.blob1, blob2 AS span_id FROM distributed_traces AS t WHERE t.blob1 <> ''"
+            ok("SELECT max(duration_ms) duration_ms FROM distributed_traces"),
+            "SELECT max(double1) AS duration_ms FROM distributed_traces LIMIT 10000"
         );
-        // The index is `index1`; `service_name` means the blob. Comments vanish.
+        // Qualified names resolve through the table's name or alias; quoted names are names.
+        assert_eq!(
+            ok(
+                r#"SELECT t.trace_id, "span_id", distributed_traces.blob2 FROM distributed_traces AS t WHERE t.blob1 <> ''"#
+            ),
+            "SELECT t.blob1 AS trace_id, blob2 AS span_id, distributed_traces.blob2 FROM distributed_traces AS t \
+             WHERE t.blob1 <> '' LIMIT 10000"
+        );
+        // The index is index1; service_name means the blob. Comments vanish.
         assert_eq!(
             ok("SELECT index1, body -- the message\nFROM worker_logs /* recent */ WHERE severity = 'ERROR'"),
-            "SELECT index1, blob6 AS body \nFROM worker_logs  WHERE blob4 = 'ERROR'"
+            "SELECT index1, blob6 AS body FROM worker_logs WHERE blob4 = 'ERROR' LIMIT 10000"
         );
         assert_eq!(
             ok("SELECT metric_name, value FROM worker_metrics;"),
-            "SELECT blob1 AS metric_name, double1 AS value FROM worker_metrics"
+            "SELECT blob1 AS metric_name, double1 AS value FROM worker_metrics LIMIT 10000"
         );
     }
 
     #[test]
-    fn subqueries_ctes_and_function_froms_are_understood() {
+    fn a_subquery_is_read_by_its_output_names() {
         assert_eq!(
-            ok("WITH recent AS (SELECT trace_id FROM distributed_traces WHERE is_root = 1) \
-                SELECT count() FROM recent WHERE EXTRACT(HOUR FROM timestamp) > 3"),
-            "WITH recent AS (SELECT blob1 AS trace_id FROM distributed_traces WHERE double5 = 1) \
-                SELECT count() FROM recent WHERE EXTRACT(HOUR FROM timestamp) > 3"
+            ok("SELECT service_name, avg(n) FROM (SELECT service_name, trace_id, count() AS n FROM distributed_traces \
+                GROUP BY service_name, trace_id) AS per_trace GROUP BY service_name"),
+            "SELECT service_name, avg(n) FROM (SELECT blob4 AS service_name, blob1 AS trace_id, count() AS n \
+             FROM distributed_traces GROUP BY blob4, blob1) AS per_trace GROUP BY service_name LIMIT 10000"
+        );
+        // `*` passes the dataset's columns through, friendly names included.
+        assert_eq!(
+            ok("SELECT body FROM (SELECT * FROM worker_logs WHERE severity_number >= 17) LIMIT 5"),
+            "SELECT blob6 AS body FROM (SELECT * FROM worker_logs WHERE double3 >= 17) LIMIT 5"
         );
         assert_eq!(
-            ok("SELECT * FROM worker_logs WHERE trace_id IN (SELECT trace_id FROM distributed_traces WHERE is_error = 1)"),
-            "SELECT * FROM worker_logs WHERE blob1 IN (SELECT blob1 AS trace_id FROM distributed_traces WHERE double3 = 1)"
-        );
-    }
-
-    #[test]
-    fn comma_joins_in_lists_and_array_joins_are_read_as_such() {
-        assert_eq!(
-            ok("SELECT l.body FROM worker_logs AS l, distributed_traces t WHERE l.trace_id IN (1, 2)"),
-            "SELECT l.blob6 FROM worker_logs AS l, distributed_traces t WHERE l.blob1 IN (1, 2)"
-        );
-        assert_eq!(
-            ok("SELECT 1 FROM worker_logs WHERE trace_id IN distributed_traces"),
-            "SELECT 1 FROM worker_logs WHERE blob1 IN distributed_traces"
-        );
-        assert_eq!(
-            ok("SELECT x FROM worker_logs ARRAY JOIN [1, 2] AS x"),
-            "SELECT x FROM worker_logs ARRAY JOIN [1, 2] AS x"
+            refused("SELECT trace_id FROM (SELECT count() FROM distributed_traces)"),
+            SqlRejection::UnknownColumn("trace_id".into())
         );
     }
 
     #[test]
-    fn names_meaning_different_columns_in_two_datasets_must_be_qualified() {
-        let e = refused("SELECT service_name FROM distributed_traces JOIN worker_logs ON trace_id = trace_id");
-        assert!(matches!(e, SqlRejection::Ambiguous(ref n, _) if n == "service_name"), "{e}");
+    fn expressions_of_the_sql_api_print_back_as_written() {
         assert_eq!(
-            ok("SELECT t.service_name, l.body FROM distributed_traces t JOIN worker_logs l ON t.trace_id = l.trace_id"),
-            "SELECT t.blob4, l.blob6 FROM distributed_traces t JOIN worker_logs l ON t.blob1 = l.blob1"
+            ok("SELECT if(is_error = 1, 'x', 'y') AS e, -duration_ms, - -1, NOT is_root, count(DISTINCT trace_id), \
+                topK(5)(operation), extract(HOUR FROM timestamp) AS h FROM distributed_traces \
+                WHERE service_name IN ('a', 'b') AND operation NOT LIKE '%health%' AND duration_ms BETWEEN 1 AND 2.5e3 \
+                AND (span_kind = 'server' OR span_kind ILIKE 'C%') AND timestamp >= toDateTime(1700000000) \
+                AND timestamp > now() - INTERVAL '1' DAY AND true \
+                GROUP BY e HAVING count() > 2 ORDER BY e ASC, 2 DESC LIMIT 10 OFFSET 5 FORMAT JSONEachRow"),
+            "SELECT if(double3 = 1, 'x', 'y') AS e, -double1, - -1, NOT double5, count(DISTINCT blob1), \
+             topK(5)(blob5), extract(HOUR FROM timestamp) AS h FROM distributed_traces \
+             WHERE blob4 IN ('a', 'b') AND blob5 NOT LIKE '%health%' AND double1 BETWEEN 1 AND 2.5e3 \
+             AND (blob6 = 'server' OR blob6 ILIKE 'C%') AND timestamp >= toDateTime(1700000000) \
+             AND timestamp > now() - INTERVAL '1' DAY AND TRUE \
+             GROUP BY e HAVING count() > 2 ORDER BY e ASC, 2 DESC LIMIT 10 OFFSET 5 FORMAT JSONEachRow"
+        );
+        // Strings are printed from their value, escaped the one way.
+        assert_eq!(
+            ok("SELECT 'it''s \\' ; ok', '\\x00\\n', '\\xff', 'é' FROM worker_logs"),
+            r"SELECT 'it\'s \' ; ok', '\x00\x0A', '\xFF', 'é' FROM worker_logs LIMIT 10000"
+        );
+        // Aliases are bare when they can be, quoted when they must.
+        assert_eq!(
+            ok("SELECT `a``b`, \"limit\" FROM (SELECT 1 AS \"a`b\", 2 AS `limit`)"),
+            r#"SELECT "a`b", "limit" FROM (SELECT 1 AS "a`b", 2 AS "limit") LIMIT 10000"#
+        );
+        assert_eq!(
+            ok("SELECT count() AS \"p 95\" FROM worker_logs ORDER BY \"p 95\""),
+            r#"SELECT count() AS "p 95" FROM worker_logs ORDER BY "p 95" LIMIT 10000"#
         );
     }
 
     #[test]
-    fn introspection_and_formats() {
-        assert_eq!(prepare("SHOW TABLES", &ALL).unwrap().sql, "SHOW TABLES");
-        assert_eq!(prepare("DESCRIBE TABLE worker_logs", &ALL).unwrap().datasets, ["worker_logs"]);
-        assert_eq!(prepare("desc distributed_traces FORMAT JSON", &ALL).unwrap().format.as_deref(), Some("JSON"));
-        let q = prepare("SELECT trace_id FROM distributed_traces FORMAT jsoneachrow", &ALL).unwrap();
-        assert_eq!(q.format.as_deref(), Some("JSONEachRow"));
-        assert_eq!(q.sql, "SELECT blob1 AS trace_id FROM distributed_traces FORMAT jsoneachrow");
+    fn limits_formats_and_introspection() {
+        assert_eq!(ok("SELECT 1 FROM worker_logs LIMIT 100000"), "SELECT 1 FROM worker_logs LIMIT 100000");
+        assert_eq!(refused("SELECT 1 FROM worker_logs LIMIT 100001"), SqlRejection::Limit("100001".into(), MAX_LIMIT));
+        assert_eq!(refused("SELECT 1 FROM worker_logs LIMIT ALL"), SqlRejection::Unsupported("ALL".into()));
+        assert_eq!(ok("SELECT 1 FROM worker_logs OFFSET 5"), "SELECT 1 FROM worker_logs LIMIT 10000 OFFSET 5");
+        assert!(matches!(refused("SELECT 1 FROM worker_logs LIMIT 1.5"), SqlRejection::Number(_)));
+        assert_eq!(
+            ok("SELECT 1 FROM (SELECT 1 FROM worker_logs LIMIT 200000) LIMIT 3"),
+            "SELECT 1 FROM (SELECT 1 FROM worker_logs LIMIT 200000) LIMIT 3"
+        );
+        assert_eq!(ok("show tables"), "SHOW TABLES");
+        assert_eq!(prepare("SHOW TIMEZONES FORMAT json", &ALL).unwrap().sql, "SHOW TIMEZONES FORMAT JSON");
+        assert_eq!(
+            prepare("SELECT 1 FROM worker_logs FORMAT tabseparated", &ALL).unwrap().format,
+            Some("TabSeparated")
+        );
         assert_eq!(refused("SELECT 1 FROM worker_logs FORMAT Native"), SqlRejection::Format("Native".into()));
-        assert!(matches!(refused("DESCRIBE other_table"), SqlRejection::UnknownTable(..)));
-        assert!(matches!(refused("SHOW DATABASES"), SqlRejection::NotReadOnly(_)));
+        assert_eq!(
+            refused("SHOW DATABASES"),
+            SqlRejection::Syntax { expected: "TABLES, TIMEZONES or TIMEZONE", found: "DATABASES".into() }
+        );
+        assert_eq!(refused("DESCRIBE worker_logs"), SqlRejection::NotReadOnly("DESCRIBE".into()));
     }
 
+    /// The families of queries that got past the previous gate (a word-level
+    /// filter over the caller's text), each refused now or printed harmless.
     #[test]
-    fn writes_ddl_and_tricks_are_refused() {
+    fn the_bypass_families_are_refused() {
         type Expect = fn(&SqlRejection) -> bool;
+        let unsupported = |e: &SqlRejection| matches!(e, SqlRejection::Unsupported(_));
+        let syntax = |e: &SqlRejection| matches!(e, SqlRejection::Syntax { .. });
+        let function = |e: &SqlRejection| matches!(e, SqlRejection::UnknownFunction(_));
+        let character = |e: &SqlRejection| matches!(e, SqlRejection::UnexpectedCharacter(_));
         let cases: &[(&str, Expect)] = &[
+            // A comment glues nothing: the words stay apart.
+            ("SELECT * FR/**/OM system.tables", syntax),
+            ("SELECT 1 FROM worker_logs SETT/**/INGS max_threads = 1", syntax),
+            ("SELECT * FROM worker_logs; SELECT 2", |e| *e == SqlRejection::MultipleStatements),
+            // Whitespace ClickHouse reads and the gate did not.
+            ("SELECT 1\u{a0}FROM worker_logs", character),
+            ("SELECT 1\u{200b}FROM worker_logs", character),
+            ("SELECT 1\u{3000}FROM worker_logs", character),
+            ("SELECT t$$ FROM worker_logs", character),
+            ("SELECT $$x$$ FROM worker_logs", character),
+            ("SELECT 1 # comment\n FROM worker_logs", character),
+            // Other tables by any path.
+            ("SELECT * FROM worker_logs CROSS JOIN system.tables", unsupported),
+            ("SELECT * FROM worker_logs FINAL, system.tables", unsupported),
+            ("SELECT * FROM worker_logs SAMPLE 1, system.tables", unsupported),
+            ("SELECT * FROM (FROM system.tables SELECT *)", syntax),
+            ("SELECT * FROM worker_logs array JOIN system.tables", unsupported),
+            ("SELECT * FROM worker_logs AS array JOIN system.tables", unsupported),
+            ("SELECT * FROM worker_logs UNION ALL SELECT * FROM system.tables", unsupported),
+            ("WITH t AS (SELECT 1) SELECT * FROM t", |e| *e == SqlRejection::NotReadOnly("WITH".into())),
+            ("SELECT * FROM worker_logs WINDOW w AS (PARTITION BY blob1)", unsupported),
+            ("SELECT 1 FROM worker_logs WHERE blob1 IN system.tables", syntax),
+            ("SELECT 1 FROM worker_logs WHERE blob1 IN (system.tables)", |e| *e == SqlRejection::InList),
+            ("SELECT 1 FROM worker_logs WHERE blob1 IN (blob2)", |e| *e == SqlRejection::InList),
+            ("SELECT 1 FROM worker_logs WHERE blob1 IN (SELECT name FROM system.tables)", syntax),
+            ("SELECT 1 FROM worker_logs WHERE in(blob1, system.tables)", syntax),
+            ("SELECT 1 FROM worker_logs WHERE globalIn(blob1, secrets)", function),
+            ("SELECT 1 FROM worker_logs WHERE notIn(blob1, secrets)", function),
+            ("SELECT 1 FROM worker_logs WHERE \"in\"(blob1, secrets)", function),
+            ("SELECT \"dictGet\"('d', 'a', 1) FROM worker_logs", function),
+            ("SELECT dictGet('d', 'a', 1) FROM worker_logs", function),
+            ("SELECT dictHas('d', 1) FROM worker_logs", function),
+            ("SELECT hasColumnInTable('system', 'tables', 'name') FROM worker_logs", function),
+            ("SELECT * FROM file('/etc/passwd')", |e| matches!(e, SqlRejection::TableFunction(t) if t == "file")),
+            ("SELECT * FROM url('http://x', CSV)", |e| matches!(e, SqlRejection::TableFunction(t) if t == "url")),
+            ("SELECT * FROM numbers(10)", |e| matches!(e, SqlRejection::TableFunction(_))),
+            ("SELECT * FROM system.tables", |e| matches!(e, SqlRejection::OtherDatabase(t) if t == "system.tables")),
+            ("SELECT * FROM \"secrets\"", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
+            ("SELECT * FROM worker_logs, secrets", syntax),
+            (
+                "SELECT * FROM (SELECT * FROM secrets)",
+                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets"),
+            ),
+            ("SELECT x.blob1 FROM worker_logs", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "x")),
+            ("SELECT blob1 FROM worker_logs SETTINGS max_threads = 1", unsupported),
+            ("SELECT * FROM worker_logs INTO OUTFILE 'x'", unsupported),
+            ("SELECT arrayJoin([1, 2]) FROM worker_logs", character),
+            ("SELECT arrayMap(x -> x, blob1) FROM worker_logs", syntax),
+            // Outside the SQL API's subset.
+            ("SELECT CASE WHEN 1 THEN 2 END FROM worker_logs", unsupported),
+            ("SELECT 1 FROM worker_logs WHERE blob1 IS NULL", unsupported),
+            ("SELECT DISTINCT blob1 FROM worker_logs", syntax),
+            ("SELECT 1 FROM worker_logs LIMIT 5, 10", syntax),
+            ("SELECT blob1 || 'x' FROM worker_logs", character),
+            ("SELECT 1 FROM worker_logs WHERE 1 == 1", syntax),
+            // Writes and everything that is not a SELECT.
+            ("INSERT INTO worker_logs VALUES (1)", |e| *e == SqlRejection::NotReadOnly("INSERT".into())),
+            ("DROP TABLE worker_logs", |e| *e == SqlRejection::NotReadOnly("DROP".into())),
+            ("EXPLAIN SELECT 1", |e| *e == SqlRejection::NotReadOnly("EXPLAIN".into())),
+            ("(SELECT 1)", |e| *e == SqlRejection::NotReadOnly("`(`".into())),
             ("", |e| *e == SqlRejection::Empty),
             ("  -- nothing\n", |e| *e == SqlRejection::Empty),
-            ("INSERT INTO distributed_traces VALUES (1)", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("DROP TABLE distributed_traces", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("ALTER TABLE worker_logs DELETE WHERE 1", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("CREATE TABLE x (a Int8)", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("TRUNCATE worker_logs", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("EXPLAIN SELECT 1", |e| matches!(e, SqlRejection::NotReadOnly(_))),
-            ("SELECT 1 FROM worker_logs; DROP TABLE worker_logs", |e| *e == SqlRejection::MultipleStatements),
-            ("SELECT 1 FROM worker_logs /* */; SELECT 2", |e| *e == SqlRejection::MultipleStatements),
-            ("SELECT 1 FROM worker_logs; -- fine\n SELECT 2", |e| *e == SqlRejection::MultipleStatements),
             ("SELECT 'a", |e| *e == SqlRejection::Unterminated("string literal")),
             ("SELECT 1 /* open", |e| *e == SqlRejection::Unterminated("comment")),
-            ("SELECT \"x FROM worker_logs", |e| *e == SqlRejection::Unterminated("quoted identifier")),
-            ("SELECT * FROM secrets", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
-            ("SELECT * FROM system.tables", |e| matches!(e, SqlRejection::Forbidden(_))),
-            (
-                "SELECT * FROM default.worker_logs",
-                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "default.worker_logs"),
-            ),
-            ("SELECT * FROM url('http://x', CSV)", |e| matches!(e, SqlRejection::TableFunction(t) if t == "url")),
-            ("SELECT * FROM worker_logs JOIN remote('h', db.t) ON 1", |e| matches!(e, SqlRejection::TableFunction(_))),
-            ("SELECT * FROM (SELECT * FROM other)", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "other")),
-            ("SELECT * FROM worker_logs INTO OUTFILE 'x'", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("SELECT * FROM worker_logs SETTINGS max_threads = 1", |e| matches!(e, SqlRejection::Forbidden(_))),
-            ("SELECT * FROM \"secrets\"", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
-            ("SELECT * FROM worker_logs, secrets", |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets")),
-            (
-                "SELECT * FROM worker_logs AS l, secrets s",
-                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets"),
-            ),
-            (
-                "SELECT 1 FROM worker_logs WHERE trace_id IN secrets",
-                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "secrets"),
-            ),
-            (
-                "SELECT 1 FROM worker_logs WHERE trace_id NOT IN db.t",
-                |e| matches!(e, SqlRejection::UnknownTable(t, _) if t == "db.t"),
-            ),
-            ("SELECT dictGet('d', 'a', 1) FROM worker_logs", |e| matches!(e, SqlRejection::TableFunction(_))),
-            ("SELECT joinGet(j, 'v', 1) FROM worker_logs", |e| matches!(e, SqlRejection::TableFunction(_))),
+            ("SELECT \"x FROM worker_logs", |e| *e == SqlRejection::Unterminated("quoted name")),
+            ("SELECT 'a\\q'", |e| *e == SqlRejection::Escape('q')),
+            ("SELECT 1abc FROM worker_logs", |e| *e == SqlRejection::Number("1abc".into())),
+            ("SELECT nope FROM worker_logs", |e| *e == SqlRejection::UnknownColumn("nope".into())),
         ];
         for (sql, expected) in cases {
             let e = refused(sql);
             assert!(expected(&e), "{sql}: {e:?}");
         }
+        // Signs and comments: `-/**/-` is two minus signs, never a comment in what is sent.
+        assert_eq!(ok("SELECT 1 -/**/- 1 FROM worker_logs"), "SELECT 1 - -1 FROM worker_logs LIMIT 10000");
+        assert_eq!(ok("SELECT 1\x0c\x0bFROM worker_logs"), "SELECT 1 FROM worker_logs LIMIT 10000");
         let huge = format!("SELECT 1 FROM worker_logs WHERE body = '{}'", "x".repeat(MAX_QUERY_BYTES));
         assert!(matches!(refused(&huge), SqlRejection::TooLarge(_)));
     }
 
     #[test]
+    fn nesting_is_bounded_without_exhausting_the_stack() {
+        let deep = [
+            format!("SELECT {}1{} FROM worker_logs", "(".repeat(20_000), ")".repeat(20_000)),
+            format!("SELECT {}1 FROM worker_logs", "NOT ".repeat(15_000)),
+            format!("SELECT {}1 FROM worker_logs", "- ".repeat(30_000)),
+            format!("SELECT 1{} FROM worker_logs", " + 1".repeat(15_000)),
+            format!("SELECT 1 FROM worker_logs WHERE {}", vec!["blob1 = 'a'"; 3_000].join(" AND ")),
+            format!("SELECT 1 FROM {}worker_logs{}", "(SELECT 1 FROM ".repeat(3_000), ")".repeat(3_000)),
+            format!("SELECT {}1{}", "abs(".repeat(10_000), ")".repeat(10_000)),
+        ];
+        for sql in &deep {
+            assert_eq!(refused(sql), SqlRejection::TooDeep, "{}", &sql[..40]);
+        }
+        let chain = vec!["blob1 = 'a'"; 40].join(" AND ");
+        ok(&format!("SELECT 1 FROM worker_logs WHERE {chain}"));
+        // At the bound, reading, printing and dropping the tree fit in 2 MiB of stack unoptimised (the e2e suite checks the worker, optimised, with its 1 MiB).
+        let depth = MAX_DEPTH - 4;
+        let at_bound = format!("SELECT {}-abs(1){} FROM worker_logs", "(".repeat(depth), ")".repeat(depth));
+        let printed =
+            std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(move || ok(&at_bound)).unwrap().join();
+        assert!(printed.unwrap().starts_with("SELECT (((("));
+    }
+
+    #[test]
     fn no_input_makes_it_panic() {
-        // Random queries from pieces that stress the tokenizer and the table and name logic.
+        // Random queries from pieces that stress the lexer, the parser and the name logic.
         let pieces = [
             "SELECT ",
             "FROM ",
@@ -744,37 +824,35 @@ mod tests {
             "service_name",
             "FORMAT ",
             "JSON",
-            "DESCRIBE ",
-            "WITH ",
+            "WHERE ",
             "x",
             " ",
             "\n",
+            "-",
+            "1",
+            "count",
+            "*",
+            "CASE ",
+            "WHEN ",
+            "END ",
+            "INTERVAL ",
+            "LIMIT ",
+            "0x",
+            "e",
+            "NOT ",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..20_000 {
             let mut query = String::new();
-            for _ in 0..(seed % 12) {
+            for _ in 0..(seed % 16) {
                 seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                 query.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
             }
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let _ = prepare(&query, &ALL);
+            if let Ok(q) = prepare(&query, &ALL) {
+                assert_eq!(prepare(&q.sql, &ALL).map(|again| again.sql), Ok(q.sql), "{query}");
+            }
         }
-    }
-
-    #[test]
-    fn semicolons_and_keywords_inside_strings_and_comments_are_inert() {
-        assert_eq!(
-            ok("SELECT body FROM worker_logs WHERE body = 'x; DROP TABLE worker_logs' -- ; INSERT\n"),
-            "SELECT blob6 AS body FROM worker_logs WHERE blob6 = 'x; DROP TABLE worker_logs'"
-        );
-        assert_eq!(ok("SELECT 'it''s \\' ; ok' FROM worker_logs"), "SELECT 'it''s \\' ; ok' FROM worker_logs");
-        assert_eq!(ok("SELECT 1 FROM worker_logs ; "), "SELECT 1 FROM worker_logs");
-        assert_eq!(ok("SELECT $$service_name;$$ FROM worker_logs # done"), "SELECT $$service_name;$$ FROM worker_logs");
-        assert_eq!(
-            ok("SELECT count() FROM worker_logs WHERE body = $ 1"),
-            "SELECT count() FROM worker_logs WHERE blob6 = $ 1"
-        );
     }
 
     #[test]

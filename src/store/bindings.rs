@@ -37,6 +37,11 @@ pub const METRIC_MAX_SERIES_PER_METRIC: &str = "METRIC_MAX_SERIES_PER_METRIC";
 pub const CF_ACCOUNT_ID: &str = "CF_ACCOUNT_ID";
 pub const CF_API_TOKEN: &str = "CF_API_TOKEN";
 pub const AE_SQL_API_URL: &str = "AE_SQL_API_URL";
+/// Seconds the SQL proxy waits for the Analytics Engine SQL API.
+pub const AE_SQL_TIMEOUT_SECONDS: &str = "AE_SQL_TIMEOUT_SECONDS";
+
+/// How long the SQL proxy waits for an answer when `AE_SQL_TIMEOUT_SECONDS` is not set.
+pub const DEFAULT_SQL_TIMEOUT_SECONDS: u32 = 30;
 
 /// Decompressed request body limit when `MAX_BODY_BYTES` is not set: 10 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -98,6 +103,7 @@ pub fn series_caps(env: &Env) -> SeriesCaps {
 pub struct SqlApi {
     pub url: String,
     pub token: String,
+    pub timeout_seconds: u32,
 }
 
 /// The Analytics Engine SQL API endpoint (`AE_SQL_API_URL`, else the one of
@@ -109,7 +115,11 @@ pub fn sql_api(env: &Env) -> Option<SqlApi> {
             format!("https://api.cloudflare.com/client/v4/accounts/{}/analytics_engine/sql", account.trim())
         })
     })?;
-    Some(SqlApi { url, token })
+    let timeout_seconds = text(env, AE_SQL_TIMEOUT_SECONDS)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_SQL_TIMEOUT_SECONDS);
+    Some(SqlApi { url, token, timeout_seconds })
 }
 
 pub fn max_body_bytes(env: &Env) -> usize {
