@@ -573,3 +573,14 @@ VALUES ('operation_hours', (CAST(strftime('%s', 'now') AS INTEGER) / 60 + 10) * 
 -- own), which the bundle budget could not keep. A deployment upgraded from
 -- before 0013 starts its metric history at the upgrade (alert baselines look
 -- back 10 minutes); its traces and logs are unaffected.
+
+-- 0017: counters of the collector's own failures that nothing else records:
+-- Analytics Engine points it could not write (a binding missing or throwing,
+-- a hand-over that failed). `GET /health` shows them. Written only when
+-- something fails.
+CREATE TABLE collector_counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL,
+  -- When it last grew, unix ms.
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,7 +1,8 @@
 //! Analytics Engine writes. An invocation may write at most
 //! `MAX_POINTS_PER_INVOCATION` points; larger batches write the first share
 //! here and hand the rest, in allowance-sized parts, to fresh invocations of
-//! this worker through its own service binding.
+//! this worker through its own service binding. Points that cannot be
+//! written or handed over are logged and counted (`counters`, `/health`).
 
 use std::borrow::Cow;
 
@@ -9,9 +10,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use worker::{AnalyticsEngineDataset, Context, Env, Fetcher, Headers};
+use worker::{AnalyticsEngineDataset, Context, Date, Env, Fetcher, Headers};
 
 use super::bindings;
+use super::counters::{self, AE_POINTS_NOT_WRITTEN};
+use super::d1::D1;
 use super::post::post;
 use super::StoreError;
 use crate::api::routes::DATA_POINTS_PATH;
@@ -39,18 +42,38 @@ extern "C" {
     fn write_data_point(this: &Dataset, point: &JsValue) -> Result<(), JsValue>;
 }
 
+/// Points not written, and why.
+struct NotWritten(usize, StoreError);
+
 /// Writes the points, given as a JSON array of the objects `writeDataPoint`
 /// takes. They cross into JavaScript as one JSON text (one string copy and
 /// one `JSON.parse`, instead of a copy per blob and a property set per field
 /// through workers-rs' point builder: 9 % of the worker's ingest CPU before).
-fn write_points(dataset: &AnalyticsEngineDataset, array: &str) -> Result<(), StoreError> {
+fn write_points(dataset: &AnalyticsEngineDataset, array: &str, count: usize) -> Result<(), NotWritten> {
     let failed = |e: JsValue| StoreError::Unavailable(format!("Analytics Engine: {e:?}"));
-    let parsed: js_sys::Array = js_sys::JSON::parse(array).map_err(failed)?.unchecked_into();
+    let parsed: js_sys::Array = js_sys::JSON::parse(array).map_err(|e| NotWritten(count, failed(e)))?.unchecked_into();
     let raw: &Dataset = dataset.unchecked_ref();
-    for point in parsed.iter() {
-        raw.write_data_point(&point).map_err(failed)?;
+    for (i, point) in parsed.iter().enumerate() {
+        raw.write_data_point(&point).map_err(|e| NotWritten(count - i, failed(e)))?;
     }
     Ok(())
+}
+
+/// Logs points not written and counts them (after the response).
+fn not_written(env: &Env, ctx: &Context, NotWritten(count, why): NotWritten) {
+    worker::console_error!("{count} Analytics Engine points not written: {why}");
+    let env = env.clone();
+    ctx.wait_until(async move { count_not_written(&env, count).await });
+}
+
+async fn count_not_written(env: &Env, count: usize) {
+    let counted = match bindings::database(env) {
+        Ok(db) => counters::add(&D1::new(db), AE_POINTS_NOT_WRITTEN, count, Date::now().as_millis() as f64).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = counted {
+        worker::console_error!("{count} Analytics Engine points not written, and not counted: {e}");
+    }
 }
 
 fn json_array(items: &[Cow<'_, str>]) -> String {
@@ -104,11 +127,14 @@ pub fn write_stored_points<'p>(
 fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Vec<Cow<'_, str>>) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
-        Err(e) => return worker::console_error!("Analytics Engine binding {binding} missing: {e}"),
+        Err(e) => {
+            let why = StoreError::Unavailable(format!("Analytics Engine binding {binding} missing: {e}"));
+            return not_written(env, ctx, NotWritten(points.len(), why));
+        }
     };
     let (now, later) = points.split_at(points.len().min(MAX_POINTS_PER_INVOCATION));
-    if let Err(e) = write_points(&dataset, &json_array(now)) {
-        worker::console_error!("{e}");
+    if let Err(e) = write_points(&dataset, &json_array(now), now.len()) {
+        not_written(env, ctx, e);
     }
     if later.is_empty() {
         return;
@@ -116,20 +142,20 @@ fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Ve
     let fetcher = match env.service(bindings::SELF_SERVICE) {
         Ok(f) => f,
         Err(e) => {
-            return worker::console_error!(
-                "{} Analytics Engine points not written: service binding {} missing: {e}",
-                later.len(),
-                bindings::SELF_SERVICE
-            )
+            let why = StoreError::Unavailable(format!("service binding {} missing: {e}", bindings::SELF_SERVICE));
+            return not_written(env, ctx, NotWritten(later.len(), why));
         }
     };
     let tokens = bindings::tokens(env);
     let token = tokens.ingest.or(tokens.api);
-    let parts: Vec<String> = later.chunks(MAX_POINTS_PER_INVOCATION).map(json_array).collect();
+    let parts: Vec<(usize, String)> =
+        later.chunks(MAX_POINTS_PER_INVOCATION).map(|c| (c.len(), json_array(c))).collect();
+    let env = env.clone();
     ctx.wait_until(async move {
-        for part in parts {
+        for (count, part) in parts {
             if let Err(e) = hand_over(&fetcher, binding, &part, token.as_deref()).await {
-                worker::console_error!("Analytics Engine points not handed over: {e}");
+                worker::console_error!("{count} Analytics Engine points not handed over: {e}");
+                count_not_written(&env, count).await;
             }
         }
     });
@@ -163,8 +189,11 @@ pub fn accept_handover(env: &Env, handover: &PointsHandover<'_>) -> Result<(), c
         return Err(ApiError::bad_request(format!("at most {MAX_POINTS_PER_INVOCATION} points per hand-over")));
     }
     let dataset = env.analytics_engine(binding).map_err(|e| ApiError::unavailable(e.to_string()))?;
-    if is_previous_form(handover.points.get()) {
-        return write_points(&dataset, &json_array(&point_texts(&points))).map_err(ApiError::from);
-    }
-    write_points(&dataset, handover.points.get()).map_err(ApiError::from)
+    let written = if is_previous_form(handover.points.get()) {
+        write_points(&dataset, &json_array(&point_texts(&points)), points.len())
+    } else {
+        write_points(&dataset, handover.points.get(), points.len())
+    };
+    // The sender counts what the hand-over did not write.
+    written.map_err(|NotWritten(_, why)| ApiError::from(why))
 }

@@ -7,6 +7,7 @@ pub mod alert_state;
 pub mod alerts;
 pub mod analytics_engine;
 pub mod bindings;
+pub mod counters;
 pub mod d1;
 pub mod ingest_queue;
 mod log_sql;

@@ -53,9 +53,6 @@ FROM spans WHERE trace_id IN (SELECT value FROM json_each(?1)) ORDER BY trace_id
 pub const SELECT_OPERATIONS: &str =
     "SELECT name, kind FROM span_operations WHERE service_name = ?1 ORDER BY name, kind";
 
-/// Health check: D1 answers.
-pub const PING: &str = "SELECT 1 AS ok";
-
 /// Retention works trace by trace: the oldest traces (by start) go with all
 /// their spans and dependency calls. Run in this order (metadata last, as the
 /// other two select through it).

@@ -125,8 +125,4 @@ impl D1TraceStore {
     pub async fn operations(&self, service: &str) -> Result<Vec<StoredOperation>, StoreError> {
         self.d1.all(sql::SELECT_OPERATIONS, &[JsValue::from_str(service)]).await
     }
-
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.d1.first::<serde_json::Value>(sql::PING, &[]).await.map(|_| ())
-    }
 }

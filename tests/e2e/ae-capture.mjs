@@ -1,6 +1,7 @@
 // Stand-in for an Analytics Engine binding: every writeDataPoint is posted to
-// the test process (SINK), which records it. Loaded as a wrapped binding, so
-// only "cloudflare-internal:workers" is importable here.
+// the test process (SINK), which records it. A point whose index is
+// "ae-fails" makes writeDataPoint throw, as a failing binding would. Loaded
+// as a wrapped binding, so only "cloudflare-internal:workers" is importable here.
 import entrypoints from "cloudflare-internal:workers";
 
 const plain = (v) =>
@@ -10,6 +11,7 @@ const plain = (v) =>
 
 export default (env) => ({
   writeDataPoint(point = {}) {
+    if ((point.indexes ?? [])[0] === "ae-fails") throw new Error("writeDataPoint: simulated failure");
     const recorded = {
       dataset: env.dataset,
       indexes: (point.indexes ?? []).map(plain),
