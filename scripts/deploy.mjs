@@ -10,10 +10,15 @@
 //      database id comes from `d1 list`, through a generated config, since
 //      wrangler.toml names the database and carries no id);
 //   5. `wrangler deploy`, whose automatic provisioning binds the database
-//      and bucket by name and creates the KV namespace on the first deploy.
+//      and bucket by name and creates the KV namespace on the first deploy;
+//      when the worker has no INTERNAL_TOKEN secret yet (a first deploy, or
+//      one from before it existed), a random one goes with the deploy
+//      (`--secrets-file`, a temporary file; kept by later deploys): the
+//      worker's token for its calls to itself, never given to a client.
 // The steps are a function of what exists, so tests/e2e/deploy.test.mjs runs
 // them against a stand-in wrangler.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -97,14 +102,27 @@ export async function deploy({ wrangler, toml, dir = root, log = console.log }) 
   } finally {
     rmSync(migrationConfig, { force: true });
   }
-  must(["deploy"]);
+  const secrets = wrangler(["secret", "list", "--format", "json"]);
+  const named = secrets.status === 0 ? JSON.parse(secrets.stdout || "[]").map((s) => s.name) : [];
+  if (named.includes("INTERNAL_TOKEN")) {
+    must(["deploy"]);
+  } else {
+    log("generating the worker's INTERNAL_TOKEN secret");
+    const secretsFile = join(mkdtempSync(join(tmpdir(), "collector-secrets-")), "secrets.json");
+    writeFileSync(secretsFile, JSON.stringify({ INTERNAL_TOKEN: randomBytes(32).toString("hex") }), { mode: 0o600 });
+    try {
+      change(["deploy", "--secrets-file", secretsFile]);
+    } finally {
+      rmSync(secretsFile, { force: true });
+    }
+  }
   return changed;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const bin = join(root, "node_modules", ".bin", "wrangler");
   const wrangler = (args) => {
-    const quiet = args.includes("--json") || args[1] === "bucket" && args[2] === "info" || args[1] === "info";
+    const quiet = args.includes("--json") || args.includes("json") || args[1] === "bucket" && args[2] === "info" || args[1] === "info";
     const result = spawnSync(bin, args, { cwd: root, stdio: ["inherit", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"], encoding: "utf8" });
     return { status: result.status ?? 1, stdout: result.stdout ?? "" };
   };

@@ -1,13 +1,17 @@
 //! Bearer-token auth: the ingest token for OTLP routes, the API token for
-//! reads and administration. A route whose token is not configured is closed.
+//! reads and administration, the internal token for the collector's calls to
+//! itself. A route whose token is not configured is closed; a client token
+//! presented on an internal route is refused with 403.
 
 use super::{ApiError, Scope};
 
-/// The configured secrets (`INGEST_TOKEN`, `API_TOKEN`).
+/// The configured secrets (`INGEST_TOKEN`, `API_TOKEN`, `INTERNAL_TOKEN`).
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
     pub ingest: Option<String>,
     pub api: Option<String>,
+    /// Known to the worker only (`npm run deploy` generates it): its hand-overs to itself.
+    pub internal: Option<String>,
 }
 
 /// Checks the `Authorization` header against the token of the route's scope.
@@ -17,10 +21,12 @@ pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> 
         Scope::Public => return Ok(()),
         Scope::Ingest => [tokens.ingest.as_deref(), tokens.api.as_deref()].into_iter().flatten().collect(),
         Scope::Api => tokens.api.as_deref().into_iter().collect(),
+        Scope::Internal => tokens.internal.as_deref().into_iter().collect(),
     };
     if accepted.is_empty() {
         return Err(ApiError::unauthorized(match scope {
             Scope::Ingest => "no INGEST_TOKEN or API_TOKEN secret is configured",
+            Scope::Internal => "no INTERNAL_TOKEN secret is configured",
             _ => "no API_TOKEN secret is configured",
         }));
     }
@@ -28,8 +34,12 @@ pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> 
         .and_then(|h| h.trim().strip_prefix("Bearer ").or_else(|| h.trim().strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
+    let is =
+        |token: &Option<String>| token.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()));
     if accepted.iter().any(|t| constant_time_eq(t.as_bytes(), presented.as_bytes())) {
         Ok(())
+    } else if scope == Scope::Internal && (is(&tokens.ingest) || is(&tokens.api)) {
+        Err(ApiError::forbidden("this route is the collector's own: client tokens are not accepted"))
     } else {
         Err(ApiError::unauthorized("invalid bearer token"))
     }
@@ -45,7 +55,23 @@ mod tests {
     use super::*;
 
     fn tokens() -> Tokens {
-        Tokens { ingest: Some("in".into()), api: Some("api".into()) }
+        Tokens { ingest: Some("in".into()), api: Some("api".into()), internal: Some("self".into()) }
+    }
+
+    #[test]
+    fn the_internal_route_takes_the_internal_token_only() {
+        assert!(authorize(Scope::Internal, Some("Bearer self"), &tokens()).is_ok());
+        assert_eq!(authorize(Scope::Internal, Some("Bearer in"), &tokens()).unwrap_err().status, 403);
+        assert_eq!(authorize(Scope::Internal, Some("Bearer api"), &tokens()).unwrap_err().status, 403);
+        assert_eq!(authorize(Scope::Internal, Some("Bearer nope"), &tokens()).unwrap_err().status, 401);
+        assert_eq!(authorize(Scope::Internal, None, &tokens()).unwrap_err().status, 401);
+        assert_eq!(authorize(Scope::Ingest, Some("Bearer self"), &tokens()).unwrap_err().status, 401);
+        assert_eq!(authorize(Scope::Api, Some("Bearer self"), &tokens()).unwrap_err().status, 401);
+        let unset = Tokens { internal: None, ..tokens() };
+        assert_eq!(
+            authorize(Scope::Internal, Some("Bearer in"), &unset).unwrap_err().message,
+            "no INTERNAL_TOKEN secret is configured"
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub enum Scope {
     Public,
     Ingest,
     Api,
+    /// The collector's own calls to itself (`INTERNAL_TOKEN`), never a client's.
+    Internal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,8 @@ impl Route {
     pub fn scope(&self) -> Scope {
         match self {
             Route::Health => Scope::Public,
-            Route::IngestTraces | Route::IngestMetrics | Route::IngestLogs | Route::WriteDataPoints => Scope::Ingest,
+            Route::IngestTraces | Route::IngestMetrics | Route::IngestLogs => Scope::Ingest,
+            Route::WriteDataPoints => Scope::Internal,
             Route::SearchTraces
             | Route::SearchLogs
             | Route::ListMetrics
@@ -232,7 +235,7 @@ mod tests {
         assert_eq!(route("GET", "/jaeger/api/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
         assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Api);
-        assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Ingest);
+        assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Internal);
     }
 
     #[test]

@@ -123,7 +123,7 @@ pub fn write_stored_points<'p>(
 }
 
 /// Writes what this invocation may and hands the rest over (after the response, via `wait_until`),
-/// authenticated with the ingest token (or the API token when only that is set).
+/// authenticated with the internal token; without one the rest is not written (and counted).
 fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Vec<Cow<'_, str>>) {
     let dataset = match env.analytics_engine(binding) {
         Ok(d) => d,
@@ -146,14 +146,16 @@ fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Ve
             return not_written(env, ctx, NotWritten(later.len(), why));
         }
     };
-    let tokens = bindings::tokens(env);
-    let token = tokens.ingest.or(tokens.api);
+    let Some(token) = bindings::tokens(env).internal else {
+        let why = StoreError::Unavailable(format!("no {} secret for the hand-over", bindings::INTERNAL_TOKEN));
+        return not_written(env, ctx, NotWritten(later.len(), why));
+    };
     let parts: Vec<(usize, String)> =
         later.chunks(MAX_POINTS_PER_INVOCATION).map(|c| (c.len(), json_array(c))).collect();
     let env = env.clone();
     ctx.wait_until(async move {
         for (count, part) in parts {
-            if let Err(e) = hand_over(&fetcher, binding, &part, token.as_deref()).await {
+            if let Err(e) = hand_over(&fetcher, binding, &part, &token).await {
                 worker::console_error!("{count} Analytics Engine points not handed over: {e}");
                 count_not_written(&env, count).await;
             }
@@ -161,13 +163,11 @@ fn write_point_texts(env: &Env, ctx: &Context, binding: &'static str, points: Ve
     });
 }
 
-async fn hand_over(fetcher: &Fetcher, binding: &str, points_array: &str, token: Option<&str>) -> worker::Result<()> {
+async fn hand_over(fetcher: &Fetcher, binding: &str, points_array: &str, token: &str) -> worker::Result<()> {
     let body = format!("{{\"binding\":{},\"points\":{points_array}}}", serde_json::to_string(binding)?);
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
-    if let Some(t) = token {
-        headers.set("authorization", &format!("Bearer {t}"))?;
-    }
+    headers.set("authorization", &format!("Bearer {token}"))?;
     let response = fetcher.fetch_request(post(&format!("https://self{DATA_POINTS_PATH}"), &headers, &body)?).await?;
     match response.status_code() {
         200..=299 => Ok(()),

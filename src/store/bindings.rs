@@ -25,6 +25,8 @@ pub const INDEXED_ATTRIBUTES: &str = "INDEXED_ATTRIBUTES";
 pub const SELF_SERVICE: &str = "SELF";
 pub const INGEST_TOKEN: &str = "INGEST_TOKEN";
 pub const API_TOKEN: &str = "API_TOKEN";
+/// The worker's token for its calls to itself (the Analytics Engine hand-over).
+pub const INTERNAL_TOKEN: &str = "INTERNAL_TOKEN";
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 pub const SLO_RETENTION_DAYS: &str = "SLO_RETENTION_DAYS";
@@ -84,7 +86,7 @@ pub fn text(env: &Env, name: &str) -> Option<String> {
 }
 
 pub fn tokens(env: &Env) -> Tokens {
-    Tokens { ingest: text(env, INGEST_TOKEN), api: text(env, API_TOKEN) }
+    Tokens { ingest: text(env, INGEST_TOKEN), api: text(env, API_TOKEN), internal: text(env, INTERNAL_TOKEN) }
 }
 
 /// The metric series caps, each a positive whole number or its default.

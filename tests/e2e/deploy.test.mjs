@@ -1,7 +1,8 @@
 // `npm run deploy` (scripts/deploy.mjs) against a stand-in wrangler that
 // keeps an account's state: on a fresh account it creates the database, the
 // bucket with its lifecycle rules and both queues, applies the migrations with
-// the database's id and deploys; run again, it creates nothing. And the real
+// the database's id and deploys with a generated INTERNAL_TOKEN secret; run
+// again, it creates nothing and keeps the secret. And the real
 // `wrangler deploy --dry-run` accepts the configuration (no placeholder ids).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,13 +44,22 @@ function standIn(account) {
       account.migrated = true;
       return ok();
     }
-    if (command === "deploy") { account.deploys += 1; return ok(); }
+    if (command === "secret" && sub === "list") {
+      // A worker not deployed yet has no secrets to list.
+      return account.deploys ? ok(JSON.stringify(Object.keys(account.secrets).map((name) => ({ name, type: "secret_text" })))) : { status: 1, stdout: "" };
+    }
+    if (command === "deploy") {
+      const file = args.indexOf("--secrets-file");
+      if (file >= 0) Object.assign(account.secrets, JSON.parse(readFileSync(args[file + 1], "utf8")));
+      account.deploys += 1;
+      return ok();
+    }
     throw new Error(`unexpected wrangler ${args.join(" ")}`);
   };
   return { wrangler, calls };
 }
 
-const freshAccount = () => ({ databases: [], buckets: [], queues: [], lifecycle: {}, migrated: false, deploys: 0 });
+const freshAccount = () => ({ databases: [], buckets: [], queues: [], lifecycle: {}, secrets: {}, migrated: false, deploys: 0 });
 
 test("wrangler.toml names every resource and carries no placeholder id", () => {
   assert.deepEqual(readConfig(toml), {
@@ -66,16 +76,18 @@ test("on a fresh account the deploy creates what is missing, in order; run again
   const account = freshAccount();
   const first = standIn(account);
   const created = await deploy({ wrangler: first.wrangler, toml, dir: mkdtempSync(join(tmpdir(), "deploy-")), log: () => {} });
-  assert.deepEqual(created, [
+  assert.deepEqual(created.slice(0, -1), [
     "d1 create observability-db",
     "r2 bucket create observability-blocks",
     "queues create observability-ingest",
     "queues create observability-ingest-dlq",
   ]);
+  assert.match(created.at(-1), /^deploy --secrets-file /, "a first deploy brings the worker's INTERNAL_TOKEN");
+  assert.match(account.secrets.INTERNAL_TOKEN, /^[0-9a-f]{64}$/);
   const order = (prefix) => first.calls.findIndex((c) => c.startsWith(prefix));
   assert.ok(order("r2 bucket lifecycle") > order("r2 bucket create"));
   assert.ok(order("d1 migrations apply DB --remote") > order("queues create observability-ingest-dlq"));
-  assert.equal(first.calls.at(-1), "deploy", "deploys last, after the migrations");
+  assert.match(first.calls.at(-1), /^deploy/, "deploys last, after the migrations");
   assert.ok(account.migrated);
   assert.deepEqual(account.lifecycle["observability-blocks"].rules.map((r) => [r.conditions.prefix, r.deleteObjectsTransition.condition]), [
     ["spans/", { type: "Age", maxAge: 8 * 86_400 }],
@@ -83,8 +95,11 @@ test("on a fresh account the deploy creates what is missing, in order; run again
   ]);
 
   const rules = structuredClone(account.lifecycle);
+  const token = account.secrets.INTERNAL_TOKEN;
   const again = standIn(account);
   assert.deepEqual(await deploy({ wrangler: again.wrangler, toml, dir: mkdtempSync(join(tmpdir(), "deploy-")), log: () => {} }), []);
+  assert.equal(again.calls.at(-1), "deploy", "the secret exists: a plain deploy");
+  assert.equal(account.secrets.INTERNAL_TOKEN, token, "kept, not regenerated");
   assert.deepEqual(account.lifecycle, rules, "the same rules");
   assert.equal(account.databases.length, 1);
   assert.deepEqual(account.queues.length, 2);

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const INGEST_TOKEN = "test-ingest-token";
 export const API_TOKEN = "test-api-token";
+export const INTERNAL_TOKEN = "test-internal-token";
 
 /** Splits a migration file into statements, keeping trigger bodies whole. */
 export function splitSql(sql) {
@@ -79,7 +80,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
           ...(queueFaults ? {} : { queueProducers: { INGEST_QUEUE: { queueName: "ingest" } } }),
           queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 2, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
         } : {}),
-        bindings: { INGEST_TOKEN, API_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
+        bindings: { INGEST_TOKEN, API_TOKEN, INTERNAL_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
         serviceBindings: { SELF: "main" },
         wrappedBindings: {
           DB: { scriptName: "d1-counter" },

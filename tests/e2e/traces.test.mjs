@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCollector, root, INGEST_TOKEN, API_TOKEN } from "./harness.mjs";
+import { startCollector, root, INGEST_TOKEN, API_TOKEN, INTERNAL_TOKEN } from "./harness.mjs";
 import { checkoutTrace, request, json, gzip, span, traceId, spanId, BASE_NS } from "./otlp.mjs";
 
 let c;
@@ -248,10 +248,14 @@ test("a batch of more than 250 spans writes every Analytics Engine point across 
   assert.equal((await c.api(`/api/traces/${traceId(5)}`)).body.spanCount, 600);
 });
 
-test("the hand-over route writes points as writeDataPoint takes them, reads the previous version's form, and refuses what breaks a limit", async () => {
-  const post = (body) => c.request("/internal/analytics-engine/points", { method: "POST", token: INGEST_TOKEN, body: JSON.stringify(body) });
+test("the hand-over route takes the worker's own token only, writes points as writeDataPoint takes them, reads the previous version's form, and refuses what breaks a limit", async () => {
+  const post = (body, token = INTERNAL_TOKEN) => c.request("/internal/analytics-engine/points", { method: "POST", token, body: JSON.stringify(body) });
   const already = c.points.length;
   const current = { indexes: ["handover-current"], blobs: ["a", "b"], doubles: [1.5] };
+  for (const [token, status] of [[INGEST_TOKEN, 403], [API_TOKEN, 403], ["guess", 401], [null, 401]]) {
+    const res = await post({ binding: "AE_TRACES", points: [current] }, token);
+    assert.equal(res.status, status, `with ${token}`);
+  }
   const previous = { index: "handover-previous", blobs: ["c"], doubles: [2] };
   assert.equal((await post({ binding: "AE_TRACES", points: [current] })).status, 204);
   assert.equal((await post({ binding: "AE_TRACES", points: [previous] })).status, 204);

@@ -40,7 +40,7 @@ before(async () => {
   url = `http://127.0.0.1:${port}`;
   wrangler = spawn(wranglerBin, [
     "dev", "-c", configPath, "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir,
-    "--test-scheduled", "--var", `INGEST_TOKEN:${TOKEN}`, "--var", `API_TOKEN:${TOKEN}`,
+    "--test-scheduled", "--var", `INGEST_TOKEN:${TOKEN}`, "--var", `API_TOKEN:${TOKEN}`, "--var", "INTERNAL_TOKEN:wrangler-internal-token",
   ], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let log = "";
   wrangler.stdout.on("data", (d) => { log += d; });
