@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every test: native unit and integration tests, the release bundle's size
-# budget, then the end-to-end suite against the built worker in local
-# workerd (Miniflare).
+# Every test: native unit and integration tests, a short run of every fuzz
+# target, the release bundle's size budget, then the end-to-end suite against
+# the built worker in local workerd (Miniflare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+cargo fmt --check --manifest-path fuzz/Cargo.toml
+# Seconds per fuzz target, so a decoder regression crashes here (long runs: scripts/fuzz.sh).
+FUZZ_SECONDS=3 bash scripts/fuzz.sh
 bash scripts/build.sh
 # The release bundle must stay within its budget (DESIGN.md §7: 600 KiB gzip).
 bundle_gzip=$(gzip -9c build/index_bg.wasm | wc -c)

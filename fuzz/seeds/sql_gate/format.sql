@@ -1,0 +1,1 @@
+SELECT 1 FROM worker_logs FORMAT tabseparated

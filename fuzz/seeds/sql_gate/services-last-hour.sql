@@ -1,0 +1,1 @@
+SELECT service_name, COUNT(*) FROM distributed_traces WHERE timestamp > NOW() - INTERVAL '1' HOUR GROUP BY service_name

@@ -1,0 +1,1 @@
+SELECT lower("service_name"), 'it''s', -double1 % 3, if(is_error = 1, 'e', 'ok') FROM distributed_traces WHERE name LIKE '%GET%' OR operation = 'a\'b'

@@ -1,0 +1,1 @@
+SELECT t.service_name AS s, count() AS n FROM (SELECT * FROM distributed_traces WHERE blob4 != 'x' LIMIT 10 OFFSET 2) AS t WHERE extract(HOUR FROM timestamp) IN (1, 2) AND NOT (duration_ms BETWEEN 1 AND 2.5e3) GROUP BY s HAVING n > 0 ORDER BY n DESC, s ASC LIMIT 5
