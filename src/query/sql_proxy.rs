@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
+pub use super::sql_syntax::SqlRejection;
 use super::sql_syntax::{is_keyword, parse, Expr, Item, Select, Source, Statement};
-pub use super::sql_syntax::{SqlRejection, FORMATS, MAX_QUERY_BYTES};
 use crate::api::ApiError;
 use crate::ingest::data_points::Layout;
 
@@ -541,7 +541,7 @@ pub fn schema(layouts: &[Layout]) -> Vec<DatasetSchema> {
 mod tests {
     use super::*;
     use crate::ingest::data_points::{LAYOUTS as ALL, TRACES};
-    use crate::query::sql_syntax::MAX_DEPTH;
+    use crate::query::sql_syntax::{MAX_DEPTH, MAX_QUERY_BYTES};
 
     fn ok(sql: &str) -> String {
         let printed = prepare(sql, &ALL).unwrap_or_else(|e| panic!("{sql}: {e}")).sql;

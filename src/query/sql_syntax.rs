@@ -223,11 +223,6 @@ pub fn is_keyword(word: &str) -> bool {
     KEYWORDS.iter().chain(&UNSUPPORTED).any(|k| k.eq_ignore_ascii_case(word))
 }
 
-/// The rest of `s` after `n` bytes.
-fn after(s: &str, n: usize) -> &str {
-    s.get(n..).unwrap_or("")
-}
-
 /// Splits a query into tokens; whitespace and comments (`-- …`, `/* … */`) only separate them.
 fn lex(sql: &str) -> Result<Vec<Token<'_>>, SqlRejection> {
     let mut out = Vec::new();
@@ -238,7 +233,7 @@ fn lex(sql: &str) -> Result<Vec<Token<'_>>, SqlRejection> {
             ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' => 1,
             '-' if rest.starts_with("--") => rest.find('\n').unwrap_or(rest.len()),
             '/' if rest.starts_with("/*") => {
-                after(rest, 2).find("*/").ok_or(SqlRejection::Unterminated("comment"))? + 4
+                rest.get(2..).unwrap_or("").find("*/").ok_or(SqlRejection::Unterminated("comment"))? + 4
             }
             '\'' | '"' | '`' => {
                 let (value, len) = quoted(bytes, c)?;
