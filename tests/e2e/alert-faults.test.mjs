@@ -1,7 +1,9 @@
 // Faults in the cron's jobs (tests/e2e/d1-counter.mjs fails every D1 batch
 // holding a statement with a chosen SQL fragment): an alert cycle that D1
 // interrupts at its incident write opens and notifies nothing, and the next
-// cycle opens one incident and sends one notification; a webhook endpoint
+// cycle opens one incident and sends one notification; KV failing at the
+// state save leaves the incident and its queued notification in D1, and the
+// next cycle sends it once without a second incident; a webhook endpoint
 // that hangs is given up after the delivery timeout, retried a minute later,
 // and does not hold back another channel's delivery; pruning that D1
 // interrupts deletes nothing half-way, and the next run prunes the rest.
@@ -14,7 +16,7 @@ import { startReceiver } from "./receiver.mjs";
 
 let c, receiver, hanging;
 before(async () => {
-  c = await startCollector({ d1Faults: true, vars: { SPAN_RETENTION_DAYS: "7" } });
+  c = await startCollector({ d1Faults: true, kvFaults: true, vars: { SPAN_RETENTION_DAYS: "7" } });
   receiver = await startReceiver();
   hanging = await startHangingEndpoint();
 });
@@ -85,6 +87,25 @@ test("an alert cycle D1 interrupts at its incident write opens and notifies noth
   assert.equal((await evaluate()).body.opened.length, 0);
   assert.equal((await incidentsOf(ruleId)).length, 1);
   assert.deepEqual(receiver.requests.map((r) => r.headers["x-collector-event"]), ["firing"]);
+});
+
+test("KV failing at the alert state save: the incident and its notification are kept in D1 and sent once by the next cycle", async () => {
+  const ops = await channel("kv-ops", receiver.url);
+  const ruleId = await rule("Archive failures", "archive", [ops]);
+  assert.equal((await c.ingest(failures("archive", 2))).status, 200);
+  const sent = () => receiver.requests.filter((r) => JSON.parse(r.body).rule.id === ruleId).map((r) => r.headers["x-collector-event"]);
+
+  c.faults.kvPut = true;
+  const interrupted = await evaluate();
+  c.faults.kvPut = false;
+  assert.equal(interrupted.status, 503, JSON.stringify(interrupted.body));
+  assert.equal((await incidentsOf(ruleId)).length, 1, "written to D1 before the states");
+  assert.deepEqual(sent(), [], "nothing sent by a cycle that did not finish");
+
+  assert.equal((await evaluate()).status, 200);
+  assert.equal((await evaluate()).status, 200);
+  assert.equal((await incidentsOf(ruleId)).length, 1, "no second incident");
+  assert.deepEqual(sent(), ["firing"], "the queued notification, once");
 });
 
 test("a webhook that hangs is given up after the timeout and retried later, without holding back another channel", async () => {

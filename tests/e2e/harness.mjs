@@ -47,10 +47,11 @@ export function migrationFiles() {
  * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer;
  * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket, `queueFaults` (with `queue`)
  * tests/e2e/queue-faults.mjs in front of the queue producer, `d1Faults` lets tests/e2e/d1-counter.mjs
- * fail batches (see `faults`). With `queue`, messages reaching the dead-letter queue are kept in `deadLetters`.
+ * fail batches (see `faults`), `kvFaults` puts tests/e2e/kv-faults.mjs in front of the alert-state KV
+ * namespace (fails its puts). With `queue`, messages reaching the dead-letter queue are kept in `deadLetters`.
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false } = {}) {
-  const faults = { put: false, send: false, d1: false };
+export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false } = {}) {
+  const faults = { put: false, send: false, d1: false, kvPut: false };
   const control = async (req) => {
     const fault = faults[new URL(req.url).pathname.slice(1)];
     return new Response(fault === true ? "fail" : fault || "ok");
@@ -73,7 +74,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         // As wrangler.toml's [assets]: files in public/ are served before the worker runs.
         assets: { directory: join(root, "public"), routerConfig: { has_user_worker: true } },
         d1Databases: { SCHEMA_CHECK: "schema-check-db" },
-        kvNamespaces: { ALERT_STATE: "test-kv" },
+        ...(kvFaults ? {} : { kvNamespaces: { ALERT_STATE: "test-kv" } }),
         ...(r2Faults ? {} : { r2Buckets: { BLOCKS: "test-blocks" } }),
         // As wrangler.toml's ingest queue, when asked for (else spans are stored inline).
         ...(queue ? {
@@ -86,6 +87,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
           DB: { scriptName: "d1-counter" },
           ...(r2Faults ? { BLOCKS: { scriptName: "r2-faults" } } : {}),
           ...(queueFaults ? { INGEST_QUEUE: { scriptName: "queue-faults" } } : {}),
+          ...(kvFaults ? { ALERT_STATE: { scriptName: "kv-faults" } } : {}),
           AE_TRACES: { scriptName: "ae-capture", bindings: { dataset: "distributed_traces" } },
           AE_METRICS: { scriptName: "ae-capture", bindings: { dataset: "worker_metrics" } },
           AE_LOGS: { scriptName: "ae-capture", bindings: { dataset: "worker_logs" } },
@@ -105,6 +107,12 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
         name: "r2-faults",
         modules: [{ type: "ESModule", path: join(root, "tests/e2e/r2-faults.mjs") }],
         r2Buckets: { INNER: "test-blocks" },
+        serviceBindings: { CONTROL: control },
+      }] : []),
+      ...(kvFaults ? [{
+        name: "kv-faults",
+        modules: [{ type: "ESModule", path: join(root, "tests/e2e/kv-faults.mjs") }],
+        kvNamespaces: { INNER: "test-kv" },
         serviceBindings: { CONTROL: control },
       }] : []),
       ...(queueFaults ? [{
