@@ -19,6 +19,8 @@
 //!
 //! Everything but the wasm32-only adapter compiles and is tested natively.
 
+#![cfg_attr(not(test), deny(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing))]
+
 pub mod alerting;
 pub mod api;
 pub mod blocks;

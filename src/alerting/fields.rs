@@ -62,7 +62,8 @@ pub fn channel_ids(body: &Map<String, Value>, name: &'static str) -> Result<Vec<
     if ids.len() > MAX_CHANNELS {
         return Err(invalid(name, format!("at most {MAX_CHANNELS} channels")));
     }
-    if let Some((i, id)) = ids.iter().enumerate().find(|(i, id)| id.is_empty() || ids[..*i].contains(id)) {
+    if let Some((i, id)) = ids.iter().enumerate().find(|&(i, id)| id.is_empty() || ids.iter().take(i).any(|x| x == id))
+    {
         return Err(invalid(name, format!("entry {i} ({id:?}) is empty or repeated")));
     }
     Ok(ids)

@@ -149,7 +149,7 @@ impl From<StoredIncident> for IncidentView {
 /// before writing anything, and one cycle can never open two.
 pub fn incident_id(rule_id: &str, service: &str, now_ms: f64) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{rule_id}\n{service}\n{now_ms}"));
+    let digest: [u8; 32] = Sha256::digest(format!("{rule_id}\n{service}\n{now_ms}")).into();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

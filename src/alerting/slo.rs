@@ -127,11 +127,11 @@ impl Slo {
 pub fn at_most(buckets: &[f64; 14], threshold_ms: f64) -> f64 {
     let mut count = 0.0;
     let mut lower = 0.0;
-    for (i, &upper) in BUCKET_BOUNDS_MS.iter().enumerate() {
+    for (&upper, &bucket) in BUCKET_BOUNDS_MS.iter().zip(buckets) {
         if threshold_ms >= upper {
-            count += buckets[i];
+            count += bucket;
         } else {
-            count += buckets[i] * ((threshold_ms - lower) / (upper - lower)).max(0.0);
+            count += bucket * ((threshold_ms - lower) / (upper - lower)).max(0.0);
             break;
         }
         lower = upper;

@@ -86,7 +86,7 @@ pub fn observe(metric: SpanMetric, aggregation: Aggregation, minutes: &[&RedMinu
     let first = window.start_minute_ms();
     let from = minutes.partition_point(|m| m.minute_ms < first);
     let to = minutes.partition_point(|m| m.minute_ms < window.end_ms);
-    let in_window = &minutes[from..to.max(from)];
+    let in_window = minutes.get(from..to).unwrap_or_default();
     let values: Vec<f64> = if metric.is_count() {
         let mut dense = Vec::with_capacity(((window.end_ms - first) / MINUTE_MS).ceil().max(0.0) as usize);
         let mut minute = first;

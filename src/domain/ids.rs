@@ -28,7 +28,7 @@ fn from_hex<const N: usize>(what: &'static str, hex: &str) -> Result<[u8; N], Id
     }
     let mut id = [0u8; N];
     for (slot, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        *slot = (nibble(pair[0]).ok_or(IdError::Hex { what })? << 4) | nibble(pair[1]).ok_or(IdError::Hex { what })?;
+        *slot = hex_byte(pair).ok_or(IdError::Hex { what })?;
     }
     from_bytes(what, &id)
 }
@@ -42,15 +42,22 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
+/// The byte of a pair of hex digits.
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    Some((nibble(*pair.first()?)? << 4) | nibble(*pair.get(1)?)?)
+}
+
 /// Bytes from hex in either case; `None` for an odd length or a non-hex digit.
 pub fn bytes_from_hex(hex: &str) -> Option<Vec<u8>> {
     if hex.len() % 2 != 0 {
         return None;
     }
-    hex.as_bytes().chunks_exact(2).map(|pair| Some((nibble(*pair.first()?)? << 4) | nibble(*pair.get(1)?)?)).collect()
+    hex.as_bytes().chunks_exact(2).map(hex_byte).collect()
 }
 
 /// Lower-case hex of bytes, without going through `fmt`.
+// A nibble (`b >> 4`, `b & 0xf` of a byte) is below 16, the length of `DIGITS`.
+#[allow(clippy::indexing_slicing)]
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(2 * bytes.len());

@@ -69,7 +69,8 @@ pub fn severity_from_name(name: &str) -> Option<i32> {
 
 /// The short name of a severity number (`13` → `WARN`); `None` for 0 or out of range.
 pub fn severity_name(number: i32) -> Option<&'static str> {
-    (1..=24).contains(&number).then(|| SEVERITY_NAMES[(number as usize - 1) / 4])
+    let index = usize::try_from(number).ok()?.checked_sub(1)? / 4;
+    SEVERITY_NAMES.get(index).copied()
 }
 
 #[cfg(test)]

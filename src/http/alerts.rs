@@ -187,8 +187,11 @@ async fn get_incident(id: &str, env: &Env) -> Result<Response, ApiError> {
         store(env)?.incident(id).await?.ok_or_else(|| ApiError::not_found(format!("incident {id:?} not found")))?;
     let mut view = serde_json::to_value(IncidentView::from(incident))
         .map_err(|e| ApiError::internal(format!("response encoding: {e}")))?;
+    let serde_json::Value::Object(fields) = &mut view else {
+        return Err(ApiError::internal("response encoding: an incident is not an object"));
+    };
     let notifications: Vec<NotificationView> = notifications.into_iter().map(NotificationView::from).collect();
-    view["notifications"] = serde_json::to_value(notifications).unwrap_or_default();
+    fields.insert("notifications".into(), serde_json::to_value(notifications).unwrap_or_default());
     json(200, &view)
 }
 

@@ -167,8 +167,7 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
 }
 
 pub fn respond(status: u16, content_type: &str, body: Vec<u8>, retry_after: Option<u32>) -> Response {
-    let response =
-        Response::from_bytes(body).unwrap_or_else(|_| Response::empty().expect("empty response")).with_status(status);
+    let response = Response::builder().with_status(status).fixed(body);
     let headers = response.headers();
     let _ = headers.set("content-type", content_type);
     if let Some(seconds) = retry_after {

@@ -269,6 +269,10 @@ fn cut<'s>(value: Cow<'s, str>, column: &Column) -> Cow<'s, str> {
 }
 
 /// The `worker_logs` point of one record.
+// Cannot fail: the index and blobs are cut to their columns, which fit the
+// limits (`every_layout_fits_the_analytics_engine_limits`), and every double
+// is a count or a time.
+#[allow(clippy::expect_used)]
 pub fn log_point<'s>(record: &'s LogRecord<'_>, ctx: LogContext<'s>) -> DataPoint<'s> {
     let body_bytes = ctx.body.len() as f64;
     let values: [Cow<'s, str>; 12] = [
@@ -325,8 +329,8 @@ pub struct MetricTexts<'s> {
     pub description: &'s str,
 }
 
-/// The `worker_metrics` point of one metric data point.
-pub fn metric_point(texts: MetricTexts<'_>, n: MetricNumbers) -> DataPoint<'_> {
+/// The `worker_metrics` point of one metric data point; `Err` for a number that is not finite.
+pub fn metric_point(texts: MetricTexts<'_>, n: MetricNumbers) -> Result<DataPoint<'_>, DataPointError> {
     let values: [Cow<'_, str>; 11] = [
         Cow::Borrowed(texts.metric_name),
         Cow::Borrowed(texts.service),
@@ -352,7 +356,6 @@ pub fn metric_point(texts: MetricTexts<'_>, n: MetricNumbers) -> DataPoint<'_> {
         n.attribute_count as f64,
     ];
     DataPoint::new(Cow::Borrowed(truncate(texts.service, METRICS.index.max_bytes)), blobs, doubles)
-        .expect("the metrics layout is within the Analytics Engine limits")
 }
 
 /// Cuts `s` to at most `max` bytes without splitting a character.
@@ -400,6 +403,10 @@ pub struct SpanContext<'s> {
 }
 
 /// The `distributed_traces` point of one span.
+// Cannot fail: the index and blobs are cut to their columns, which fit the
+// limits (`every_layout_fits_the_analytics_engine_limits`), and every double
+// is a count, a time or a status code.
+#[allow(clippy::expect_used)]
 pub fn span_point<'s>(span: &'s Span<'_>, ids: SpanIds, ctx: &SpanContext<'s>) -> DataPoint<'s> {
     let a = &span.attributes;
     let exception_type = span
@@ -427,7 +434,8 @@ pub fn span_point<'s>(span: &'s Span<'_>, ids: SpanIds, ctx: &SpanContext<'s>) -
     // Ids are exactly as long as their columns allow; the rest is cut to its column's maximum.
     let mut blobs = Vec::with_capacity(TRACES.blobs.len());
     blobs.extend([ids.trace_id, ids.span_id, ids.parent_span_id].map(Cow::Owned));
-    blobs.extend(borrowed.iter().zip(&TRACES.blobs[3..]).map(|(v, c)| Cow::Borrowed(truncate(v, c.max_bytes))));
+    let columns = TRACES.blobs.iter().skip(3);
+    blobs.extend(borrowed.iter().zip(columns).map(|(v, c)| Cow::Borrowed(truncate(v, c.max_bytes))));
     let http_status = ["http.response.status_code", "http.status_code"]
         .iter()
         .find_map(|k| find(a, k).and_then(|v| v.as_i64()))

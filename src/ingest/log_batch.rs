@@ -102,8 +102,9 @@ pub fn parse_message(bytes: &[u8]) -> Result<LogMessage<'_>, LogBatchError> {
         hasher.update(facts.key.as_bytes());
         rows.push(Row { time_ns, facts, raw, point });
     }
+    let digest: [u8; 32] = hasher.finalize().into();
     let mut hash = [0; 8];
-    hash.copy_from_slice(&hasher.finalize()[..8]);
+    hash.copy_from_slice(&digest[..8]);
     Ok(LogMessage { hash, rows })
 }
 

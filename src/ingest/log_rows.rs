@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::data_points::{log_point, LogContext};
-use super::row_chunks::{attributes_json, RowChunks, MAX_ROW_BYTES};
+use super::row_chunks::{attributes_json, attributes_text, RowChunks, MAX_ROW_BYTES};
 use super::span_rows::MAX_MESSAGE_BYTES;
 use crate::domain::ids::hex;
 use crate::domain::time::{nanos_text, nanos_to_ms};
@@ -53,10 +53,13 @@ struct LogRow<'s, 'a> {
 
 /// The hex of the first 16 bytes of SHA-256 over the row as serialized with
 /// the placeholder key: the same record always gets the same key.
+// Cannot fail: a row is strings, numbers, `AnyValue`s and raw JSON, written to a `Vec`.
+#[allow(clippy::expect_used)]
 fn content_key(row: &LogRow<'_, '_>, scratch: &mut Vec<u8>) -> String {
     scratch.clear();
     serde_json::to_writer(&mut *scratch, row).expect("rows serialize");
-    hex(&Sha256::digest(scratch.as_slice())[..KEY_HEX_LEN / 2])
+    let digest: [u8; 32] = Sha256::digest(scratch.as_slice()).into();
+    hex(&digest[..KEY_HEX_LEN / 2])
 }
 
 /// Everything one log export writes.
@@ -101,6 +104,8 @@ pub fn log_batch(resource_logs: &[ResourceLogs<'_>], now_ms: f64, rejections: &m
                     event_name: &record.event_name,
                 };
                 row.key = Cow::Owned(content_key(&row, &mut scratch));
+                // Cannot fail: serde_json writes an `AnyValue` to a `String` without error.
+                #[allow(clippy::expect_used)]
                 let body = match &record.body {
                     AnyValue::Str(s) => Cow::Borrowed(s.as_ref()),
                     AnyValue::Empty => Cow::Borrowed(""),
@@ -114,8 +119,7 @@ pub fn log_batch(resource_logs: &[ResourceLogs<'_>], now_ms: f64, rejections: &m
                     trace_id: row.trace_id.clone(),
                     span_id: row.span_id.clone(),
                     body,
-                    attributes_json: serde_json::to_string(&Attributes(&record.attributes))
-                        .expect("attributes serialize"),
+                    attributes_json: attributes_text(&record.attributes),
                     time_ms: if time_ns > 0 { nanos_to_ms(time_ns) } else { now_ms },
                 };
                 let point = log_point(record, ctx);

@@ -105,7 +105,8 @@ impl MetricPack {
             json.extend_from_slice(p.json.as_bytes());
         }
         json.push(b']');
-        let id = hex(&Sha256::digest(&json)[..8]);
+        let digest: [u8; 32] = Sha256::digest(&json).into();
+        let id = hex(&digest[..8]);
         let mut body = BlockWriter::default();
         body.push(&json);
         let mut series: Vec<String> = kept.iter().map(|p| p.series.clone()).collect();

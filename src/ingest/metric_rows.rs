@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::data_points::{metric_point, DataPoint, MetricNumbers, MetricTexts};
 use super::metric_packs::{MetricPack, Packer, StoredPoint};
 use super::metric_series::{exponential_to_explicit, series_key};
-use super::row_chunks::RowChunks;
+use super::row_chunks::{attributes_text, RowChunks};
 use crate::domain::metric::{MetricData, PointHeader, Temporality};
 use crate::domain::time::nanos_to_ms;
 use crate::domain::value::{find, Attributes};
@@ -142,8 +142,7 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                     };
                     let attributes: Vec<KeyValue> = header.attributes.iter().cloned().chain(instance.clone()).collect();
                     let key = series_key(service, &metric.name, &attributes);
-                    let attributes_json =
-                        serde_json::to_string(&Attributes(&attributes)).expect("attributes serialize");
+                    let attributes_json = attributes_text(&attributes);
                     if !seen_series.contains(&key) {
                         let row = SeriesRow {
                             key: &key,
@@ -172,6 +171,26 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         monotonic: kind.monotonic,
                         attribute_count: attributes.len(),
                     };
+                    let texts = MetricTexts {
+                        metric_name: &metric.name,
+                        service,
+                        kind: kind.kind,
+                        temporality: kind.temporality,
+                        unit: &metric.unit,
+                        series_key: key.clone(),
+                        attributes_json,
+                        service_version,
+                        environment,
+                        scope_name: &sm.scope.name,
+                        description: &metric.description,
+                    };
+                    let point = match metric_point(texts, numbers) {
+                        Ok(point) => point,
+                        Err(e) => {
+                            rejections.reject(format!("metric {:?}: {e}", metric.name));
+                            continue;
+                        }
+                    };
                     let stored = StoredPoint {
                         series: key.clone(),
                         time_ns: header.time_unix_nano,
@@ -188,20 +207,7 @@ pub fn metric_batch<'s>(resource_metrics: &'s [ResourceMetrics<'_>], rejections:
                         rejections.reject(format!("metric {:?}: a data point of {bytes} bytes", metric.name));
                         continue;
                     }
-                    let texts = MetricTexts {
-                        metric_name: &metric.name,
-                        service,
-                        kind: kind.kind,
-                        temporality: kind.temporality,
-                        unit: &metric.unit,
-                        series_key: key.clone(),
-                        attributes_json,
-                        service_version,
-                        environment,
-                        scope_name: &sm.scope.name,
-                        description: &metric.description,
-                    };
-                    batch.points.push(metric_point(texts, numbers));
+                    batch.points.push(point);
                     batch.point_series.push((key, service));
                 }
             }

@@ -5,8 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::row_chunks::attributes_text;
 use crate::domain::metric::{ExponentialBuckets, ExponentialHistogramPoint};
-use crate::domain::value::Attributes;
 use crate::domain::KeyValue;
 
 /// The key of a series: 128 bits of SHA-256 over the service, the metric
@@ -15,13 +15,14 @@ pub fn series_key(service: &str, metric: &str, attributes: &[KeyValue<'_>]) -> S
     let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let owned: Vec<KeyValue> = sorted.into_iter().cloned().collect();
-    let canonical = serde_json::to_string(&Attributes(&owned)).expect("attributes serialize");
+    let canonical = attributes_text(&owned);
     let mut hasher = Sha256::new();
     for part in [service, metric, &canonical] {
         hasher.update(part.len().to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    let digest: [u8; 32] = hasher.finalize().into();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The last cumulative point seen of a series.
@@ -82,10 +83,9 @@ pub fn histogram_quantile(bounds: &[f64], counts: &[f64], q: f64) -> Option<f64>
     }
     let rank = q * total;
     let mut seen = 0.0;
-    for (i, &count) in counts.iter().enumerate() {
+    let lowers = bounds.first().map(|b| b.min(0.0)).into_iter().chain(bounds.iter().copied());
+    for ((&count, &upper), lower) in counts.iter().zip(bounds).zip(lowers) {
         if count > 0.0 && seen + count >= rank {
-            let Some(&upper) = bounds.get(i) else { return bounds.last().copied() };
-            let lower = if i == 0 { upper.min(0.0) } else { bounds[i - 1] };
             return Some(lower + (upper - lower) * ((rank - seen) / count));
         }
         seen += count;

@@ -23,6 +23,8 @@ pub struct Red {
 }
 
 impl Red {
+    // `bucket` is at most `BUCKET_BOUNDS_MS.len()`, the last index of `buckets`.
+    #[allow(clippy::indexing_slicing)]
     fn add(&mut self, duration_ms: f64, error: bool) {
         self.requests += 1;
         self.errors += u32::from(error);

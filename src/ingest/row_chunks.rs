@@ -34,19 +34,23 @@ impl RowChunks {
     }
 
     /// Appends a row; `Err(bytes)` (and nothing appended) when the row alone is over `MAX_ROW_BYTES`.
-    /// `edit` may rewrite the row's serialized bytes in place before it is kept.
+    /// `edit` may rewrite the row's serialized bytes in place (keeping them UTF-8) before it is kept.
     pub fn push<T: Serialize>(&mut self, row: &T, edit: impl FnOnce(&mut [u8])) -> Result<(), usize> {
         let before = self.current.len();
         let separator = usize::from(before > 1);
         if separator == 1 {
             self.current.push(b',');
         }
+        // Cannot fail: rows are ours (strings, numbers, string-keyed maps), written to a `Vec`.
+        #[allow(clippy::expect_used)]
         serde_json::to_writer(&mut self.current, row).expect("rows serialize");
         let row_bytes = self.current.len() - before - separator;
         if row_bytes > MAX_ROW_BYTES {
             self.current.truncate(before);
             return Err(row_bytes);
         }
+        // `before + separator` is where the row starts, so within `current`.
+        #[allow(clippy::indexing_slicing)]
         edit(&mut self.current[before + separator..]);
         if separator == 1 && self.current.len() + 1 > self.max_chunk_bytes {
             let row = self.current.split_off(before + 1);
@@ -65,13 +69,23 @@ impl RowChunks {
     }
 }
 
+/// Attributes as a JSON object.
+// Cannot fail: serde_json writes string keys and `AnyValue`s to a `String` without error.
+#[allow(clippy::expect_used)]
+pub fn attributes_text(attributes: &[KeyValue<'_>]) -> String {
+    serde_json::to_string(&Attributes(attributes)).expect("attributes serialize")
+}
+
 /// Attributes (a resource's, stored once per row of it) as ready-made JSON.
+// Cannot fail, as `attributes_text`.
+#[allow(clippy::expect_used)]
 pub fn attributes_json(attributes: &[KeyValue<'_>]) -> Box<RawValue> {
-    let json = serde_json::to_string(&Attributes(attributes)).expect("attributes serialize");
-    RawValue::from_string(json).expect("serialized attributes are JSON")
+    serde_json::value::to_raw_value(&Attributes(attributes)).expect("attributes serialize")
 }
 
 /// Ends a JSON array of rows (serde_json only writes UTF-8).
+// Cannot fail: a chunk is serde_json output, ASCII `[`, `,`, `]` and `edit`s that keep UTF-8.
+#[allow(clippy::expect_used)]
 fn close(mut chunk: Vec<u8>) -> String {
     chunk.push(b']');
     String::from_utf8(chunk).expect("serde_json writes UTF-8")

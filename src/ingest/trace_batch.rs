@@ -244,7 +244,7 @@ fn piece_hash(rows: &[Row<'_>]) -> u64 {
     for row in rows {
         hasher.update(row.span_id.as_bytes());
     }
-    let digest = hasher.finalize();
+    let digest: [u8; 32] = hasher.finalize().into();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(first)

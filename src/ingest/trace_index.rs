@@ -192,11 +192,9 @@ impl TraceRecord {
     }
 
     fn intern(&mut self, name: &str, service: bool) -> u32 {
-        let index = match self.names.iter().position(|(n, _)| n == name) {
-            Some(i) => {
-                if service {
-                    self.names[i].1 = true;
-                }
+        let index = match self.names.iter_mut().enumerate().find(|(_, (n, _))| n == name) {
+            Some((i, (_, is_service))) => {
+                *is_service |= service;
                 i
             }
             None => {
@@ -221,79 +219,78 @@ impl TraceRecord {
             record.spans = state.spans;
         }
         let mut new_pieces = Vec::new();
+        let mut spans: Vec<&SpanFacts> = Vec::new();
         for (i, piece) in pieces.iter().enumerate() {
             if !record.pieces.contains(&piece.hash) {
                 record.pieces.push(piece.hash);
                 new_pieces.push(i);
+                spans.extend(&piece.spans);
             }
         }
         if new_pieces.is_empty() {
             return None;
         }
-        let spans: Vec<&SpanFacts> = new_pieces.iter().flat_map(|&i| &pieces[i].spans).collect();
         let calls = record.add_spans(&spans);
         Some(TraceMerge { record, new_pieces, calls })
     }
 
     fn add_spans(&mut self, spans: &[&SpanFacts<'_>]) -> Vec<CallDelta> {
         let mut calls = Vec::new();
-        let by_id: HashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
         let arrived: HashSet<u32> = spans.iter().map(|s| fingerprint(s.span_id)).collect();
         let mut answered = HashSet::new();
         let services: Vec<u32> = spans.iter().map(|s| self.intern(s.service, true)).collect();
-        let mut has_remote_child = vec![false; spans.len()];
+        let by_id: HashMap<SpanId, (usize, u32)> =
+            spans.iter().zip(&services).enumerate().map(|(i, (s, &service))| (s.span_id, (i, service))).collect();
+        // The spans (by position) with a child in another service.
+        let mut has_remote_child = HashSet::new();
         let mut new_orphans = Vec::new();
         let prior_orphans = std::mem::take(&mut self.orphans);
         let mut open_calls = std::mem::take(&mut self.open_calls);
 
-        for (i, span) in spans.iter().enumerate() {
+        for (i, (span, &service)) in spans.iter().zip(&services).enumerate() {
             // Spans stored earlier whose parent this span is.
             let fp = fingerprint(span.span_id);
             for orphan in prior_orphans.iter().filter(|o| o.parent_fingerprint == fp) {
-                if orphan.service != services[i] {
-                    calls.push(self.call(services[i], orphan.service, orphan.timing, 1));
-                    has_remote_child[i] = true;
+                if orphan.service != service {
+                    calls.push(self.call(service, orphan.service, orphan.timing, 1));
+                    has_remote_child.insert(i);
                 }
             }
             let Some(parent) = span.parent_span_id else { continue };
-            if let Some(&p) = by_id.get(&parent) {
-                if services[p] != services[i] {
-                    calls.push(self.call(services[p], services[i], span.timing(), 1));
-                    has_remote_child[p] = true;
+            if let Some(&(p, parent_service)) = by_id.get(&parent) {
+                if parent_service != service {
+                    calls.push(self.call(parent_service, service, span.timing(), 1));
+                    has_remote_child.insert(p);
                 }
             } else if let Some(open) = open_calls.iter_mut().find(|o| o.fingerprint == fingerprint(parent)) {
-                if open.service != services[i] {
+                if open.service != service {
                     answered.insert(open.fingerprint);
                     if let Some((callee, timing)) = open.peer.take() {
                         calls.push(self.call(open.service, callee, timing, -1));
                     }
-                    calls.push(self.call(open.service, services[i], span.timing(), 1));
+                    calls.push(self.call(open.service, service, span.timing(), 1));
                 }
-            } else if let Some(service) = self.stored_service(fingerprint(parent)) {
+            } else if let Some(stored) = self.stored_service(fingerprint(parent)) {
                 // The parent was stored by an earlier batch.
-                if service != services[i] {
-                    calls.push(self.call(service, services[i], span.timing(), 1));
+                if stored != service {
+                    calls.push(self.call(stored, service, span.timing(), 1));
                 }
             } else {
-                new_orphans.push(Orphan {
-                    parent_fingerprint: fingerprint(parent),
-                    service: services[i],
-                    timing: span.timing(),
-                });
+                new_orphans.push(Orphan { parent_fingerprint: fingerprint(parent), service, timing: span.timing() });
             }
         }
         // Open calls answered in this batch are closed; the rest stay open.
         open_calls.retain(|o| !answered.contains(&o.fingerprint));
-        for (i, span) in spans.iter().enumerate() {
-            if !matches!(span.kind, SpanKind::Client | SpanKind::Producer) || has_remote_child[i] {
+        for (i, (span, &service)) in spans.iter().zip(&services).enumerate() {
+            if !matches!(span.kind, SpanKind::Client | SpanKind::Producer) || has_remote_child.contains(&i) {
                 continue;
             }
             let peer = span.callee.map(|callee| {
                 let callee = self.intern(callee, false);
-                calls.push(self.call(services[i], callee, span.timing(), 1));
+                calls.push(self.call(service, callee, span.timing(), 1));
                 (callee, span.timing())
             });
-            open_calls.push(OpenCall { fingerprint: fingerprint(span.span_id), service: services[i], peer });
+            open_calls.push(OpenCall { fingerprint: fingerprint(span.span_id), service, peer });
         }
         self.orphans =
             prior_orphans.into_iter().filter(|o| !arrived.contains(&o.parent_fingerprint)).chain(new_orphans).collect();
@@ -331,13 +328,13 @@ impl TraceRecord {
             Some(_) => 2,
         };
         let mut best = self.root.take().map(|r| ((class(r.parent_fingerprint), r.start_ns, r.span_id), r));
-        for (i, span) in spans.iter().enumerate() {
+        for (span, &service) in spans.iter().zip(services) {
             let parent = span.parent_span_id.map(fingerprint);
             let rank = (class(parent), span.start_ns, span.span_id);
             if best.as_ref().is_none_or(|(b, _)| rank < *b) {
                 let root = Root {
                     span_id: span.span_id,
-                    service: services[i],
+                    service,
                     operation: span.name.to_string(),
                     start_ns: span.start_ns,
                     parent_fingerprint: parent,
@@ -527,8 +524,12 @@ impl<'b> Reader<'b> {
         Ok(out)
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
+        self.take(N)?.try_into().map_err(|_| self.error("truncated"))
+    }
+
     fn byte(&mut self) -> Result<u8, RecordError> {
-        Ok(self.take(1)?[0])
+        self.array().map(u8::from_le_bytes)
     }
 
     fn varint(&mut self) -> Result<u64, RecordError> {
@@ -548,14 +549,11 @@ impl<'b> Reader<'b> {
     }
 
     fn u32_le(&mut self) -> Result<u32, RecordError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.array().map(u32::from_le_bytes)
     }
 
     fn u64_le(&mut self) -> Result<u64, RecordError> {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(b))
+        self.array().map(u64::from_le_bytes)
     }
 
     fn utf8(&mut self, len: usize) -> Result<String, RecordError> {
@@ -564,7 +562,7 @@ impl<'b> Reader<'b> {
     }
 
     fn u16_le(&mut self) -> Result<u16, RecordError> {
-        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+        self.array().map(u16::from_le_bytes)
     }
 
     /// A call timing of a version 1 record (a minute, an `f32`) or a version 2 one (two varints).

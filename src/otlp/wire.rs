@@ -34,32 +34,38 @@ impl<'a> Reader<'a> {
         }
         let value = match key & 7 {
             0 => WireValue::Varint(self.varint()?),
-            1 => WireValue::Fixed64(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes"))),
+            1 => WireValue::Fixed64(u64::from_le_bytes(self.array()?)),
             2 => {
                 let len = usize::try_from(self.varint()?).map_err(|_| malformed("length out of range"))?;
                 WireValue::Bytes(self.take(len)?)
             }
-            5 => WireValue::Fixed32(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes"))),
+            5 => WireValue::Fixed32(u32::from_le_bytes(self.array()?)),
             other => return Err(malformed(&format!("unsupported wire type {other}"))),
         };
         Ok(Some((number, value)))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if n > self.buf.len() {
-            return Err(malformed("message truncated"));
-        }
-        let (head, tail) = self.buf.split_at(n);
+        let (head, tail) = self.buf.split_at_checked(n).ok_or_else(|| malformed("message truncated"))?;
         self.buf = tail;
         Ok(head)
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let (head, tail) = self.buf.split_first_chunk().ok_or_else(|| malformed("message truncated"))?;
+        self.buf = tail;
+        Ok(*head)
+    }
+
     fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
-        for (i, byte) in self.buf.iter().enumerate().take(10) {
-            value |= u64::from(byte & 0x7f) << (7 * i);
+        let mut rest = self.buf;
+        for shift in (0..64).step_by(7) {
+            let Some((&byte, tail)) = rest.split_first() else { break };
+            rest = tail;
+            value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
-                self.buf = &self.buf[i + 1..];
+                self.buf = rest;
                 return Ok(value);
             }
         }
@@ -77,8 +83,8 @@ pub fn field_counts<const N: usize>(buf: &[u8], numbers: [u32; N]) -> Result<[us
     let mut counts = [0; N];
     let mut r = Reader::new(buf);
     while let Some((n, _)) = r.next_field()? {
-        if let Some(i) = numbers.iter().position(|k| *k == n) {
-            counts[i] += 1;
+        if let Some((_, count)) = numbers.iter().zip(&mut counts).find(|(k, _)| **k == n) {
+            *count += 1;
         }
     }
     Ok(counts)
@@ -127,7 +133,10 @@ impl<'a> WireValue<'a> {
         match self {
             WireValue::Fixed64(v) => out.push(v),
             WireValue::Bytes(b) if b.len() % 8 == 0 => {
-                out.extend(b.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))))
+                let mut r = Reader::new(b);
+                while !r.buf.is_empty() {
+                    out.push(u64::from_le_bytes(r.array()?));
+                }
             }
             _ => return Err(wrong_type(field)),
         }

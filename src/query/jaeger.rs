@@ -189,19 +189,20 @@ struct StoredLink {
 /// Spans of one or more traces (grouped by trace id, in order) as Jaeger traces.
 pub fn traces(spans: Vec<StoredSpan>) -> Vec<JaegerTrace> {
     let mut out: Vec<JaegerTrace> = Vec::new();
+    let mut current: Option<JaegerTrace> = None;
     // The (service, resource) of each process of the current trace, by position (`p1` first).
     let mut processes: Vec<(String, String)> = Vec::new();
     for s in spans {
-        if out.last().is_none_or(|t| t.trace_id != s.trace_id) {
+        if current.as_ref().is_none_or(|t| t.trace_id != s.trace_id) {
             processes.clear();
-            out.push(JaegerTrace {
-                trace_id: s.trace_id.clone(),
-                spans: Vec::new(),
-                processes: Vec::new(),
-                warnings: None,
-            });
+            out.extend(current.take());
         }
-        let trace = out.last_mut().expect("pushed above");
+        let trace = current.get_or_insert_with(|| JaegerTrace {
+            trace_id: s.trace_id.clone(),
+            spans: Vec::new(),
+            processes: Vec::new(),
+            warnings: None,
+        });
         let known =
             processes.iter().position(|(service, resource)| *service == s.service_name && resource == s.resource.get());
         let process_id = match known {
@@ -218,6 +219,7 @@ pub fn traces(spans: Vec<StoredSpan>) -> Vec<JaegerTrace> {
         };
         trace.spans.push(span(s, process_id));
     }
+    out.extend(current);
     out
 }
 

@@ -199,7 +199,7 @@ pub struct ScopeView {
 }
 
 fn raw(json: String) -> Box<RawValue> {
-    RawValue::from_string(json).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+    RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 fn non_empty(s: String) -> Option<String> {

@@ -455,10 +455,10 @@ fn minute_increase(
 /// The semantics shared by every series, or why the aggregation does not apply.
 fn semantics_of(
     name: &str,
+    first: &StoredSeries,
     series: &[&StoredSeries],
     aggregation: Option<MetricAggregation>,
 ) -> Result<(Semantics, MetricAggregation), MetricQueryError> {
-    let first = series.first().ok_or_else(|| MetricQueryError::NoSeries(name.to_string()))?;
     let semantics = first.semantics();
     let aggregation = aggregation.unwrap_or(semantics.default_aggregation());
     for s in series {
@@ -498,7 +498,8 @@ pub fn evaluate(
     aggregation: Option<MetricAggregation>,
     steps: &Steps,
 ) -> Result<MetricSeriesResult, MetricQueryError> {
-    let (semantics, aggregation) = semantics_of(name, series, aggregation)?;
+    let first = series.first().ok_or_else(|| MetricQueryError::NoSeries(name.to_string()))?;
+    let (semantics, aggregation) = semantics_of(name, first, series, aggregation)?;
     let mut steps_data = vec![Step::default(); steps.count];
     let read_from = steps.read_from_ms();
     let quantile = match aggregation {
@@ -511,17 +512,20 @@ pub fn evaluate(
         let mut last: Vec<Option<f64>> = vec![None; steps.count];
         let mut prev: Option<&StoredMinute> = None;
         let from = rows.partition_point(|m| m.minute_ms < read_from);
-        for &m in &rows[from..] {
+        for &m in rows.iter().skip(from) {
             let increase =
                 series_semantics.cumulative().then(|| minute_increase(prev, m, read_from, quantile.is_some()));
             prev = Some(m);
-            let Some(i) = steps.index(m.minute_ms) else { continue };
-            let step = &mut steps_data[i];
+            let Some((step, last_value)) =
+                steps.index(m.minute_ms).and_then(|i| steps_data.get_mut(i).zip(last.get_mut(i)))
+            else {
+                continue;
+            };
             step.points += m.points;
             step.value_sum += m.value_sum;
             step.count_sum += m.count_sum;
             step.add_extremes(m.low, m.high);
-            last[i] = m.last_value.or(last[i]);
+            *last_value = m.last_value.or(*last_value);
             if let Some(inc) = &increase {
                 step.increase += inc.value;
                 step.count_increase += inc.count;
@@ -547,7 +551,6 @@ pub fn evaluate(
         .zip(&steps_data)
         .map(|(time, step)| MetricPoint { time, value: step.value(semantics, aggregation, step_seconds) })
         .collect();
-    let first = series[0];
     Ok(MetricSeriesResult {
         kind: first.kind.clone(),
         temporality: first.temporality.clone(),

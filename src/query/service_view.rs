@@ -106,10 +106,9 @@ pub fn quantile_ms(buckets: &[f64; 14], q: f64) -> Option<f64> {
     }
     let rank = q * total;
     let mut seen = 0.0;
-    for (i, count) in buckets.iter().enumerate() {
-        if *count > 0.0 && seen + count >= rank {
-            let Some(&upper) = BUCKET_BOUNDS_MS.get(i) else { return Some(BUCKET_BOUNDS_MS[12]) };
-            let lower = if i == 0 { 0.0 } else { BUCKET_BOUNDS_MS[i - 1] };
+    let lowers = std::iter::once(0.0).chain(BUCKET_BOUNDS_MS);
+    for ((&count, upper), lower) in buckets.iter().zip(BUCKET_BOUNDS_MS).zip(lowers) {
+        if count > 0.0 && seen + count >= rank {
             return Some(lower + (upper - lower) * ((rank - seen) / count));
         }
         seen += count;

@@ -8,8 +8,6 @@
 //! copied from the caller's text. Also the route's body and upstream-answer
 //! helpers, and each dataset's friendly columns for `GET /api/query/schema`.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
-
 use serde::Serialize;
 
 pub use super::sql_syntax::SqlRejection;

@@ -11,8 +11,6 @@
 //! the caller's text (comments, odd whitespace, quoting tricks) never leaves
 //! the collector.
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
-
 /// Longest query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 

@@ -98,6 +98,8 @@ pub fn attribute_filter(key: &str, value: &str) -> Result<AttributeFilter, ApiEr
             "attr.{key}: attribute keys must be non-empty without quotes or backslashes"
         )));
     }
+    // Cannot fail: serde_json writes a string to a `String` without error.
+    #[allow(clippy::expect_used)]
     let as_string = serde_json::to_string(value).expect("strings serialize");
     let as_scalar = match serde_json::from_str::<serde_json::Value>(value) {
         Ok(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),

@@ -178,7 +178,7 @@ pub fn rfc3339_ms(ms: f64) -> String {
 
 /// Stored JSON columns are written by us; anything unreadable shows as `null`.
 fn raw(json: String) -> Box<RawValue> {
-    RawValue::from_string(json).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
+    RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// A JSON column stored as text.

@@ -122,7 +122,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
         let results = self
             .db
             .batch(vec![
-                Statement::new(sql::SERIES_OF_METRIC, range[..2].to_vec()),
+                Statement::new(sql::SERIES_OF_METRIC, range.iter().take(2).cloned().collect()),
                 Statement::new(sql::PACKS_OF_METRIC, range),
             ])
             .await?;

@@ -3,6 +3,13 @@
 //! smallest name and closed by repeating it (`["a","b","a"]`); self-loops are
 //! cycles of one node (`["a","a"]`). Output order is sorted, so equal graphs
 //! give equal reports.
+//!
+//! Nodes are ids `0..names.len()`, and every index into the graph's and the
+//! algorithms' per-node vectors (all of that length) is such an id: taken
+//! from `names`, from an adjacency list built from `names`, or from a range
+//! over them. Hence indexing is allowed in this module.
+
+#![allow(clippy::indexing_slicing)]
 
 use serde::Serialize;
 
@@ -25,15 +32,13 @@ pub fn analyze<'a>(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Cycle
     let graph = Graph::new(edges);
     let mut cycles: Vec<Vec<String>> = Vec::new();
     let truncated = graph.elementary_cycles(MAX_CYCLES, &mut |cycle| {
-        let mut named: Vec<String> = cycle.iter().map(|&i| graph.names[i].to_string()).collect();
-        named.push(named[0].clone());
-        cycles.push(named);
+        cycles.push(cycle.iter().chain(cycle.first()).map(|&i| graph.names[i].to_string()).collect());
     });
     cycles.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     let mut components: Vec<Vec<String>> = graph
         .strongly_connected_components(|_| true)
         .into_iter()
-        .filter(|c| c.len() > 1 || graph.adjacency[c[0]].contains(&c[0]))
+        .filter(|c| c.len() > 1 || c.first().is_some_and(|v| graph.adjacency[*v].contains(v)))
         .map(|c| {
             let mut names: Vec<String> = c.iter().map(|&i| graph.names[i].to_string()).collect();
             names.sort();
