@@ -17,9 +17,11 @@ pub struct Tokens {
 /// Checks the `Authorization` header against the token of the route's scope.
 /// The API token is accepted on ingest routes too (one token for a small setup).
 pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> Result<(), ApiError> {
+    // What clients hold: the ingest and the API token.
+    let client_tokens = || [tokens.ingest.as_deref(), tokens.api.as_deref()].into_iter().flatten();
     let accepted: Vec<&str> = match scope {
         Scope::Public => return Ok(()),
-        Scope::Ingest => [tokens.ingest.as_deref(), tokens.api.as_deref()].into_iter().flatten().collect(),
+        Scope::Ingest => client_tokens().collect(),
         Scope::Api => tokens.api.as_deref().into_iter().collect(),
         Scope::Internal => tokens.internal.as_deref().into_iter().collect(),
     };
@@ -34,11 +36,10 @@ pub fn authorize(scope: Scope, authorization: Option<&str>, tokens: &Tokens) -> 
         .and_then(|h| h.trim().strip_prefix("Bearer ").or_else(|| h.trim().strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
-    let is =
-        |token: &Option<String>| token.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()));
-    if accepted.iter().any(|t| constant_time_eq(t.as_bytes(), presented.as_bytes())) {
+    let presents = |token: &str| constant_time_eq(token.as_bytes(), presented.as_bytes());
+    if accepted.iter().any(|t| presents(t)) {
         Ok(())
-    } else if scope == Scope::Internal && (is(&tokens.ingest) || is(&tokens.api)) {
+    } else if scope == Scope::Internal && client_tokens().any(presents) {
         Err(ApiError::forbidden("this route is the collector's own: client tokens are not accepted"))
     } else {
         Err(ApiError::unauthorized("invalid bearer token"))
