@@ -9,9 +9,12 @@
 // memory (a 429 or 503 is retried after Retry-After, as exporters do, and
 // counted); at the end
 // it reads everything back: every trace whole, every log record by trace
-// id, every counter point (counted per series). Exit 1 if anything was lost,
-// refused, or memory grew past MAX_MEMORY_GROWTH_MB from the second minute
-// (the first is warm-up).
+// id, every counter point (counted per series). Every 10th trace is polled
+// from its acceptance until it reads back whole (the read lag: the queue's
+// consumer keeping up). Exit 1 if anything was lost or refused, a read lag
+// passed MAX_READ_LAG_S (5), or memory grew past MAX_MEMORY_GROWTH_MB from
+// the second minute (the first is warm-up). CRON_PATH is the scheduled
+// trigger's path (wrangler dev's by default).
 //
 //   DURATION_S=1800 node benches/soak.mjs            # npm run soak
 //   COLLECTOR_URL=http://127.0.0.1:8787 DURATION_S=60 SPANS_PER_S=100 node benches/soak.mjs
@@ -27,6 +30,7 @@ const logsPerSecond = Number(process.env.LOGS_PER_S ?? 100);
 const pointsPerSecond = Number(process.env.POINTS_PER_S ?? 50);
 const queriesPerSecond = Number(process.env.QUERIES_PER_S ?? 2);
 const maxGrowthMb = Number(process.env.MAX_MEMORY_GROWTH_MB ?? 100);
+const maxReadLagS = Number(process.env.MAX_READ_LAG_S ?? 5);
 const services = ["gateway", "checkout", "payments"];
 const run = randomBytes(6).toString("hex");
 const SERIES = 10;
@@ -122,7 +126,8 @@ const pct = (values, p) => {
 };
 
 const traces = [];
-const window = { ingest: [], queries: [], failed: 0 };
+const window = { ingest: [], queries: [], lagS: [], failed: 0 };
+const lags = [];
 const minutes = [];
 const memory = [];
 let failedIngest = 0;
@@ -140,7 +145,23 @@ async function ingestSecond(n) {
     window.ingest.push(a.ms);
     if (!a.ok) { failedIngest++; window.failed++; console.error(`ingest ${a.status} ${a.error ?? ""}`); }
   }
-  if (answers.every((a) => a.ok)) traces.push(traceId);
+  if (answers.every((a) => a.ok)) {
+    traces.push(traceId);
+    if (n % 10 === 0) lags.push(readLag(traceId));
+  }
+}
+
+/** Seconds from an export's acceptance until its trace reads back whole (polled every 250 ms, at most 60 s). */
+async function readLag(traceId) {
+  const accepted = Date.now();
+  while (Date.now() - accepted < 60_000) {
+    const trace = await call(`/api/traces/${traceId}`);
+    if (trace.json?.spanCount === spansPerSecond) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seconds = (Date.now() - accepted) / 1000;
+  window.lagS.push(seconds);
+  return seconds;
 }
 
 const readPaths = () => {
@@ -172,21 +193,22 @@ while (Date.now() - started < durationMs) {
   const tick = Date.now();
   const pending = [ingestSecond(second++), querySecond()];
   if (Date.now() - lastMinute >= 60_000) {
-    pending.push(call("/__scheduled?cron=*+*+*+*+*").then((a) => { if (!a.ok) console.error(`cron ${a.status}`); }));
+    pending.push(call(process.env.CRON_PATH ?? "/__scheduled?cron=*+*+*+*+*").then((a) => { if (!a.ok) console.error(`cron ${a.status}`); }));
     minutes.push({
       minute: minutes.length + 1,
       ingestMs: { p50: pct(window.ingest, 0.5), p99: pct(window.ingest, 0.99) },
       queryMs: { p50: pct(window.queries, 0.5), p99: pct(window.queries, 0.99) },
-      failed: window.failed, workerdMb: workerdMb(),
+      readLagMaxS: window.lagS.length ? Math.max(...window.lagS) : null, failed: window.failed, workerdMb: workerdMb(),
     });
     console.log(JSON.stringify(minutes.at(-1)));
-    Object.assign(window, { ingest: [], queries: [], failed: 0 });
+    Object.assign(window, { ingest: [], queries: [], lagS: [], failed: 0 });
     lastMinute = Date.now();
   }
   await Promise.all(pending);
   await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))));
 }
 clearInterval(sampler);
+const readLagS = await Promise.all(lags);
 
 // Read everything back (the queue's last batches land up to its batch timeout later).
 await new Promise((r) => setTimeout(r, 10_000));
@@ -220,7 +242,8 @@ const summary = {
   sent: { traces: traces.length, spans: traces.length * spansPerSecond, logs: traces.length * logsPerSecond, points: counters.reduce((a, b) => a + b, 0) },
   retriedAfter429or503: retried, failedIngest, failedQueries, tracesIncomplete, logsMissing, countersWrong,
   ingestMsP99ByMinute: minutes.map((m) => m.ingestMs.p99),
+  readLagS: { p50: pct(readLagS, 0.5), max: Math.max(...readLagS) },
   workerdMb: { first: memory[0]?.mb, afterWarmup: steady[0], max: Math.max(...memory.map((m) => m.mb)), last: memory.at(-1)?.mb, growthAfterWarmup: growth },
 };
 console.log(JSON.stringify(summary, null, 2));
-process.exitCode = failedIngest || failedQueries || tracesIncomplete || logsMissing || countersWrong || growth > maxGrowthMb ? 1 : 0;
+process.exitCode = failedIngest || failedQueries || tracesIncomplete || logsMissing || countersWrong || growth > maxGrowthMb || Math.max(...readLagS) > maxReadLagS ? 1 : 0;

@@ -3,7 +3,7 @@
 
 use worker::{Env, Request, Response};
 
-use super::{db, json, json_under, now_ms, query_pairs, read_body, respond};
+use super::{db, json, json_under, no_content, now_ms, query_pairs, read_body};
 use crate::alerting::channel::{Channel, ChannelView};
 use crate::alerting::cycle::ServiceStates;
 use crate::alerting::incident::{acknowledge_conflict, acknowledged_by, IncidentState, IncidentView};
@@ -47,7 +47,7 @@ pub async fn handle(route: AlertRoute, req: &mut Request, env: &Env) -> Result<R
         },
         AlertRoute::ReplaceChannel(id) => save_channel(Some(&id), req, env).await,
         AlertRoute::DeleteChannel(id) => match store(env)?.delete_channel(&id).await? {
-            true => Ok(respond(204, "text/plain", Vec::new(), None)),
+            true => Ok(no_content()),
             false => Err(channel_not_found(&id)),
         },
         AlertRoute::ListIncidents => list_incidents(req, env).await,
@@ -123,7 +123,7 @@ async fn delete_rule(id: &str, env: &Env) -> Result<Response, ApiError> {
         return Err(rule_not_found(id));
     }
     alert_state(env)?.delete(id).await?;
-    Ok(respond(204, "text/plain", Vec::new(), None))
+    Ok(no_content())
 }
 
 async fn save_channel(id: Option<&str>, req: &mut Request, env: &Env) -> Result<Response, ApiError> {

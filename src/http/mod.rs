@@ -65,7 +65,7 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
             let handover: PointsHandover = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("invalid data points: {e}")))?;
             accept_handover(env, &handover)?;
-            Ok(respond(204, "text/plain", Vec::new(), None))
+            Ok(no_content())
         }
     }
 }
@@ -174,6 +174,11 @@ pub fn respond(status: u16, content_type: &str, body: Vec<u8>, retry_after: Opti
         let _ = headers.set("retry-after", &seconds.to_string());
     }
     response
+}
+
+/// 204 No Content: a null body (an empty one makes workerd warn on every response).
+pub fn no_content() -> Response {
+    Response::builder().with_status(204).empty()
 }
 
 pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {

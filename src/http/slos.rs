@@ -4,7 +4,7 @@ use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use super::alerts::ensure_channels_exist;
-use super::{db, json, json_under, now_ms, read_body, respond};
+use super::{db, json, json_under, no_content, now_ms, read_body};
 use crate::alerting::slo::{status, window_events, Slo, SloStatus};
 use crate::api::{ApiError, SloRoute};
 use crate::query::trace_view::rfc3339_ms;
@@ -72,7 +72,7 @@ pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Res
             json(status_code, &view(&stored, &slo))
         }
         SloRoute::Delete(id) => match store.delete(&id, now_ms()).await? {
-            true => Ok(respond(204, "text/plain", Vec::new(), None)),
+            true => Ok(no_content()),
             false => Err(not_found(&id)),
         },
         SloRoute::Status(id) => {

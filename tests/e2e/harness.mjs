@@ -42,7 +42,7 @@ export function migrationFiles() {
 }
 
 /**
- * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, ingest, api, db, stop }.
+ * Starts a collector. Returns { url, mf, points, waitForPoints, d1RoundTrips, runtimeLog, ingest, api, db, stop }.
  * The worker's D1 binding goes through tests/e2e/d1-counter.mjs, which records each round trip.
  * `vars` override worker variables (e.g. MAX_BODY_BYTES); `queue` adds the ingest queue and its consumer;
  * `r2Faults` puts tests/e2e/r2-faults.mjs in front of the R2 bucket, `queueFaults` (with `queue`)
@@ -59,7 +59,15 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
   const points = [];
   const deadLetters = [];
   const d1RoundTrips = [];
+  const runtimeLog = [];
   const mf = new Miniflare({
+    // workerd's log, verbose (console calls and the runtime's own warnings, e.g. on a 204
+    // with a body), kept for the tests; warnings and errors also shown on stderr.
+    verbose: true,
+    handleStructuredLogs(log) {
+      runtimeLog.push(log);
+      if (log.level === "warn" || log.level === "error") process.stderr.write(`[workerd ${log.level}] ${log.message}\n`);
+    },
     workers: [
       {
         name: "main",
@@ -178,6 +186,8 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     deadLetters,
     points,
     waitForPoints,
+    /** workerd's log so far: `{ timestamp, level, message }`. */
+    runtimeLog,
     /** Every D1 round trip the worker made: `{ kind, statements }`. */
     d1RoundTrips,
     /** POST /v1/traces with the ingest token. */
