@@ -3,14 +3,17 @@
 //! `api::params`, `api::routes::route`, and the pair parsers of
 //! `query::trace_search::TraceSearch`, `query::log_search::LogSearch`,
 //! `query::metric_query::MetricQuery`, `query::jaeger::{search,
-//! dependencies_window, go_duration_ms}` and `query::service_view::Window`.
+//! dependencies_window, go_duration_ms}` and `query::service_view::Window`;
+//! each value also as a bearer token (`api::auth::authorize`, `api::keys::parse_token`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use observability_collector::alerting::incident::IncidentState;
 use observability_collector::alerting::span_metrics::SpanMetric;
+use observability_collector::api::auth::{authorize, Tokens};
+use observability_collector::api::keys::parse_token;
 use observability_collector::api::params::{duration_ms, limit, percent_decode, query_pairs, time_ms, window_seconds};
-use observability_collector::api::routes::route;
+use observability_collector::api::routes::{route, Scope};
 use observability_collector::blocks::BlockId;
 use observability_collector::domain::{SpanId, TraceId};
 use observability_collector::query::jaeger::{dependencies_window, go_duration_ms, search};
@@ -36,6 +39,12 @@ fn values(name: &str, value: &str) {
     let _ = BlockId::parse(value);
     let _ = TraceId::from_hex(value);
     let _ = SpanId::from_hex(value);
+    let _ = parse_token(value);
+    let tokens = Tokens { ingest: Some("in".into()), api: Some("api".into()), internal: Some("self".into()) };
+    for scope in [Scope::Public, Scope::Ingest, Scope::Read, Scope::Admin, Scope::Internal] {
+        let _ = authorize(scope, Some(&format!("Bearer {value}")), &tokens);
+        let _ = authorize(scope, Some(value), &tokens);
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

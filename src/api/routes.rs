@@ -7,8 +7,12 @@ use super::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Public,
+    /// The OTLP routes.
     Ingest,
-    Api,
+    /// Reads: every `GET` of the API and SQL queries.
+    Read,
+    /// Changes: alert rules, channels, SLOs, acknowledgements, evaluation, API keys.
+    Admin,
     /// The collector's own calls to itself (`INTERNAL_TOKEN`), never a client's.
     Internal,
 }
@@ -35,6 +39,7 @@ pub enum Route {
     Jaeger(JaegerRoute),
     Alerts(AlertRoute),
     Slos(SloRoute),
+    Keys(KeyRoute),
     /// Analytics Engine points handed over from an invocation that had more than it may write.
     WriteDataPoints,
 }
@@ -56,11 +61,29 @@ impl Route {
             | Route::GetService(_)
             | Route::ServiceMap
             | Route::ServiceMapCycles
-            | Route::Jaeger(_)
-            | Route::Alerts(_)
-            | Route::Slos(_) => Scope::Api,
+            | Route::Jaeger(_) => Scope::Read,
+            Route::Alerts(route) => match route {
+                AlertRoute::ListConfigs
+                | AlertRoute::GetConfig(_)
+                | AlertRoute::ListChannels
+                | AlertRoute::GetChannel(_)
+                | AlertRoute::ListIncidents
+                | AlertRoute::GetIncident(_) => Scope::Read,
+                _ => Scope::Admin,
+            },
+            Route::Slos(SloRoute::List | SloRoute::Get(_) | SloRoute::Status(_)) => Scope::Read,
+            Route::Slos(_) | Route::Keys(_) => Scope::Admin,
         }
     }
+}
+
+/// The API key routes, under `/api/keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRoute {
+    List,
+    Create,
+    Revoke(String),
+    Rotate(String),
 }
 
 /// The Jaeger query API routes, under `/jaeger/api`.
@@ -195,6 +218,20 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         ["api", "slos", id, "status"] => {
             ((method == "GET").then(|| Route::Slos(SloRoute::Status(decode_segment(id)))), "GET")
         }
+        ["api", "keys"] => (
+            match method {
+                "GET" => Some(Route::Keys(KeyRoute::List)),
+                "POST" => Some(Route::Keys(KeyRoute::Create)),
+                _ => None,
+            },
+            "GET, POST",
+        ),
+        ["api", "keys", id] => {
+            ((method == "DELETE").then(|| Route::Keys(KeyRoute::Revoke(decode_segment(id)))), "DELETE")
+        }
+        ["api", "keys", id, "rotate"] => {
+            ((method == "POST").then(|| Route::Keys(KeyRoute::Rotate(decode_segment(id)))), "POST")
+        }
         _ if path == DATA_POINTS_PATH => ((method == "POST").then_some(Route::WriteDataPoints), "POST"),
         _ => return Err(ApiError::not_found(format!("no route for {path}"))),
     };
@@ -220,11 +257,11 @@ mod tests {
         assert_eq!(route("POST", "/v1/metrics").unwrap(), Route::IngestMetrics);
         assert_eq!(route("GET", "/api/metrics").unwrap(), Route::ListMetrics);
         assert_eq!(route("GET", "/api/metrics/query").unwrap(), Route::QueryMetric);
-        assert_eq!(route("POST", "/api/query").unwrap().scope(), Scope::Api);
+        assert_eq!(route("POST", "/api/query").unwrap().scope(), Scope::Read);
         assert_eq!(route("GET", "/api/query/schema").unwrap(), Route::SqlSchema);
         assert_eq!(route("GET", "/api/query").unwrap_err().status, 405);
         assert_eq!(route("GET", "/api/traces/abc").unwrap(), Route::GetTrace("abc".into()));
-        assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Api);
+        assert_eq!(route("GET", "/api/traces").unwrap().scope(), Scope::Read);
         assert_eq!(route("GET", "/api/service-map").unwrap(), Route::ServiceMap);
         assert_eq!(route("GET", "/api/services").unwrap(), Route::ListServices);
         assert_eq!(
@@ -234,7 +271,13 @@ mod tests {
         assert_eq!(route("GET", "/jaeger/api/traces/abc").unwrap(), Route::Jaeger(JaegerRoute::Trace("abc".into())));
         assert_eq!(route("GET", "/jaeger/api/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/api/services/my%20svc%2Fv2").unwrap(), Route::GetService("my svc/v2".into()));
-        assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Api);
+        assert_eq!(route("GET", "/api/service-map/cycles").unwrap().scope(), Scope::Read);
+        assert_eq!(route("GET", "/api/keys").unwrap(), Route::Keys(KeyRoute::List));
+        assert_eq!(route("POST", "/api/keys").unwrap().scope(), Scope::Admin);
+        assert_eq!(route("DELETE", "/api/keys/k1").unwrap(), Route::Keys(KeyRoute::Revoke("k1".into())));
+        assert_eq!(route("POST", "/api/keys/k1/rotate").unwrap(), Route::Keys(KeyRoute::Rotate("k1".into())));
+        assert_eq!(route("GET", "/api/keys/k1").unwrap_err().status, 405);
+        assert_eq!(route("GET", "/api/keys").unwrap().scope(), Scope::Admin);
         assert_eq!(route("POST", DATA_POINTS_PATH).unwrap().scope(), Scope::Internal);
     }
 
@@ -261,7 +304,10 @@ mod tests {
             A::AcknowledgeIncident("i1".into())
         );
         assert_eq!(alerts("POST", "/api/alerts/evaluate").unwrap(), A::Evaluate);
-        assert_eq!(route("POST", "/api/alerts/evaluate").unwrap().scope(), Scope::Api);
+        assert_eq!(route("POST", "/api/alerts/evaluate").unwrap().scope(), Scope::Admin);
+        assert_eq!(route("POST", "/api/alerts/incidents/i1/acknowledge").unwrap().scope(), Scope::Admin);
+        assert_eq!(route("PUT", "/api/alerts/configs/r1").unwrap().scope(), Scope::Admin);
+        assert_eq!(route("GET", "/api/alerts/channels/c1").unwrap().scope(), Scope::Read);
         let wrong = route("PATCH", "/api/alerts/configs/r1").unwrap_err();
         assert_eq!((wrong.status, wrong.allow), (405, Some("GET, PUT, DELETE")));
         assert_eq!(route("DELETE", "/api/alerts/configs").unwrap_err().allow, Some("GET, POST"));
@@ -276,7 +322,8 @@ mod tests {
         assert_eq!(route("PUT", "/api/slos/s1").unwrap(), Route::Slos(SloRoute::Replace("s1".into())));
         assert_eq!(route("DELETE", "/api/slos/s1").unwrap(), Route::Slos(SloRoute::Delete("s1".into())));
         assert_eq!(route("GET", "/api/slos/s1/status").unwrap(), Route::Slos(SloRoute::Status("s1".into())));
-        assert_eq!(route("GET", "/api/slos/s1/status").unwrap().scope(), Scope::Api);
+        assert_eq!(route("GET", "/api/slos/s1/status").unwrap().scope(), Scope::Read);
+        assert_eq!(route("DELETE", "/api/slos/s1").unwrap().scope(), Scope::Admin);
         assert_eq!(route("POST", "/api/slos/s1/status").unwrap_err().status, 405);
     }
 

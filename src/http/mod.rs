@@ -4,6 +4,7 @@
 mod alerts;
 mod health;
 mod jaeger;
+mod keys;
 pub mod logs;
 mod metrics;
 mod query;
@@ -40,7 +41,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
 async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     // The raw method: `worker::Method` maps methods it does not know to GET.
     let route = api::route(&req.inner().method(), &req.path())?;
-    api::auth::authorize(route.scope(), header(&req, "authorization").as_deref(), &bindings::tokens(env))?;
+    keys::admit(route.scope(), header(&req, "authorization").as_deref(), env).await?;
     match route {
         Route::Health => health::get(env).await,
         Route::IngestTraces => traces::ingest(&mut req, env, ctx).await,
@@ -60,6 +61,7 @@ async fn dispatch(mut req: Request, env: &Env, ctx: &Context) -> Result<Response
         Route::Jaeger(route) => Ok(jaeger::handle(route, &req, env).await),
         Route::Alerts(route) => alerts::handle(route, &mut req, env).await,
         Route::Slos(route) => slos::handle(route, &mut req, env).await,
+        Route::Keys(route) => keys::handle(route, &mut req, env).await,
         Route::WriteDataPoints => {
             let body = req.bytes().await.map_err(|e| ApiError::bad_request(format!("unreadable body: {e}")))?;
             let handover: PointsHandover = serde_json::from_slice(&body)

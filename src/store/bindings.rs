@@ -27,6 +27,9 @@ pub const INGEST_TOKEN: &str = "INGEST_TOKEN";
 pub const API_TOKEN: &str = "API_TOKEN";
 /// The worker's token for its calls to itself (the Analytics Engine hand-over).
 pub const INTERNAL_TOKEN: &str = "INTERNAL_TOKEN";
+/// Workers rate-limiting bindings: requests per caller (key id or bootstrap token) on the OTLP routes, and on the others.
+pub const INGEST_RATE_LIMITER: &str = "INGEST_RATE_LIMITER";
+pub const API_RATE_LIMITER: &str = "API_RATE_LIMITER";
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const SPAN_RETENTION_DAYS: &str = "SPAN_RETENTION_DAYS";
 pub const SLO_RETENTION_DAYS: &str = "SLO_RETENTION_DAYS";

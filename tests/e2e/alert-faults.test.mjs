@@ -6,7 +6,9 @@
 // next cycle sends it once without a second incident; a webhook endpoint
 // that hangs is given up after the delivery timeout, retried a minute later,
 // and does not hold back another channel's delivery; pruning that D1
-// interrupts deletes nothing half-way, and the next run prunes the rest.
+// interrupts deletes nothing half-way, and the next run prunes the rest;
+// pruning while R2 refuses deletes still prunes the index (the objects left
+// behind are the lifecycle rule's).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -16,7 +18,7 @@ import { startReceiver } from "./receiver.mjs";
 
 let c, receiver, hanging;
 before(async () => {
-  c = await startCollector({ d1Faults: true, kvFaults: true, vars: { SPAN_RETENTION_DAYS: "7" } });
+  c = await startCollector({ d1Faults: true, kvFaults: true, r2Faults: true, vars: { SPAN_RETENTION_DAYS: "7" } });
   receiver = await startReceiver();
   hanging = await startHangingEndpoint();
 });
@@ -155,4 +157,21 @@ test("pruning D1 interrupts deletes nothing half-way; the next run prunes what i
   const recent = await c.api(`/api/traces/${traceId(42)}`);
   assert.equal(recent.status, 200);
   assert.equal(recent.body.spanCount, 6);
+});
+
+test("pruning while R2 refuses deletes prunes the index; the objects left behind are the lifecycle rule's", async () => {
+  const now = Date.now();
+  assert.equal((await c.ingest(json(request(checkoutTrace(43, { atMs: now - 30 * 86_400_000 }))))).status, 200);
+  const bucket = await c.mf.getR2Bucket("INNER", "r2-faults");
+  const objects = async () => (await bucket.list({ prefix: "spans/" })).objects.map((o) => o.key);
+  const blocksBefore = await objects();
+  assert.ok(blocksBefore.length > 0);
+  c.faults.delete = true;
+  await cron(now);
+  c.faults.delete = false;
+  assert.equal((await c.api(`/api/traces/${traceId(43)}`)).status, 404, "the index no longer lists the trace");
+  const left = await objects();
+  assert.ok(blocksBefore.every((key) => left.includes(key)), "R2 kept the objects it refused to delete");
+  const recent = await c.api(`/api/traces/${traceId(42)}`);
+  assert.deepEqual([recent.status, recent.body.spanCount], [200, 6], "a trace within retention is untouched");
 });

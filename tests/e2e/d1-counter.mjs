@@ -7,16 +7,16 @@
 import entrypoints from "cloudflare-internal:workers";
 
 export default (env) => {
-  const report = (kind, statements, billed = {}) =>
-    entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify({ kind, statements, ...billed }) }));
+  const report = (kind, statements, billed = {}, sql = []) =>
+    entrypoints.waitUntil(env.SINK.fetch("http://sink/", { method: "POST", body: JSON.stringify({ kind, statements, sql, ...billed }) }));
   const wrap = (statement, sql) => ({
     inner: statement,
     sql,
     bind: (...args) => wrap(statement.bind(...args), sql),
-    first: (...a) => (report("first", 1), statement.first(...a)),
-    all: () => (report("all", 1), statement.all()),
-    run: () => (report("run", 1), statement.run()),
-    raw: (...a) => (report("raw", 1), statement.raw(...a)),
+    first: (...a) => (report("first", 1, {}, [sql]), statement.first(...a)),
+    all: () => (report("all", 1, {}, [sql]), statement.all()),
+    run: () => (report("run", 1, {}, [sql]), statement.run()),
+    raw: (...a) => (report("raw", 1, {}, [sql]), statement.raw(...a)),
   });
   // workers-rs checks the binding's constructor name.
   class D1Database {
@@ -30,7 +30,7 @@ export default (env) => {
         }
         results = await env.INNER.batch(statements.map((s) => s.inner));
       } catch (e) {
-        report("batch", statements.length, { failed: true });
+        report("batch", statements.length, { failed: true }, statements.map((s) => s.sql));
         throw e;
       }
       const sum = (key) => results.reduce((n, r) => n + (r.meta?.[key] ?? 0), 0);
@@ -38,7 +38,7 @@ export default (env) => {
         rowsWritten: sum("rows_written"),
         rowsRead: sum("rows_read"),
         sizeAfter: Math.max(...results.map((r) => r.meta?.size_after ?? 0)),
-      });
+      }, statements.map((s) => s.sql));
       return results;
     }
     exec(sql) { report("exec", 1); return env.INNER.exec(sql); }

@@ -49,9 +49,10 @@ export function migrationFiles() {
  * tests/e2e/queue-faults.mjs in front of the queue producer, `d1Faults` lets tests/e2e/d1-counter.mjs
  * fail batches (see `faults`), `kvFaults` puts tests/e2e/kv-faults.mjs in front of the alert-state KV
  * namespace (fails its puts). With `queue`, messages reaching the dead-letter queue are kept in `deadLetters`.
+ * `rateLimits: { ingest, api }` adds wrangler.toml's rate-limiting bindings with these limits per 60 s.
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false } = {}) {
-  const faults = { put: false, send: false, d1: false, kvPut: false };
+export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false, rateLimits } = {}) {
+  const faults = { put: false, delete: false, send: false, d1: false, kvPut: false };
   const control = async (req) => {
     const fault = faults[new URL(req.url).pathname.slice(1)];
     return new Response(fault === true ? "fail" : fault || "ok");
@@ -90,6 +91,10 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
           queueConsumers: { ingest: { maxBatchSize: 100, maxBatchTimeout: 2, maxRetries: 2, deadLetterQueue: "ingest-dlq" } },
         } : {}),
         bindings: { INGEST_TOKEN, API_TOKEN, INTERNAL_TOKEN, MAX_BODY_BYTES: "10485760", ...vars },
+        ...(rateLimits ? { ratelimits: {
+          INGEST_RATE_LIMITER: { simple: { limit: rateLimits.ingest, period: 60 } },
+          API_RATE_LIMITER: { simple: { limit: rateLimits.api, period: 60 } },
+        } } : {}),
         serviceBindings: { SELF: "main" },
         wrappedBindings: {
           DB: { scriptName: "d1-counter" },
@@ -178,7 +183,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     mf,
     db,
     /**
-     * With `r2Faults` / `queueFaults`: `faults.put` / `faults.send = true` make R2 puts / queue sends fail;
+     * With `r2Faults` / `queueFaults`: `faults.put` / `faults.delete` / `faults.send = true` make R2 puts / R2 deletes / queue sends fail;
      * with `d1Faults`: `faults.d1 = "<SQL fragment>"` fails every D1 batch with a statement containing it.
      */
     faults,
@@ -188,7 +193,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     waitForPoints,
     /** workerd's log so far: `{ timestamp, level, message }`. */
     runtimeLog,
-    /** Every D1 round trip the worker made: `{ kind, statements }`. */
+    /** Every D1 round trip the worker made: `{ kind, statements (a count), sql (their texts) }`. */
     d1RoundTrips,
     /** POST /v1/traces with the ingest token. */
     ingest: (body, headers = {}) =>
