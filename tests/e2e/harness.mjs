@@ -50,8 +50,10 @@ export function migrationFiles() {
  * fail batches (see `faults`), `kvFaults` puts tests/e2e/kv-faults.mjs in front of the alert-state KV
  * namespace (fails its puts). With `queue`, messages reaching the dead-letter queue are kept in `deadLetters`.
  * `rateLimits: { ingest, api }` adds wrangler.toml's rate-limiting bindings with these limits per 60 s.
+ * `runtimeLog: true` keeps workerd's verbose log in `runtimeLog` (off by default: workerd writes it to a
+ * pipe this process reads, and a test that blocks this process, e.g. with spawnSync, would stall workerd).
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false, rateLimits } = {}) {
+export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false, rateLimits, runtimeLog: keepLog = false } = {}) {
   const faults = { put: false, delete: false, send: false, d1: false, kvPut: false };
   const control = async (req) => {
     const fault = faults[new URL(req.url).pathname.slice(1)];
@@ -62,13 +64,15 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
   const d1RoundTrips = [];
   const runtimeLog = [];
   const mf = new Miniflare({
-    // workerd's log, verbose (console calls and the runtime's own warnings, e.g. on a 204
-    // with a body), kept for the tests; warnings and errors also shown on stderr.
-    verbose: true,
-    handleStructuredLogs(log) {
-      runtimeLog.push(log);
-      if (log.level === "warn" || log.level === "error") process.stderr.write(`[workerd ${log.level}] ${log.message}\n`);
-    },
+    // With `runtimeLog`: workerd's log, verbose (console calls and the runtime's own warnings,
+    // e.g. on a 204 with a body), kept for the tests; warnings and errors also shown on stderr.
+    ...(keepLog ? {
+      verbose: true,
+      handleStructuredLogs(log) {
+        runtimeLog.push(log);
+        if (log.level === "warn" || log.level === "error") process.stderr.write(`[workerd ${log.level}] ${log.message}\n`);
+      },
+    } : {}),
     workers: [
       {
         name: "main",
@@ -191,7 +195,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
     deadLetters,
     points,
     waitForPoints,
-    /** workerd's log so far: `{ timestamp, level, message }`. */
+    /** With `runtimeLog: true`, workerd's log so far: `{ timestamp, level, message }`. */
     runtimeLog,
     /** Every D1 round trip the worker made: `{ kind, statements (a count), sql (their texts) }`. */
     d1RoundTrips,

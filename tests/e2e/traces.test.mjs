@@ -8,7 +8,7 @@ import { startCollector, root, INGEST_TOKEN, API_TOKEN, INTERNAL_TOKEN } from ".
 import { checkoutTrace, request, json, gzip, span, traceId, spanId, BASE_NS } from "./otlp.mjs";
 
 let c;
-before(async () => { c = await startCollector(); });
+before(async () => { c = await startCollector({ runtimeLog: true }); });
 after(async () => { await c?.stop(); });
 
 /** The blob/double names of a dataset, in position order, from docs/analytics-engine.md. */
