@@ -17,7 +17,7 @@
 // Resident memory includes
 // garbage V8 collects lazily (Miniflare's queue simulator's heap grows by
 // hundreds of MB between major collections), so memory growth is judged on
-// the JavaScript heap every isolate retains after a forced collection,
+// the JavaScript heap every isolate retains after a full collection (a heap snapshot's),
 // measured through workerd's inspector before the traffic and after the
 // read-back (MAX_RETAINED_GROWTH_MB, 50); resident memory is reported and
 // bounded by MAX_RSS_MB (4096). Needs Node's WebSocket (`npm run soak`
@@ -132,11 +132,11 @@ function inspectorPorts() {
     .filter((f) => f[3] === "0A" && inodes.has(f[9])).map((f) => parseInt(f[1].split(":")[1], 16));
 }
 
-/** One inspector call on a target (a WebSocket per call), or null after 10 s. */
+/** Inspector calls on a target, in order, on one WebSocket: the last one's result, or null after 60 s. */
 function inspect(webSocketUrl, calls) {
   return new Promise((resolve) => {
     const ws = new WebSocket(webSocketUrl);
-    const timer = setTimeout(() => { ws.close(); resolve(null); }, 10_000);
+    const timer = setTimeout(() => { ws.close(); resolve(null); }, 60_000);
     ws.onerror = () => { clearTimeout(timer); resolve(null); };
     ws.onopen = () => calls.forEach((method, id) => ws.send(JSON.stringify({ id, method })));
     ws.onmessage = (e) => {
@@ -146,14 +146,18 @@ function inspect(webSocketUrl, calls) {
   });
 }
 
-/** JavaScript heap every isolate of workerd retains after a forced collection, MB (null without an inspector). */
+/**
+ * JavaScript heap every isolate of workerd retains, MB (null without an inspector). A heap
+ * snapshot is taken first for the full, compacting collection it makes (`collectGarbage` left
+ * a simulator's garbage of hundreds of MB in place); its chunks are ignored.
+ */
 async function retainedHeapMb() {
   let bytes = 0;
   let isolates = 0;
   for (const port of inspectorPorts()) {
     const targets = await fetch(`http://127.0.0.1:${port}/json`).then((r) => r.json()).catch(() => []);
     for (const target of Array.isArray(targets) ? targets : []) {
-      const usage = await inspect(target.webSocketDebuggerUrl, ["HeapProfiler.collectGarbage", "Runtime.getHeapUsage"]);
+      const usage = await inspect(target.webSocketDebuggerUrl, ["HeapProfiler.takeHeapSnapshot", "Runtime.getHeapUsage"]);
       if (usage?.usedSize !== undefined) { bytes += usage.usedSize; isolates++; }
     }
   }
