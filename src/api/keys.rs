@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::params::time_ms;
 use super::{ApiError, Scope};
 use crate::alerting::fields::{field, invalid, object, optional_text, text, FieldError};
+use crate::domain::ids::hex;
 use crate::query::trace_view::rfc3339_ms;
 
 /// Random bytes a new key needs: the id's, then the secret's.
@@ -72,10 +73,6 @@ pub fn parse_token(token: &str) -> Option<(&str, &str)> {
 /// What is stored of a secret: its SHA-256, hex.
 pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new key from `KEY_RANDOM_BYTES` random bytes: its id, its full text
