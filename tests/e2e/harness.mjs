@@ -52,8 +52,10 @@ export function migrationFiles() {
  * `rateLimits: { ingest, api }` adds wrangler.toml's rate-limiting bindings with these limits per 60 s.
  * `runtimeLog: true` keeps workerd's verbose log in `runtimeLog` (off by default: workerd writes it to a
  * pipe this process reads, and a test that blocks this process, e.g. with spawnSync, would stall workerd).
+ * `extraWorkers` are more Miniflare worker definitions run beside the collector (named "main"), e.g.
+ * instrumented Workers with a service binding to it; reach them with `mf.getWorker(name)`.
  */
-export async function startCollector({ vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false, rateLimits, runtimeLog: keepLog = false } = {}) {
+export async function startCollector({ extraWorkers = [], vars = {}, queue = false, r2Faults = false, queueFaults = false, d1Faults = false, kvFaults = false, rateLimits, runtimeLog: keepLog = false } = {}) {
   const faults = { put: false, delete: false, send: false, d1: false, kvPut: false };
   const control = async (req) => {
     const fault = faults[new URL(req.url).pathname.slice(1)];
@@ -165,6 +167,7 @@ export async function startCollector({ vars = {}, queue = false, r2Faults = fals
           ...(d1Faults ? { CONTROL: control } : {}),
         },
       },
+      ...extraWorkers,
     ],
   });
   const url = String(await mf.ready).replace(/\/$/, "");

@@ -1,0 +1,230 @@
+// The client crate end to end: the example Rust Workers `frontend` and
+// `orders` (examples/, built with worker-otel) run beside the collector in
+// local workerd, export through service bindings, and the collector's API
+// shows one trace across both, the D1 spans, the error, the service-map edge
+// and the trace's logs. Copies of both Workers bound to a broken collector
+// answer exactly the same, at the cost of one failed subrequest each.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startCollector, applySql, root, INGEST_TOKEN } from "./harness.mjs";
+
+const PARENT_TRACE = "5b8efff798038103d269b633813fc60c";
+const PARENT_SPAN = "eee19b7ec3c1b174";
+
+/** A Miniflare definition of an example Worker built under examples/<dir>/build. */
+function example(name, dir, { serviceBindings, d1 }) {
+  return {
+    name,
+    modules: true,
+    scriptPath: join(root, `examples/${dir}/build/worker/shim.mjs`),
+    modulesRoot: join(root, `examples/${dir}/build`),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-04-01",
+    bindings: {
+      OTEL_SERVICE_NAME: dir,
+      OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
+      OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${INGEST_TOKEN}`,
+    },
+    serviceBindings,
+    ...(d1 ? { d1Databases: { DB: d1 } } : {}),
+  };
+}
+
+let c;
+let frontend;
+let frontendCut;
+const brokenCalls = { throws: 0, refuses: 0 };
+
+before(async () => {
+  c = await startCollector({
+    extraWorkers: [
+      example("frontend", "frontend", { serviceBindings: { ORDERS: "orders", COLLECTOR: "main" } }),
+      example("orders", "orders", { serviceBindings: { COLLECTOR: "main" }, d1: "orders-db" }),
+      // The same Workers with a collector that is down: one binding throws, the other answers 503.
+      example("frontend-cut", "frontend", {
+        serviceBindings: {
+          ORDERS: "orders-cut",
+          COLLECTOR: async () => {
+            brokenCalls.throws++;
+            throw new Error("collector unreachable");
+          },
+        },
+      }),
+      example("orders-cut", "orders", {
+        serviceBindings: {
+          COLLECTOR: async () => {
+            brokenCalls.refuses++;
+            return new Response("down for maintenance", { status: 503 });
+          },
+        },
+        d1: "orders-cut-db",
+      }),
+    ],
+  });
+  const migration = readFileSync(join(root, "examples/orders/migrations/0001_orders.sql"), "utf8");
+  for (const worker of ["orders", "orders-cut"]) await applySql(await c.mf.getD1Database("DB", worker), migration);
+  frontend = await c.mf.getWorker("frontend");
+  frontendCut = await c.mf.getWorker("frontend-cut");
+});
+
+after(() => c?.stop());
+
+async function get(worker, path, headers = {}) {
+  const res = await worker.fetch(`https://shop.example.com${path}`, { headers });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Polls `read` until `done(value)` holds (10 s at most) and returns the last value. */
+async function eventually(read, done) {
+  const deadline = Date.now() + 10_000;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
+const trace = (id) => c.api(`/api/traces/${id}`);
+const logsOf = (id) => c.api(`/api/logs?traceId=${id}`);
+const byName = (spans, service, name) => spans.find((s) => s.service === service && s.name === name);
+
+test("one trace across frontend and orders, with parentage, D1 spans and logs", async () => {
+  const answer = await get(frontend, "/orders/1", { traceparent: `00-${PARENT_TRACE}-${PARENT_SPAN}-01` });
+  assert.equal(answer.status, 200);
+  assert.match(answer.body, /teapot/);
+
+  const found = await eventually(() => trace(PARENT_TRACE), (r) => r.status === 200 && r.body.spanCount === 6);
+  assert.equal(found.status, 200, "the trace is stored");
+  const spans = found.body.spans;
+  assert.equal(spans.length, 6, JSON.stringify(spans.map((s) => [s.service, s.name])));
+  const frontServer = byName(spans, "frontend", "GET /orders/:id");
+  const call = byName(spans, "frontend", "GET");
+  const render = byName(spans, "frontend", "render");
+  const ordersServer = byName(spans, "orders", "GET /orders/:id");
+  const select = byName(spans, "orders", "SELECT orders");
+  const update = byName(spans, "orders", "UPDATE orders");
+  for (const span of [frontServer, call, render, ordersServer, select, update]) assert.ok(span, JSON.stringify(spans));
+
+  assert.equal(frontServer.parentSpanId, PARENT_SPAN, "frontend continues the caller's traceparent");
+  assert.equal(frontServer.kind, "server");
+  assert.equal(call.parentSpanId, frontServer.spanId);
+  assert.equal(call.kind, "client");
+  assert.equal(render.parentSpanId, frontServer.spanId);
+  assert.equal(render.kind, "internal");
+  assert.equal(ordersServer.parentSpanId, call.spanId, "orders' server span is a child of frontend's call");
+  assert.equal(select.parentSpanId, ordersServer.spanId);
+  assert.equal(update.parentSpanId, ordersServer.spanId);
+
+  assert.equal(frontServer.attributes["http.route"], "/orders/:id");
+  assert.equal(frontServer.attributes["http.request.method"], "GET");
+  assert.equal(frontServer.attributes["http.response.status_code"], 200);
+  assert.equal(frontServer.attributes["url.path"], "/orders/1");
+  assert.equal(call.attributes["url.full"], "https://orders/orders/1");
+  assert.equal(call.attributes["http.response.status_code"], 200);
+  assert.equal(ordersServer.attributes["http.response.status_code"], 200);
+  assert.equal(render.attributes["order.found"], true);
+  for (const span of [frontServer, ordersServer]) {
+    assert.equal(span.serviceVersion, "1.0.0");
+    assert.equal(span.environment, "test");
+    assert.equal(span.resource["telemetry.sdk.name"], "worker-otel");
+    assert.equal(span.status.code, "unset");
+  }
+
+  assert.equal(select.kind, "client");
+  assert.equal(select.attributes["db.system.name"], "cloudflare-d1");
+  assert.equal(select.attributes["db.namespace"], "DB");
+  assert.equal(select.attributes["db.operation.name"], "SELECT");
+  assert.equal(select.attributes["db.collection.name"], "orders");
+  assert.equal(select.attributes["db.query.text"], "SELECT id, item, quantity FROM orders WHERE id = ?1");
+  assert.ok(select.attributes["cloudflare.d1.rows_read"] >= 1);
+  assert.equal(select.attributes["cloudflare.d1.rows_written"], 0);
+  assert.equal(update.attributes["db.query.text"], "UPDATE orders SET views = views + ? WHERE id = ?1", "the literal 1 is not exported");
+  assert.equal(update.attributes["cloudflare.d1.rows_written"], 1);
+  for (const span of spans) assert.ok(BigInt(span.endTimeUnixNano) >= BigInt(span.startTimeUnixNano));
+
+  const logs = await eventually(() => logsOf(PARENT_TRACE), (r) => r.body.logs?.length === 2);
+  const lines = Object.fromEntries(logs.body.logs.map((l) => [l.body, l]));
+  assert.equal(lines["looking up order 1"]?.serviceName, "frontend");
+  assert.equal(lines["looking up order 1"].spanId, frontServer.spanId);
+  assert.equal(lines["looking up order 1"].severity, "INFO");
+  assert.equal(lines["order 1 read"]?.serviceName, "orders");
+  assert.equal(lines["order 1 read"].spanId, ordersServer.spanId);
+});
+
+test("a failure in orders: the D1 error, the 500 and the 502 are recorded with their logs", async () => {
+  const answer = await get(frontend, "/orders/broken");
+  assert.equal(answer.status, 502);
+  assert.match(answer.body, /orders is unavailable \(500\)/);
+
+  const search = await eventually(
+    () => c.api("/api/traces?service=orders&status=error"),
+    (r) => r.body.traces?.length === 1 && r.body.traces[0].spanCount === 4,
+  );
+  const [summary] = search.body.traces;
+  assert.ok(summary, "the failed trace is found by status");
+  assert.equal(summary.rootService, "frontend", "a new trace started at frontend");
+  const { spans } = (await trace(summary.traceId)).body;
+  const select = byName(spans, "orders", "SELECT missing_orders");
+  assert.equal(select.status.code, "error");
+  assert.match(select.status.message, /no such table: missing_orders/);
+  const exception = select.events.find((e) => e.name === "exception");
+  assert.equal(exception.attributes["exception.type"], "D1Error");
+  assert.match(exception.attributes["exception.message"], /no such table/);
+  const ordersServer = byName(spans, "orders", "GET /orders/:id");
+  assert.equal(ordersServer.status.code, "error");
+  assert.equal(ordersServer.attributes["http.response.status_code"], 500);
+  const call = byName(spans, "frontend", "GET");
+  assert.equal(call.status.code, "error", "a 5xx fails the client span");
+  const frontServer = byName(spans, "frontend", "GET /orders/:id");
+  assert.equal(frontServer.attributes["http.response.status_code"], 502);
+  assert.equal(frontServer.status.code, "error");
+
+  const logs = await eventually(() => logsOf(summary.traceId), (r) => r.body.logs?.length === 3);
+  const bodies = logs.body.logs.map((l) => `${l.serviceName} ${l.severity} ${l.body}`).sort();
+  assert.deepEqual(bodies.map((b) => b.replace(/: .*/, "")), [
+    "frontend ERROR orders answered 500 for order broken",
+    "frontend INFO looking up order broken",
+    "orders ERROR order lookup failed",
+  ]);
+});
+
+test("the service map draws frontend → orders, and orders → its D1 database", async () => {
+  const map = await eventually(
+    () => c.api("/api/service-map"),
+    (r) => r.body.edges?.find((e) => e.data.id === "frontend->orders")?.data.requestCount >= 2,
+  );
+  const edge = map.body.edges.find((e) => e.data.id === "frontend->orders");
+  assert.ok(edge, JSON.stringify(map.body.edges));
+  assert.ok(edge.data.errorCount >= 1, "the failed call is counted");
+  const nodes = Object.fromEntries(map.body.nodes.map((n) => [n.data.id, n.data]));
+  assert.equal(nodes.frontend?.instrumented, true);
+  assert.equal(nodes.orders?.instrumented, true);
+  assert.ok(map.body.edges.some((e) => e.data.source === "orders" && e.data.target === "DB"), "D1 is orders' callee");
+});
+
+test("an unsampled caller: no span is exported by either Worker, logs still are", async () => {
+  const unsampled = "0af7651916cd43dd8448eb211c80319c";
+  const answer = await get(frontend, "/orders/2", { traceparent: `00-${unsampled}-b7ad6b7169203331-00` });
+  assert.equal(answer.status, 200);
+  const logs = await eventually(() => logsOf(unsampled), (r) => r.body.logs?.length === 2);
+  assert.deepEqual(logs.body.logs.map((l) => l.flags), [0, 0]);
+  assert.equal((await trace(unsampled)).status, 404, "no span of an unsampled trace is stored");
+});
+
+test("a collector that is down changes nothing for the user and costs one subrequest per request", async () => {
+  for (const path of ["/orders/1", "/orders/broken", "/orders/9", "/elsewhere"]) {
+    const healthy = await get(frontend, path);
+    const cut = await get(frontendCut, path);
+    assert.equal(cut.status, healthy.status, path);
+    assert.equal(cut.body, healthy.body, path);
+  }
+  // Each request's export gives up after its first failed post (spans), logs are not tried.
+  const settle = await eventually(async () => ({ ...brokenCalls }), (b) => b.throws === 4 && b.refuses === 3);
+  assert.deepEqual(settle, { throws: 4, refuses: 3 });
+});
