@@ -1,13 +1,17 @@
-// The client crate end to end: the example Rust Workers `frontend` and
-// `orders` (examples/, built with worker-otel) run beside the collector in
-// local workerd, export through service bindings, and the collector's API
-// shows one trace across both, the D1 spans, the error, the service-map edge
-// and the trace's logs. Copies of both Workers bound to a broken collector
-// answer exactly the same, at the cost of one failed subrequest each.
+// Instrumented Workers end to end. The example Rust Workers `frontend` and
+// `orders` (examples/, built with the worker-otel crate) run beside the
+// collector in local workerd, export through service bindings, and the
+// collector's API shows one trace across both, the D1 spans, the error, the
+// service-map edge and the trace's logs. Copies of both Workers bound to a
+// broken collector answer exactly the same, at the cost of one failed
+// subrequest each. The example JavaScript Worker (examples/js-frontend, with
+// @microlabs/otel-cf-workers from npm) exports to the collector's URL and
+// calls the Rust `orders`: one trace across both languages.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { build } from "esbuild";
 import { startCollector, applySql, root, INGEST_TOKEN } from "./harness.mjs";
 
 const PARENT_TRACE = "5b8efff798038103d269b633813fc60c";
@@ -35,14 +39,44 @@ function example(name, dir, { serviceBindings, d1 }) {
   };
 }
 
+/** examples/js-frontend bundled with its npm packages, as wrangler would. */
+async function bundleJsFrontend() {
+  const outfile = join(root, "examples/js-frontend/build/index.mjs");
+  await build({
+    entryPoints: [join(root, "examples/js-frontend/src/index.mjs")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["node:*", "cloudflare:*"],
+    logLevel: "error",
+  });
+  return outfile;
+}
+
 let c;
 let frontend;
 let frontendCut;
+let jsFrontend;
 const brokenCalls = { throws: 0, refuses: 0 };
 
 before(async () => {
+  const jsBundle = await bundleJsFrontend();
   c = await startCollector({
     extraWorkers: [
+      {
+        name: "js-frontend",
+        modules: true,
+        scriptPath: jsBundle,
+        modulesRoot: dirname(jsBundle),
+        compatibilityDate: "2026-04-01",
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: { SERVICE_NAME: "js-frontend", COLLECTOR_URL: "https://collector.example.com", COLLECTOR_INGEST_KEY: INGEST_TOKEN },
+        serviceBindings: { ORDERS: "orders" },
+        // The exporter's fetch to COLLECTOR_URL reaches the collector, as the internet would.
+        outboundService: "main",
+      },
       example("frontend", "frontend", { serviceBindings: { ORDERS: "orders", COLLECTOR: "main" } }),
       example("orders", "orders", { serviceBindings: { COLLECTOR: "main" }, d1: "orders-db" }),
       // The same Workers with a collector that is down: one binding throws, the other answers 503.
@@ -70,6 +104,7 @@ before(async () => {
   for (const worker of ["orders", "orders-cut"]) await applySql(await c.mf.getD1Database("DB", worker), migration);
   frontend = await c.mf.getWorker("frontend");
   frontendCut = await c.mf.getWorker("frontend-cut");
+  jsFrontend = await c.mf.getWorker("js-frontend");
 });
 
 after(() => c?.stop());
@@ -227,4 +262,34 @@ test("a collector that is down changes nothing for the user and costs one subreq
   // Each request's export gives up after its first failed post (spans), logs are not tried.
   const settle = await eventually(async () => ({ ...brokenCalls }), (b) => b.throws === 4 && b.refuses === 3);
   assert.deepEqual(settle, { throws: 4, refuses: 3 });
+});
+
+test("a JavaScript Worker with @microlabs/otel-cf-workers and the Rust orders share one trace", async () => {
+  const caller = "8c5a1d0e3f7b4a2c9d6e1f0a2b3c4d5e";
+  const answer = await get(jsFrontend, "/orders/2", { traceparent: `00-${caller}-a1b2c3d4e5f60718-01` });
+  assert.equal(answer.status, 200);
+  assert.match(answer.body, /kettle/);
+
+  const found = await eventually(
+    () => trace(caller),
+    (r) => r.status === 200 && r.body.spans?.some((s) => s.service === "js-frontend" && s.kind === "server"),
+  );
+  assert.equal(found.status, 200, "the JavaScript Worker's spans are stored under the caller's trace");
+  const spans = found.body.spans;
+  const jsServer = spans.find((s) => s.service === "js-frontend" && s.kind === "server");
+  const jsCall = spans.find((s) => s.service === "js-frontend" && s.kind === "client");
+  const ordersServer = byName(spans, "orders", "GET /orders/:id");
+  assert.ok(jsServer && jsCall && ordersServer, JSON.stringify(spans.map((s) => [s.service, s.kind, s.name])));
+  assert.equal(jsServer.parentSpanId, "a1b2c3d4e5f60718");
+  assert.equal(jsServer.attributes["order.id"], "2");
+  assert.equal(jsServer.serviceVersion, "1.0.0");
+  assert.equal(jsCall.parentSpanId, jsServer.spanId);
+  assert.equal(ordersServer.parentSpanId, jsCall.spanId, "the Rust Worker continues the JavaScript Worker's call");
+  assert.ok(byName(spans, "orders", "SELECT orders"));
+
+  const map = await eventually(
+    () => c.api("/api/service-map"),
+    (r) => r.body.edges?.some((e) => e.data.id === "js-frontend->orders"),
+  );
+  assert.ok(map.body.edges.some((e) => e.data.id === "js-frontend->orders"), JSON.stringify(map.body.edges));
 });
