@@ -18,7 +18,7 @@ const PARENT_TRACE = "5b8efff798038103d269b633813fc60c";
 const PARENT_SPAN = "eee19b7ec3c1b174";
 
 /** A Miniflare definition of an example Worker built under examples/<dir>/build. */
-function example(name, dir, { serviceBindings, d1 }) {
+function example(name, dir, { serviceBindings = {}, d1, bindings = {} }) {
   return {
     name,
     modules: true,
@@ -33,6 +33,7 @@ function example(name, dir, { serviceBindings, d1 }) {
       OTEL_SERVICE_NAME: dir,
       OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
       OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${INGEST_TOKEN}`,
+      ...bindings,
     },
     serviceBindings,
     ...(d1 ? { d1Databases: { DB: d1 } } : {}),
@@ -60,6 +61,7 @@ let frontend;
 let frontendCut;
 let jsFrontend;
 const brokenCalls = { throws: 0, refuses: 0 };
+const statusRequests = [];
 
 before(async () => {
   const jsBundle = await bundleJsFrontend();
@@ -77,8 +79,23 @@ before(async () => {
         // The exporter's fetch to COLLECTOR_URL reaches the collector, as the internet would.
         outboundService: "main",
       },
-      example("frontend", "frontend", { serviceBindings: { ORDERS: "orders", COLLECTOR: "main" } }),
+      {
+        ...example("frontend", "frontend", { serviceBindings: { ORDERS: "orders", COLLECTOR: "main" } }),
+        // The internet, as frontend's `span.fetch` reaches it: a status page that keeps what it was sent.
+        outboundService: async (req) => {
+          statusRequests.push({ url: req.url, traceparent: req.headers.get("traceparent"), baggage: req.headers.get("baggage") });
+          return new Response("all good");
+        },
+      },
       example("orders", "orders", { serviceBindings: { COLLECTOR: "main" }, d1: "orders-db" }),
+      // orders exporting to the collector's URL instead of a binding (the internet leads to the collector).
+      {
+        ...example("orders-by-url", "orders", {
+          d1: "orders-by-url-db",
+          bindings: { OTEL_SERVICE_NAME: "orders-by-url", OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example.com/" },
+        }),
+        outboundService: "main",
+      },
       // The same Workers with a collector that is down: one binding throws, the other answers 503.
       example("frontend-cut", "frontend", {
         serviceBindings: {
@@ -101,7 +118,7 @@ before(async () => {
     ],
   });
   const migration = readFileSync(join(root, "examples/orders/migrations/0001_orders.sql"), "utf8");
-  for (const worker of ["orders", "orders-cut"]) await applySql(await c.mf.getD1Database("DB", worker), migration);
+  for (const worker of ["orders", "orders-cut", "orders-by-url"]) await applySql(await c.mf.getD1Database("DB", worker), migration);
   frontend = await c.mf.getWorker("frontend");
   frontendCut = await c.mf.getWorker("frontend-cut");
   jsFrontend = await c.mf.getWorker("js-frontend");
@@ -190,6 +207,42 @@ test("one trace across frontend and orders, with parentage, D1 spans and logs", 
   assert.equal(lines["looking up order 1"].severity, "INFO");
   assert.equal(lines["order 1 read"]?.serviceName, "orders");
   assert.equal(lines["order 1 read"].spanId, ordersServer.spanId);
+});
+
+test("a call to a URL: a CLIENT span, and the trace context on the request", async () => {
+  const caller = "3e1f0c9a8b7d6e5f4a3b2c1d0e9f8a7b";
+  const answer = await get(frontend, "/status", { traceparent: `00-${caller}-1a2b3c4d5e6f7a8b-01`, baggage: "tenant=acme" });
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body, "upstream status: all good");
+  const [sent] = statusRequests;
+  assert.equal(sent.url, "https://status.example.com/api/status");
+  const found = await eventually(() => trace(caller), (r) => r.status === 200 && r.body.spanCount === 2);
+  const call = found.body.spans.find((s) => s.kind === "client");
+  const server = found.body.spans.find((s) => s.kind === "server");
+  assert.equal(sent.traceparent, `00-${caller}-${call.spanId}-01`, "the outgoing request carries the CLIENT span's context");
+  assert.equal(sent.baggage, "tenant=acme", "baggage is carried on");
+  assert.equal(server.name, "GET /status");
+  assert.equal(call.parentSpanId, server.spanId);
+  assert.equal(call.attributes["url.full"], "https://status.example.com/api/status");
+  assert.equal(call.attributes["server.address"], "status.example.com");
+  assert.equal(call.attributes["server.port"], 443);
+  assert.equal(call.attributes["http.response.status_code"], 200);
+  assert.equal(call.callee, "status.example.com", "the service map draws the status page as an external callee");
+});
+
+test("without a collector binding the spans go to OTEL_EXPORTER_OTLP_ENDPOINT", async () => {
+  const caller = "77777777777777777777777777777777";
+  const worker = await c.mf.getWorker("orders-by-url");
+  const answer = await get(worker, "/orders/1", { traceparent: `00-${caller}-7777777777777777-01` });
+  assert.equal(answer.status, 200);
+  const found = await eventually(() => trace(caller), (r) => r.status === 200 && r.body.spanCount === 3);
+  assert.deepEqual(found.body.spans.map((s) => `${s.service} ${s.name}`).sort(), [
+    "orders-by-url GET /orders/:id",
+    "orders-by-url SELECT orders",
+    "orders-by-url UPDATE orders",
+  ]);
+  const logs = await eventually(() => logsOf(caller), (r) => r.body.logs?.length === 1);
+  assert.equal(logs.body.logs[0].body, "order 1 read");
 });
 
 test("a failure in orders: the D1 error, the 500 and the 502 are recorded with their logs", async () => {

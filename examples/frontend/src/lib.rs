@@ -1,7 +1,9 @@
 //! Example `frontend` Worker: `GET /orders/:id` asks the `orders` Worker
-//! through the `ORDERS` service binding and renders the answer. One line
+//! through the `ORDERS` service binding and renders the answer; `GET
+//! /status` asks an outside status page over the internet. One line
 //! instruments it (`worker_otel::instrument`); the call to `orders` goes
-//! through `Span::fetch_binding`, so `orders` joins the same trace.
+//! through `Span::fetch_binding`, so `orders` joins the same trace, and the
+//! status call through `Span::fetch`.
 #![cfg(target_arch = "wasm32")]
 
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -15,6 +17,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 async fn handle(req: Request, env: Env, span: Span) -> Result<Response> {
     let path = req.path();
+    if path == "/status" {
+        span.set_http_route("/status");
+        let mut status = span.fetch(Request::new("https://status.example.com/api/status", Method::Get)?).await?;
+        return Response::ok(format!("upstream status: {}", status.text().await?));
+    }
     let Some(id) = path.strip_prefix("/orders/") else {
         return Response::error("not found", 404);
     };
