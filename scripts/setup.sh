@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, from the package registries only:
+# Installs what building and testing need, from the package registries only
+# (Debian's for Chromium, which the browser tests drive):
 # clippy, rustfmt and the wasm32 target, worker-build and wasm-bindgen-cli (at Cargo.lock's
 # version), schemathesis and chdb (PyPI, in .venv) and the npm packages of
 # package-lock.json. Quick when all is there.
@@ -43,4 +44,11 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund
+fi
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
+  echo "setup: installing Debian's chromium (the web UI's browser tests)"
+  sudo_if_needed=()
+  [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
+  "${sudo_if_needed[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -q chromium
 fi

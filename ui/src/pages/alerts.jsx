@@ -1,0 +1,244 @@
+// Alerts and SLOs: firing and acknowledged incidents (acknowledge), alert
+// rules and notification channels (create, edit, delete), and each SLO's
+// status: SLI, error budget and burn rates over its windows.
+import { useState } from "preact/hooks";
+import { api } from "../api.js";
+import { useData } from "../data.js";
+import { Loaded, StatusBadge } from "../components.jsx";
+import { percent } from "../format.js";
+
+const CONDITIONS = ["gt", "gte", "lt", "lte", "eq", "neq"];
+const AGGREGATIONS = ["avg", "sum", "min", "max", "count", "rate", "last"];
+const SEVERITIES = ["critical", "warning", "info"];
+
+/** Runs an API change, then reloads; failures are shown as a message. */
+function useChange(reload) {
+  const [problem, setProblem] = useState(null);
+  const run = async (change) => {
+    setProblem(null);
+    try {
+      await change();
+      reload();
+    } catch (e) {
+      setProblem(e.message);
+    }
+  };
+  return [problem, run];
+}
+
+function Problem({ message }) {
+  return message ? <p class="state error" role="alert">{message}</p> : null;
+}
+
+function Incidents({ version, reload }) {
+  const firing = useData(`/api/alerts/incidents?state=firing`, version);
+  const acknowledged = useData(`/api/alerts/incidents?state=acknowledged`, version);
+  const [by, setBy] = useState("");
+  const [problem, run] = useChange(reload);
+  const list = (state, acknowledge) => (
+    <Loaded state={state} isEmpty={(d) => !d.incidents.length} empty="None.">
+      {(d) => (
+        <table class="grid">
+          <thead><tr><th scope="col">Rule</th><th scope="col">Service</th><th scope="col">Severity</th><th scope="col">Value</th><th scope="col">Since</th><th scope="col">{acknowledge ? "" : "Acknowledged by"}</th></tr></thead>
+          <tbody>
+            {d.incidents.map((i) => (
+              <tr key={i.id}>
+                <td>{i.ruleName}</td><td>{i.serviceId ?? "–"}</td><td><StatusBadge code={i.severity} /></td>
+                <td class="num">{i.value} ({i.condition} {i.threshold})</td><td class="nowrap">{new Date(i.startedAt).toLocaleString()}</td>
+                <td>{acknowledge
+                  ? <button onClick={() => run(() => api(`/api/alerts/incidents/${i.id}/acknowledge`, { method: "POST", body: { acknowledgedBy: by || "web UI" } }))}>Acknowledge</button>
+                  : i.acknowledgedBy}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Loaded>
+  );
+  return (
+    <>
+      <h2>Firing</h2>
+      <label class="inline">Acknowledge as <input value={by} onInput={(e) => setBy(e.currentTarget.value)} placeholder="your name" /></label>
+      <Problem message={problem} />
+      {list(firing, true)}
+      <h2>Acknowledged</h2>
+      {list(acknowledged, false)}
+    </>
+  );
+}
+
+const EMPTY_RULE = { name: "", serviceId: "", metricName: "span.error_rate", aggregation: "avg", condition: "gt", threshold: 0.05, windowSeconds: 300, forSeconds: 0, severity: "warning", channels: [], enabled: true };
+
+function RuleForm({ rule, channels, onSave, onCancel }) {
+  const [value, setValue] = useState(rule);
+  const field = (name, parse = (v) => v) => ({ value: value[name] ?? "", onInput: (e) => setValue({ ...value, [name]: parse(e.currentTarget.value) }) });
+  function submit(event) {
+    event.preventDefault();
+    const { id, state, createdAt, updatedAt, ...body } = value;
+    onSave({ ...body, serviceId: body.serviceId || null });
+  }
+  return (
+    <form class="filters" onSubmit={submit} aria-label={rule.id ? "Edit rule" : "New rule"}>
+      <label>Name <input required {...field("name")} /></label>
+      <label>Service (empty: every service) <input {...field("serviceId")} /></label>
+      <label>Metric <input required {...field("metricName")} /></label>
+      <label>Aggregation <select {...field("aggregation")}>{AGGREGATIONS.map((a) => <option key={a}>{a}</option>)}</select></label>
+      <label>Condition <select {...field("condition")}>{CONDITIONS.map((c) => <option key={c}>{c}</option>)}</select></label>
+      <label>Threshold <input type="number" step="any" required {...field("threshold", Number)} /></label>
+      <label>Window (s) <input type="number" min="60" max="86400" {...field("windowSeconds", Number)} /></label>
+      <label>For (s) <input type="number" min="0" max="86400" {...field("forSeconds", Number)} /></label>
+      <label>Severity <select {...field("severity")}>{SEVERITIES.map((s) => <option key={s}>{s}</option>)}</select></label>
+      <label>Channels
+        <select multiple value={value.channels} onChange={(e) => setValue({ ...value, channels: [...e.currentTarget.selectedOptions].map((o) => o.value) })}>
+          {channels.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+        </select>
+      </label>
+      <label>Enabled <input type="checkbox" checked={value.enabled} onChange={(e) => setValue({ ...value, enabled: e.currentTarget.checked })} /></label>
+      <button type="submit">{rule.id ? "Save rule" : "Create rule"}</button>
+      <button type="button" onClick={onCancel}>Cancel</button>
+    </form>
+  );
+}
+
+function Rules({ version, reload }) {
+  const rules = useData(`/api/alerts/configs`, version);
+  const channels = useData(`/api/alerts/channels`, version);
+  const [editing, setEditing] = useState(null);
+  const [problem, run] = useChange(() => { setEditing(null); reload(); });
+  const save = (body) => run(() => (editing.id
+    ? api(`/api/alerts/configs/${editing.id}`, { method: "PUT", body })
+    : api("/api/alerts/configs", { method: "POST", body })));
+  return (
+    <>
+      <div class="toolbar"><h2>Rules</h2><button onClick={() => setEditing(EMPTY_RULE)}>New rule</button></div>
+      <Problem message={problem} />
+      {editing && <RuleForm key={editing.id ?? "new"} rule={editing} channels={channels.data?.channels ?? []} onSave={save} onCancel={() => setEditing(null)} />}
+      <Loaded state={rules} isEmpty={(d) => !d.configs.length} empty="No rule yet.">
+        {(d) => (
+          <table class="grid">
+            <thead><tr><th scope="col">Name</th><th scope="col">Service</th><th scope="col">When</th><th scope="col">Severity</th><th scope="col">Enabled</th><th scope="col" /></tr></thead>
+            <tbody>
+              {d.configs.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.name}</td><td>{r.serviceId || "every service"}</td>
+                  <td>{r.aggregation}({r.metricName}) {r.condition} {r.threshold} over {r.windowSeconds} s</td>
+                  <td><StatusBadge code={r.severity} /></td><td>{r.enabled ? "yes" : "no"}</td>
+                  <td class="nowrap">
+                    <button onClick={() => setEditing(r)}>Edit</button>{" "}
+                    <button onClick={() => confirm(`Delete the rule "${r.name}"?`) && run(() => api(`/api/alerts/configs/${r.id}`, { method: "DELETE" }))}>Delete</button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+function Channels({ version, reload }) {
+  const channels = useData(`/api/alerts/channels`, version);
+  const [editing, setEditing] = useState(null);
+  const [problem, run] = useChange(() => { setEditing(null); reload(); });
+  function submit(event) {
+    event.preventDefault();
+    const form = Object.fromEntries(new FormData(event.currentTarget));
+    const body = { name: form.name, kind: form.kind, url: form.url, enabled: form.enabled === "on" };
+    if (form.secret) body.secret = form.secret;
+    run(() => (editing.id ? api(`/api/alerts/channels/${editing.id}`, { method: "PUT", body }) : api("/api/alerts/channels", { method: "POST", body })));
+  }
+  return (
+    <>
+      <div class="toolbar"><h2>Channels</h2><button onClick={() => setEditing({ kind: "webhook", enabled: true })}>New channel</button></div>
+      <Problem message={problem} />
+      {editing && (
+        <form class="filters" onSubmit={submit} key={editing.id ?? "new"} aria-label={editing.id ? "Edit channel" : "New channel"}>
+          <label>Name <input name="name" required defaultValue={editing.name ?? ""} /></label>
+          <label>Kind <select name="kind" defaultValue={editing.kind}><option>webhook</option><option>slack</option></select></label>
+          <label class="wide">URL <input name="url" type="url" required defaultValue={editing.kind === "webhook" ? editing.url ?? "" : ""} placeholder={editing.url ?? "https://…"} /></label>
+          <label>Secret (webhooks) <input name="secret" type="password" placeholder={editing.hasSecret ? "unchanged" : ""} /></label>
+          <label>Enabled <input name="enabled" type="checkbox" defaultChecked={editing.enabled} /></label>
+          <button type="submit">{editing.id ? "Save channel" : "Create channel"}</button>
+          <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+        </form>
+      )}
+      <Loaded state={channels} isEmpty={(d) => !d.channels.length} empty="No channel yet.">
+        {(d) => (
+          <table class="grid">
+            <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">URL</th><th scope="col">Enabled</th><th scope="col" /></tr></thead>
+            <tbody>
+              {d.channels.map((ch) => (
+                <tr key={ch.id}>
+                  <td>{ch.name}</td><td>{ch.kind}</td><td>{ch.url}</td><td>{ch.enabled ? "yes" : "no"}</td>
+                  <td class="nowrap">
+                    <button onClick={() => setEditing(ch)}>Edit</button>{" "}
+                    <button onClick={() => confirm(`Delete the channel "${ch.name}"?`) && run(() => api(`/api/alerts/channels/${ch.id}`, { method: "DELETE" }))}>Delete</button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+function SloStatus({ slo }) {
+  const status = useData(`/api/slos/${slo.id}/status`);
+  return (
+    <article class="slo">
+      <h3>{slo.name} <span class="muted">{slo.serviceId}{slo.operation ? ` · ${slo.operation}` : ""} · {slo.kind} · target {slo.target} % over {slo.windowDays} d</span></h3>
+      <Loaded state={status} empty="No status.">
+        {(s) => {
+          const remaining = s.errorBudget?.remainingRatio ?? 1;
+          return (
+            <>
+              <dl class="stats">
+                <div><dt>SLI</dt><dd>{s.sli === null ? "–" : `${s.sli.toFixed(3)} %`}</dd></div>
+                <div><dt>Events (bad / total)</dt><dd>{s.events.bad} / {s.events.total}</dd></div>
+                <div><dt>Error budget left</dt><dd>{percent(remaining)}</dd></div>
+              </dl>
+              <div class="budget" role="meter" aria-label="Error budget left" aria-valuemin="0" aria-valuemax="100" aria-valuenow={Math.round(Math.max(0, remaining) * 100)}>
+                <div style={{ width: `${Math.max(0, Math.min(1, remaining)) * 100}%` }} class={remaining < 0.25 ? "low" : ""} />
+              </div>
+              <table class="grid burn">
+                <caption>Burn rate by window (1 spends the budget exactly over the SLO window)</caption>
+                <thead><tr>{Object.keys(s.burnRates).map((w) => <th key={w} scope="col">{w}</th>)}</tr></thead>
+                <tbody><tr>{Object.entries(s.burnRates).map(([w, r]) => <td key={w} class={`num${r !== null && r > 1 ? " error-text" : ""}`}>{r === null ? "–" : r.toFixed(2)}</td>)}</tr></tbody>
+              </table>
+              <p>{s.alerts.map((a) => <span key={a.name} class={`badge ${a.burning ? "error" : "ok"}`}>{a.name} burn {a.burning ? "burning" : "ok"}</span>)}</p>
+            </>
+          );
+        }}
+      </Loaded>
+    </article>
+  );
+}
+
+function Slos({ version }) {
+  const slos = useData(`/api/slos`, version);
+  return (
+    <>
+      <h2>SLOs</h2>
+      <Loaded state={slos} isEmpty={(d) => !d.slos.length} empty="No SLO yet (POST /api/slos).">
+        {(d) => d.slos.map((slo) => <SloStatus key={slo.id} slo={slo} />)}
+      </Loaded>
+    </>
+  );
+}
+
+export function Alerts() {
+  const [version, setVersion] = useState(0);
+  const reload = () => setVersion((v) => v + 1);
+  return (
+    <section>
+      <h1>Alerts and SLOs</h1>
+      <Incidents version={version} reload={reload} />
+      <Rules version={version} reload={reload} />
+      <Channels version={version} reload={reload} />
+      <Slos version={version} />
+    </section>
+  );
+}
