@@ -24,6 +24,7 @@ mod statement;
 mod trace;
 
 pub use config::{Config, DEFAULT_BINDING};
+pub use http::{client_attributes, server_attributes};
 pub use ids::{SpanId, TraceId};
 pub use model::{KeyValue, Severity, SpanKind, StatusCode, Value};
 pub use propagation::{format_traceparent, TraceParent};
