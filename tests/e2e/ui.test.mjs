@@ -75,7 +75,7 @@ async function seed() {
   await Promise.all([...providers, logs].map((p) => p.shutdown()));
 }
 
-/** A 10,000-span trace started a minute ago: a root, 100 children, 99 grandchildren each. */
+/** A 10,001-span trace started a minute ago: a root, 100 children, 99 grandchildren each. */
 async function seedBigTrace() {
   const base = BigInt(Date.now() - 60_000) * 1_000_000n;
   const id = (n) => n.toString(16).padStart(16, "0");
@@ -260,6 +260,37 @@ test("alerts: a rule created in the UI fires on the seeded errors and is acknowl
   await shot("alerts");
 });
 
+test("alerts: a channel created, a rule edited to use it, both deleted, all from the UI", async () => {
+  page.once("dialog", (dialog) => dialog.accept());
+  await open("/alerts");
+  await page.getByRole("button", { name: "New channel" }).click();
+  const channelForm = page.getByRole("form", { name: "New channel" });
+  await channelForm.getByLabel("Name").fill("ops");
+  await channelForm.getByLabel("URL").fill("https://ops.example.com/hooks/alerts");
+  await channelForm.getByLabel("Secret (webhooks)").fill("s3cret");
+  await channelForm.getByRole("button", { name: "Create channel" }).click();
+  await page.getByRole("cell", { name: "https://ops.example.com/hooks/alerts" }).waitFor();
+  const [channel] = (await c.api("/api/alerts/channels")).body.channels;
+  assert.deepEqual([channel.name, channel.kind, channel.hasSecret], ["ops", "webhook", true]);
+
+  await page.getByRole("row").filter({ hasText: "Payments errors" }).getByRole("button", { name: "Edit" }).click();
+  const ruleForm = page.getByRole("form", { name: "Edit rule" });
+  await ruleForm.getByLabel("Threshold").fill("0.15");
+  await ruleForm.getByLabel("Channels").selectOption({ label: "ops" });
+  await ruleForm.getByRole("button", { name: "Save rule" }).click();
+  await page.getByRole("cell", { name: /gt 0\.15 over 300 s/ }).waitFor();
+  const [rule] = (await c.api("/api/alerts/configs")).body.configs;
+  assert.deepEqual([rule.name, rule.threshold, rule.channels], ["Payments errors", 0.15, [channel.id]]);
+
+  await page.getByRole("row").filter({ hasText: "Payments errors" }).getByRole("button", { name: "Delete" }).click();
+  await page.getByText("No rule yet.").waitFor();
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("row").filter({ hasText: "ops.example.com" }).getByRole("button", { name: "Delete" }).click();
+  await page.getByText("No channel yet.").waitFor();
+  assert.deepEqual((await c.api("/api/alerts/configs")).body.configs, []);
+  assert.deepEqual((await c.api("/api/alerts/channels")).body.channels, []);
+});
+
 test("a 10,000-span trace: the waterfall renders within 1 s and stays usable", async () => {
   await open(`/traces/${BIG_TRACE}`);
   const painted = await page.waitForFunction(() => document.querySelector(".waterfall .row") && performance.now(), null, { polling: "raf", timeout: 30_000 });
@@ -273,6 +304,8 @@ test("a 10,000-span trace: the waterfall renders within 1 s and stays usable", a
   console.log(`10,000-span trace: API ${timing.fetchMs.toFixed(0)} ms, render after the answer ${renderMs.toFixed(0)} ms`);
   assert.ok(renderMs <= 1000, `rendered in ${renderMs} ms`);
   assert.ok((await page.locator(".waterfall .row").count()) < 200, "only the rows in view are drawn");
+  assert.match(await page.locator("section.trace > p.muted").textContent(), /5\.00 s · 10001 spans · 0 errors/, "duration and count as sent");
+  assert.equal((await page.locator(".waterfall .row").filter({ hasText: "section 0" }).locator(".duration").textContent()), "49.0 ms");
   await page.locator(".waterfall").evaluate((el) => { el.scrollTop = el.scrollHeight; });
   await page.getByText("row 99.99").waitFor();
   await page.locator(".waterfall .row").filter({ hasText: "row 99.99" }).click();

@@ -1,4 +1,6 @@
-// Shared pieces of the pages: loading, empty and error states, links.
+// Shared pieces of the pages: loading, empty and error states, links, the
+// service filter.
+import { useData } from "./data.js";
 import { href } from "./router.js";
 
 export function Loading({ what = "Loading" }) {
@@ -44,5 +46,19 @@ export function Attributes({ values }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** The `service` field of a filter form: the services seen over 7 days (and the selected one). */
+export function ServiceSelect({ selected }) {
+  const services = useData("/api/services?window=7d").data?.services ?? [];
+  return (
+    <label>Service
+      <select name="service" defaultValue={selected ?? ""}>
+        <option value="">any</option>
+        {services.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+        {selected && !services.some((s) => s.id === selected) && <option value={selected}>{selected}</option>}
+      </select>
+    </label>
   );
 }

@@ -160,17 +160,23 @@ fn span(w: &mut Writer, span: &SpanData) {
     w.fixed32(16, FLAG_SAMPLED);
 }
 
-/// An `ExportTraceServiceRequest` of one resource and scope.
-pub fn encode_traces(resource: &[KeyValue], spans: &[SpanData]) -> Vec<u8> {
-    let mut w = Writer { buf: Vec::with_capacity(256 + 160 * spans.len()) };
+/// An export request of one resource and scope (`resource_spans` or
+/// `resource_logs`, field 1), holding `items` as the scope's field 2.
+fn export_request<T>(resource: &[KeyValue], items: &[T], bytes_each: usize, item: fn(&mut Writer, &T)) -> Vec<u8> {
+    let mut w = Writer { buf: Vec::with_capacity(256 + bytes_each * items.len()) };
     w.message(1, |w| {
         w.resource_and_scope(resource, |w| {
-            for s in spans {
-                w.message(2, |w| span(w, s));
+            for i in items {
+                w.message(2, |w| item(w, i));
             }
         });
     });
     w.buf
+}
+
+/// An `ExportTraceServiceRequest` of one resource and scope.
+pub fn encode_traces(resource: &[KeyValue], spans: &[SpanData]) -> Vec<u8> {
+    export_request(resource, spans, 160, span)
 }
 
 fn log_record(w: &mut Writer, log: &LogData) {
@@ -187,13 +193,5 @@ fn log_record(w: &mut Writer, log: &LogData) {
 
 /// An `ExportLogsServiceRequest` of one resource and scope.
 pub fn encode_logs(resource: &[KeyValue], logs: &[LogData]) -> Vec<u8> {
-    let mut w = Writer { buf: Vec::with_capacity(256 + 128 * logs.len()) };
-    w.message(1, |w| {
-        w.resource_and_scope(resource, |w| {
-            for log in logs {
-                w.message(2, |w| log_record(w, log));
-            }
-        });
-    });
-    w.buf
+    export_request(resource, logs, 128, log_record)
 }

@@ -26,6 +26,16 @@ function useChange(reload) {
   return [problem, run];
 }
 
+/** Edit and Delete (after a confirmation) of a rule or channel row. */
+function RowActions({ what, item, path, edit, run }) {
+  return (
+    <td class="nowrap">
+      <button onClick={() => edit(item)}>Edit</button>{" "}
+      <button onClick={() => confirm(`Delete the ${what} "${item.name}"?`) && run(() => api(`${path}/${item.id}`, { method: "DELETE" }))}>Delete</button>
+    </td>
+  );
+}
+
 function Problem({ message }) {
   return message ? <p class="state error" role="alert">{message}</p> : null;
 }
@@ -123,10 +133,7 @@ function Rules({ version, reload }) {
                   <td>{r.name}</td><td>{r.serviceId || "every service"}</td>
                   <td>{r.aggregation}({r.metricName}) {r.condition} {r.threshold} over {r.windowSeconds} s</td>
                   <td><StatusBadge code={r.severity} /></td><td>{r.enabled ? "yes" : "no"}</td>
-                  <td class="nowrap">
-                    <button onClick={() => setEditing(r)}>Edit</button>{" "}
-                    <button onClick={() => confirm(`Delete the rule "${r.name}"?`) && run(() => api(`/api/alerts/configs/${r.id}`, { method: "DELETE" }))}>Delete</button>
-                  </td>
+                  <RowActions what="rule" item={r} path="/api/alerts/configs" edit={setEditing} run={run} />
                 </tr>
               ))}
             </tbody>
@@ -171,10 +178,7 @@ function Channels({ version, reload }) {
               {d.channels.map((ch) => (
                 <tr key={ch.id}>
                   <td>{ch.name}</td><td>{ch.kind}</td><td>{ch.url}</td><td>{ch.enabled ? "yes" : "no"}</td>
-                  <td class="nowrap">
-                    <button onClick={() => setEditing(ch)}>Edit</button>{" "}
-                    <button onClick={() => confirm(`Delete the channel "${ch.name}"?`) && run(() => api(`/api/alerts/channels/${ch.id}`, { method: "DELETE" }))}>Delete</button>
-                  </td>
+                  <RowActions what="channel" item={ch} path="/api/alerts/channels" edit={setEditing} run={run} />
                 </tr>
               ))}
             </tbody>

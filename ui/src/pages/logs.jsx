@@ -1,7 +1,7 @@
 // Logs: search by service, minimum severity, text and trace, newest first,
 // page by page (the API's cursor); a record with a trace links to it.
 import { useData } from "../data.js";
-import { Loaded } from "../components.jsx";
+import { Loaded, ServiceSelect } from "../components.jsx";
 import { navigate } from "../router.js";
 import { query } from "../api.js";
 import { LogList } from "./service.jsx";
@@ -9,7 +9,6 @@ import { LogList } from "./service.jsx";
 const SEVERITIES = ["", "debug", "info", "warn", "error", "fatal"];
 
 export function Logs({ params }) {
-  const services = useData("/api/services?window=7d");
   const state = useData(`/api/logs${query({ service: params.service, severity: params.severity, q: params.q, traceId: params.traceId, cursor: params.cursor, limit: 100 })}`);
   function submit(event) {
     event.preventDefault();
@@ -19,13 +18,7 @@ export function Logs({ params }) {
     <section>
       <h1>Logs</h1>
       <form class="filters" onSubmit={submit} key={JSON.stringify(params)}>
-        <label>Service
-          <select name="service" defaultValue={params.service ?? ""}>
-            <option value="">any</option>
-            {(services.data?.services ?? []).map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
-            {params.service && !services.data?.services.some((s) => s.id === params.service) && <option value={params.service}>{params.service}</option>}
-          </select>
-        </label>
+        <ServiceSelect selected={params.service} />
         <label>Severity at least
           <select name="severity" defaultValue={params.severity ?? ""}>
             {SEVERITIES.map((s) => <option key={s} value={s}>{s || "any"}</option>)}

@@ -3,7 +3,7 @@
 // duration-over-time scatter plot; a trace opens its view.
 import { useMemo } from "preact/hooks";
 import { useData } from "../data.js";
-import { Loaded, Link, StatusBadge } from "../components.jsx";
+import { Loaded, Link, ServiceSelect, StatusBadge } from "../components.jsx";
 import { href, navigate } from "../router.js";
 import { ms, time } from "../format.js";
 
@@ -52,7 +52,6 @@ function Scatter({ traces }) {
 }
 
 export function Traces({ params }) {
-  const services = useData("/api/services?window=7d");
   // The time range ends when the search is made, not at every render.
   const path = useMemo(() => searchPath(params), [JSON.stringify(params)]);
   const state = useData(path);
@@ -65,13 +64,7 @@ export function Traces({ params }) {
     <section>
       <h1>Traces</h1>
       <form class="filters" onSubmit={submit} key={JSON.stringify(params)}>
-        <label>Service
-          <select name="service" defaultValue={params.service ?? ""}>
-            <option value="">any</option>
-            {(services.data?.services ?? []).map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
-            {params.service && !services.data?.services.some((s) => s.id === params.service) && <option value={params.service}>{params.service}</option>}
-          </select>
-        </label>
+        <ServiceSelect selected={params.service} />
         <label>Operation <input name="operation" defaultValue={params.operation ?? ""} placeholder="contains…" /></label>
         <label>Status
           <select name="status" defaultValue={params.status ?? ""}>
