@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds a release worker into <crate dir>/build/ offline (the collector by
-# default, with its web UI bundled into public/ui/ by ui/build.mjs; `bash scripts/build.sh examples/orders` builds an example, and
-# arguments after the directory go to cargo, e.g. `-- --features otel`):
+# Builds a release worker into <crate dir>/build/ offline: the collector by
+# default, with its web UI bundled into public/ui/ by ui/build.mjs;
+# `bash scripts/build.sh examples/orders` builds an example, and arguments
+# after the directory go to cargo (`-- --features otel`).
 # worker-build is pointed at the local wasm-bindgen and esbuild instead of
 # downloading them, and the local wasm-opt optimises the module afterwards.
 # worker-build's own wasm-opt step always keeps the names section
