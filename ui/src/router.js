@@ -2,6 +2,7 @@
 // URL holds every page's state (filters, window, selection), so any view
 // is a link. Static assets need no server-side fallback for them.
 import { useEffect, useState } from "preact/hooks";
+import { query } from "./api.js";
 
 export function currentRoute() {
   const hash = location.hash.replace(/^#/, "") || "/services";
@@ -9,12 +10,7 @@ export function currentRoute() {
   return { path, params: Object.fromEntries(new URLSearchParams(search)) };
 }
 
-export function href(path, params = {}) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
-  const s = q.toString();
-  return `#${path}${s ? `?${s}` : ""}`;
-}
+export const href = (path, params = {}) => `#${path}${query(params)}`;
 
 export function navigate(path, params, { replace = false } = {}) {
   const target = href(path, params);

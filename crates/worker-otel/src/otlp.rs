@@ -90,24 +90,21 @@ impl Writer {
     }
 
     fn any_value(&mut self, field: u32, value: &Value) {
-        if let Value::String(s) = value {
-            return self.string_value(field, s);
-        }
-        self.message(field, |w| match value {
-            Value::String(_) => {}
-            Value::Bool(b) => {
+        match value {
+            Value::String(s) => self.string_value(field, s),
+            Value::Bool(b) => self.message(field, |w| {
                 w.tag(2, VARINT);
                 w.varint(u64::from(*b));
-            }
-            Value::Int(i) => {
+            }),
+            Value::Int(i) => self.message(field, |w| {
                 w.tag(3, VARINT);
                 w.varint(*i as u64);
-            }
-            Value::Double(d) => {
+            }),
+            Value::Double(d) => self.message(field, |w| {
                 w.tag(4, FIXED64);
                 w.buf.extend_from_slice(&d.to_bits().to_le_bytes());
-            }
-        });
+            }),
+        }
     }
 
     fn attributes(&mut self, field: u32, attributes: &[KeyValue]) {

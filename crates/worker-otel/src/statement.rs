@@ -70,26 +70,12 @@ pub fn sanitize(sql: &str) -> String {
                 pending_space = true;
             }
             '\'' => {
-                skip_quoted(&mut chars, '\'');
+                take_quoted(&mut chars, '\'', true);
                 push(&mut out, "?", &mut pending_space);
             }
             '"' | '`' | '[' => {
-                let close = match c {
-                    '[' => ']',
-                    other => other,
-                };
-                let mut quoted = String::from(c);
-                while let Some(next) = chars.next() {
-                    quoted.push(next);
-                    if next == close {
-                        if close != ']' && chars.peek() == Some(&close) {
-                            chars.next();
-                            quoted.push(close);
-                            continue;
-                        }
-                        break;
-                    }
-                }
+                let (close, doubled_escapes) = if c == '[' { (']', false) } else { (c, true) };
+                let quoted = format!("{c}{}", take_quoted(&mut chars, close, doubled_escapes));
                 push(&mut out, &quoted, &mut pending_space);
             }
             '?' | ':' | '@' | '$' => {
@@ -115,7 +101,7 @@ pub fn sanitize(sql: &str) -> String {
                 }
                 if word.eq_ignore_ascii_case("x") && chars.peek() == Some(&'\'') {
                     chars.next();
-                    skip_quoted(&mut chars, '\'');
+                    take_quoted(&mut chars, '\'', true);
                     push(&mut out, "?", &mut pending_space);
                 } else {
                     push(&mut out, &word, &mut pending_space);
@@ -130,17 +116,21 @@ pub fn sanitize(sql: &str) -> String {
     out
 }
 
-/// Skips to the closing quote; a doubled quote is an escaped one.
-fn skip_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) {
+/// Takes the text up to and including the closing quote (or to the end);
+/// with `doubled_escapes`, a doubled closing quote is an escaped one.
+fn take_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, close: char, doubled_escapes: bool) -> String {
+    let mut taken = String::new();
     while let Some(next) = chars.next() {
-        if next == quote {
-            if chars.peek() == Some(&quote) {
-                chars.next();
+        taken.push(next);
+        if next == close {
+            if doubled_escapes && chars.next_if_eq(&close).is_some() {
+                taken.push(close);
                 continue;
             }
-            return;
+            break;
         }
     }
+    taken
 }
 
 fn is_separator(c: char) -> bool {

@@ -8,8 +8,8 @@ import { Loaded, Link } from "../components.jsx";
 import { navigate } from "../router.js";
 import { ms, percent, rate } from "../format.js";
 
-export const WINDOWS = ["15m", "1h", "6h", "24h", "7d"];
-const WINDOW_SECONDS = { "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
+/** The windows the pages offer, in seconds. */
+export const WINDOW_SECONDS = { "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
 const BUCKETS = 12;
 
 /**
@@ -71,7 +71,7 @@ export function WindowPicker({ value, onChange }) {
     <label class="inline">
       Window{" "}
       <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        {WINDOWS.map((w) => <option key={w} value={w}>last {w}</option>)}
+        {Object.keys(WINDOW_SECONDS).map((w) => <option key={w} value={w}>last {w}</option>)}
       </select>
     </label>
   );

@@ -42,6 +42,16 @@ function criticalPath({ children, roots }) {
   return path;
 }
 
+/** Where a span sits on the trace's time axis: `left` and `share` in percent of the trace. */
+function timeline(trace) {
+  const start = BigInt(trace.startTimeUnixNano);
+  const total = Math.max(nanosBetween(trace.startTimeUnixNano, trace.endTimeUnixNano), 0.001);
+  return {
+    left: (span) => (Number(BigInt(span.startTimeUnixNano) - start) / 1e6 / total) * 100,
+    share: (span) => (span.durationMs / total) * 100,
+  };
+}
+
 /** The rows shown: depth-first, skipping the subtrees of collapsed spans. */
 function visibleRows(tree, collapsed) {
   const rows = [];
@@ -61,8 +71,7 @@ function Waterfall({ trace, tree, critical, selected, select }) {
   const [scrollTop, setScrollTop] = useState(0);
   const box = useRef(null);
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
-  const start = BigInt(trace.startTimeUnixNano);
-  const total = Math.max(nanosBetween(trace.startTimeUnixNano, trace.endTimeUnixNano), 0.001);
+  const axis = timeline(trace);
   const height = 600;
   const first = Math.max(0, Math.floor(scrollTop / ROW) - 10);
   const last = Math.min(rows.length, first + Math.ceil(height / ROW) + 20);
@@ -94,8 +103,8 @@ function Waterfall({ trace, tree, critical, selected, select }) {
       style={{ height: `${Math.min(height, rows.length * ROW + 2)}px` }} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
       <div style={{ height: `${rows.length * ROW}px`, position: "relative" }}>
         {rows.slice(first, last).map(({ span, depth }, i) => {
-          const left = (Number(BigInt(span.startTimeUnixNano) - start) / 1e6 / total) * 100;
-          const width = Math.max((span.durationMs / total) * 100, 0.2);
+          const left = axis.left(span);
+          const width = Math.max(axis.share(span), 0.2);
           const hasKids = tree.children.has(span.spanId);
           return (
             <div key={span.spanId} role="treeitem" aria-level={depth + 1} aria-selected={span.spanId === selected}
@@ -123,15 +132,14 @@ function Waterfall({ trace, tree, critical, selected, select }) {
 
 /** Frames by depth and time; in a trace of thousands, frames narrower than 0.05 % are left out. */
 function FlameGraph({ trace, tree, critical, selected, select }) {
-  const start = BigInt(trace.startTimeUnixNano);
-  const total = Math.max(nanosBetween(trace.startTimeUnixNano, trace.endTimeUnixNano), 0.001);
+  const axis = timeline(trace);
   const rows = useMemo(() => visibleRows(tree, new Set()), [tree]);
   const depth = rows.reduce((d, r) => Math.max(d, r.depth), 0) + 1;
   return (
     <div class="flame" style={{ height: `${depth * 20}px` }} role="img" aria-label={`Flame graph, ${depth} levels`}>
-      {rows.filter(({ span }) => rows.length <= 2000 || span.durationMs / total >= 0.0005).map(({ span, depth: d }) => (
+      {rows.filter(({ span }) => rows.length <= 2000 || axis.share(span) >= 0.05).map(({ span, depth: d }) => (
         <button key={span.spanId} class={`frame${span.spanId === selected ? " selected" : ""}${critical.has(span.spanId) ? " critical" : ""}${span.status.code === "error" ? " error" : ""}`}
-          style={{ top: `${d * 20}px`, left: `${(Number(BigInt(span.startTimeUnixNano) - start) / 1e6 / total) * 100}%`, width: `${Math.max((span.durationMs / total) * 100, 0.1)}%` }}
+          style={{ top: `${d * 20}px`, left: `${axis.left(span)}%`, width: `${Math.max(axis.share(span), 0.1)}%` }}
           title={`${span.service} ${span.name}: ${ms(span.durationMs)}`} onClick={() => select(span.spanId)}>
           {span.name}
         </button>

@@ -6,8 +6,8 @@ import { useData } from "../data.js";
 import { Loaded, Link, ServiceSelect, StatusBadge } from "../components.jsx";
 import { href, navigate } from "../router.js";
 import { ms, time } from "../format.js";
+import { WINDOW_SECONDS } from "./services.jsx";
 
-const LOOKBACKS = { "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
 
 /** `attrs` as the UI keeps it (`key=value` per line) → `attr.key=value` parameters. */
 function attributeParams(attrs = "") {
@@ -22,7 +22,7 @@ function attributeParams(attrs = "") {
 function searchPath(params) {
   const q = new URLSearchParams();
   for (const key of ["service", "operation", "status", "minDuration", "maxDuration", "limit"]) if (params[key]) q.set(key, params[key]);
-  const seconds = LOOKBACKS[params.lookback ?? "1h"];
+  const seconds = WINDOW_SECONDS[params.lookback ?? "1h"];
   if (seconds) q.set("start", String(Date.now() - seconds * 1000));
   for (const [k, v] of Object.entries(attributeParams(params.attrs))) q.set(k, v);
   return `/api/traces?${q}`;
@@ -75,7 +75,7 @@ export function Traces({ params }) {
         <label>Max duration (ms) <input name="maxDuration" type="number" min="0" defaultValue={params.maxDuration ?? ""} /></label>
         <label>Time range
           <select name="lookback" defaultValue={params.lookback ?? "1h"}>
-            {Object.keys(LOOKBACKS).map((l) => <option key={l} value={l}>last {l}</option>)}
+            {Object.keys(WINDOW_SECONDS).map((l) => <option key={l} value={l}>last {l}</option>)}
           </select>
         </label>
         <label class="wide">Attributes (key=value per line)
