@@ -11,6 +11,7 @@ pub mod incident;
 pub mod notification;
 pub mod rule;
 pub mod slo;
+pub mod slo_history;
 pub mod span_metrics;
 pub mod writes;
 

@@ -265,8 +265,12 @@ impl BurnAlert {
     /// The value the rule compares with `factor`: the lower of the two
     /// windows' burn rates (both must exceed it); no data without events.
     pub fn observe(&self, slo: &Slo, windows: &WindowEvents) -> Observation {
-        let burn = |w: &str| windows.get(w).and_then(|e| slo.burn_rate(*e));
-        match (burn(self.long_window), burn(self.short_window)) {
+        self.observe_rates(|w| windows.get(w).and_then(|e| slo.burn_rate(*e)))
+    }
+
+    /// `observe` with each window's burn rate from `burn_rate`.
+    pub fn observe_rates(&self, burn_rate: impl Fn(&str) -> Option<f64>) -> Observation {
+        match (burn_rate(self.long_window), burn_rate(self.short_window)) {
             (Some(long), Some(short)) => Observation::Value(long.min(short)),
             _ => Observation::NoData,
         }

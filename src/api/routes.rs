@@ -71,7 +71,9 @@ impl Route {
                 | AlertRoute::GetIncident(_) => Scope::Read,
                 _ => Scope::Admin,
             },
-            Route::Slos(SloRoute::List | SloRoute::Get(_) | SloRoute::Status(_)) => Scope::Read,
+            Route::Slos(SloRoute::List | SloRoute::Get(_) | SloRoute::Status(_) | SloRoute::BurnRates(_)) => {
+                Scope::Read
+            }
             Route::Slos(_) | Route::Keys(_) => Scope::Admin,
         }
     }
@@ -168,6 +170,8 @@ pub enum SloRoute {
     Replace(String),
     Delete(String),
     Status(String),
+    /// Burn rates over time.
+    BurnRates(String),
 }
 
 const SLO_ITEM: [fn(String) -> SloRoute; 3] = [SloRoute::Get, SloRoute::Replace, SloRoute::Delete];
@@ -217,6 +221,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         }
         ["api", "slos", id, "status"] => {
             ((method == "GET").then(|| Route::Slos(SloRoute::Status(decode_segment(id)))), "GET")
+        }
+        ["api", "slos", id, "burn-rates"] => {
+            ((method == "GET").then(|| Route::Slos(SloRoute::BurnRates(decode_segment(id)))), "GET")
         }
         ["api", "keys"] => (
             match method {
@@ -323,6 +330,8 @@ mod tests {
         assert_eq!(route("DELETE", "/api/slos/s1").unwrap(), Route::Slos(SloRoute::Delete("s1".into())));
         assert_eq!(route("GET", "/api/slos/s1/status").unwrap(), Route::Slos(SloRoute::Status("s1".into())));
         assert_eq!(route("GET", "/api/slos/s1/status").unwrap().scope(), Scope::Read);
+        assert_eq!(route("GET", "/api/slos/s1/burn-rates").unwrap(), Route::Slos(SloRoute::BurnRates("s1".into())));
+        assert_eq!(route("GET", "/api/slos/s1/burn-rates").unwrap().scope(), Scope::Read);
         assert_eq!(route("DELETE", "/api/slos/s1").unwrap().scope(), Scope::Admin);
         assert_eq!(route("POST", "/api/slos/s1/status").unwrap_err().status, 405);
     }

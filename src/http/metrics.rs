@@ -107,7 +107,9 @@ async fn span_series(metric: SpanMetric, q: &MetricQuery, env: &Env) -> Result<M
                 "span metrics take avg, sum, min, max, count, rate or last: use span.duration.p50 … p99 for quantiles",
             )),
         };
-    let minutes = D1ServiceStore::new(db(env)?).red_minutes(service, q.operation.as_deref(), &q.steps).await?;
+    let minutes = D1ServiceStore::new(db(env)?)
+        .red_minutes(service, q.operation.as_deref(), q.steps.start_ms, q.steps.end_ms())
+        .await?;
     let rows: Vec<_> = minutes.iter().collect();
     let points = q
         .steps

@@ -1,14 +1,19 @@
-//! `/api/slos`: SLO definitions and their status (SLI, error budget, burn rates).
+//! `/api/slos`: SLO definitions, their status (SLI, error budget, burn
+//! rates) and their burn rates over time.
 
 use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use super::alerts::ensure_channels_exist;
-use super::{db, json, json_under, no_content, now_ms, read_body};
+use super::{db, json, json_under, no_content, now_ms, query_pairs, read_body};
 use crate::alerting::slo::{status, window_events, Slo, SloStatus};
+use crate::alerting::slo_history::{
+    burn_history, history_steps, lookback_ms, AlertFiring, BurnHistory, WindowBurnRates,
+};
 use crate::api::{ApiError, SloRoute};
 use crate::query::trace_view::rfc3339_ms;
 use crate::store::alerts::D1AlertStore;
+use crate::store::services::D1ServiceStore;
 use crate::store::slos::{D1SloStore, StoredSlo};
 
 fn store(env: &Env) -> Result<D1SloStore, ApiError> {
@@ -49,6 +54,20 @@ struct StatusView<'a> {
     status: SloStatus,
 }
 
+/// `GET /api/slos/:id/burn-rates`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BurnRatesView<'a> {
+    slo_id: &'a str,
+    start: f64,
+    end: f64,
+    /// Seconds.
+    step: f64,
+    times: Vec<f64>,
+    burn_rates: Vec<WindowBurnRates>,
+    alerts: Vec<AlertFiring>,
+}
+
 pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let store = store(env)?;
     match route {
@@ -81,6 +100,18 @@ pub async fn handle(route: SloRoute, req: &mut Request, env: &Env) -> Result<Res
             let slo = stored.slo()?;
             let status = status(&slo, slo.events(&whole), &window_events(&stored.id, &slo, &burn_rows));
             json(200, &StatusView { slo: view(&stored, &slo), evaluated_at: rfc3339_ms(now), status })
+        }
+        SloRoute::BurnRates(id) => {
+            let pairs = query_pairs(req);
+            let (steps, end) = history_steps(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now_ms())?;
+            let stored = store.slo(&id).await?.ok_or_else(|| not_found(&id))?;
+            let slo = stored.slo()?;
+            let minutes = D1ServiceStore::new(db(env)?)
+                .red_minutes(&slo.service_id, slo.operation.as_deref(), steps.start_ms - lookback_ms(), end)
+                .await?;
+            let BurnHistory { times, burn_rates, alerts } = burn_history(&slo, &minutes, &steps, end);
+            let (start, step) = (steps.start_ms, steps.step_ms / 1000.0);
+            json(200, &BurnRatesView { slo_id: &id, start, end, step, times, burn_rates, alerts })
         }
     }
 }

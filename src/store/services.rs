@@ -8,7 +8,6 @@ use super::d1::D1;
 use super::service_sql as sql;
 use super::StoreError;
 use crate::alerting::span_metrics::{MinuteKey, RedMinute};
-use crate::query::metric_query::Steps;
 use crate::query::service_view::{StoredRed, Window};
 use crate::topology::{StoredDependency, StoredService};
 
@@ -25,14 +24,15 @@ impl D1ServiceStore {
         [JsValue::from_f64(window.start_minute_ms()), JsValue::from_f64(window.end_ms)]
     }
 
-    /// A service's (or one of its operations') RED minutes over `steps` (span metrics).
+    /// A service's (or one of its operations') RED minutes from `start_ms` to `end_ms` (span metrics, SLO burn history).
     pub async fn red_minutes(
         &self,
         service: &str,
         operation: Option<&str>,
-        steps: &Steps,
+        start_ms: f64,
+        end_ms: f64,
     ) -> Result<Vec<RedMinute>, StoreError> {
-        let range = [JsValue::from_str(service), JsValue::from_f64(steps.start_ms), JsValue::from_f64(steps.end_ms())];
+        let range = [JsValue::from_str(service), JsValue::from_f64(start_ms), JsValue::from_f64(end_ms)];
         match operation {
             Some(op) => {
                 let args = [range[0].clone(), range[1].clone(), range[2].clone(), JsValue::from_str(op)];

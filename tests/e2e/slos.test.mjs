@@ -1,6 +1,7 @@
 // SLOs end to end: definitions through the API, status (SLI, error budget,
 // burn rates) from the per-operation roll-ups of real ingested spans, and
-// multi-window burn-rate alerts opening incidents like rules do.
+// multi-window burn-rate alerts opening incidents like rules do; burn rates
+// over time.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startCollector } from "./harness.mjs";
@@ -110,4 +111,54 @@ test("status reports SLI, budget and burn rates; fast and slow burn open inciden
   assert.equal((await c.send("DELETE", `/api/slos/${availability.body.id}`)).status, 204);
   const open = (await c.api("/api/alerts/incidents?state=firing")).body.incidents.map((i) => i.ruleId).sort();
   assert.deepEqual(open, [`slo:${latency.body.id}:slow`]);
+});
+
+test("burn rates over time: each point's windows read the minutes before it, and the alerts fire where both windows burn", async () => {
+  const slo = await c.send("POST", "/api/slos", { name: "Search availability", serviceId: "search", kind: "availability", target: 99 });
+  assert.equal(slo.status, 201);
+  const now = Date.now();
+  // Three hours ago a bad spell (50 of 100 failed: 50× a 1 % budget); 90 s ago 100 good requests.
+  const bad = now - 3 * 3_600_000;
+  const good = now - 90_000;
+  assert.equal((await c.ingest(requests("search", "GET /search", 100, 50, bad, 20, 0x30000))).status, 200);
+  assert.equal((await c.ingest(requests("search", "GET /search", 100, 0, good, 20, 0x40000))).status, 200);
+
+  const start = now - 4 * 3_600_000;
+  const { status, body } = await c.api(`/api/slos/${slo.body.id}/burn-rates?start=${start}&end=${now}&step=5m`);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.sloId, slo.body.id);
+  assert.equal(body.step, 300);
+  assert.equal(body.start, Math.floor(start / 60_000) * 60_000);
+  assert.equal(body.times.length, Math.ceil((now - body.start) / 300_000), "steps from the start's minute");
+  assert.equal(body.times.at(-1), now, "the last point is the end");
+  assert.deepEqual(body.burnRates.map((r) => r.window), ["5m", "30m", "1h", "6h"]);
+
+  // The documented rule: a window at t sums the minutes from the one holding t − window up to t.
+  const minute = (ms) => Math.floor(ms / 60_000) * 60_000;
+  const seconds = { "5m": 300, "30m": 1800, "1h": 3600, "6h": 21600 };
+  const expected = (t, w) => {
+    const inWindow = (at) => minute(at) >= minute(t - seconds[w] * 1000) && minute(at) < t;
+    const [total, badCount] = [[bad, 100, 50], [good, 100, 0]].filter(([at]) => inWindow(at))
+      .reduce(([n, b], [, count, errors]) => [n + count, b + errors], [0, 0]);
+    return total ? badCount / total / 0.01 : null;
+  };
+  let fastFiring = 0;
+  body.times.forEach((t, i) => {
+    for (const { window, values } of body.burnRates) {
+      const want = expected(t, window);
+      if (want === null) assert.equal(values[i], null, `${window} at ${i}`);
+      else close(values[i], want);
+    }
+    const rate = (w) => body.burnRates.find((r) => r.window === w).values[i];
+    const fast = body.alerts.find((a) => a.name === "fast").firing[i];
+    assert.equal(fast, rate("1h") === null || rate("5m") === null ? null : Math.min(rate("1h"), rate("5m")) > 14.4, `fast at ${i}`);
+    if (fast) fastFiring++;
+  });
+  assert.ok(fastFiring >= 1, "the bad spell fires the fast burn at the points right after it");
+  close(body.burnRates.find((r) => r.window === "6h").values.at(-1), 25);
+  close(body.burnRates.find((r) => r.window === "5m").values.at(-1), 0);
+
+  assert.equal((await c.api(`/api/slos/${slo.body.id}/burn-rates?start=${now}&end=${now - 1}`)).status, 400);
+  assert.equal((await c.api(`/api/slos/${slo.body.id}/burn-rates?start=0`)).status, 400, "more than 7 days");
+  assert.equal((await c.api("/api/slos/999999/burn-rates")).status, 404);
 });

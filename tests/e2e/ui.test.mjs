@@ -257,6 +257,16 @@ test("alerts: a rule created in the UI fires on the seeded errors and is acknowl
   await card.getByText("80.000 %").waitFor();
   assert.equal(await card.locator("dd").nth(1).textContent(), "1 / 5", "bad / total events as sent");
   assert.equal(await card.getByRole("meter").getAttribute("aria-valuenow"), "0", "one bad charge in five spends more than a 1 % budget");
+  // Burn rates over time: one bad charge in five is 20× a 1 % budget in every window once the charges are in.
+  const chart = card.locator("figure.burn-chart svg");
+  await chart.waitFor();
+  assert.match(await chart.getAttribute("aria-label"),
+    /^Burn rates over the last 24h: 5m peak 20\.0×, 30m peak 20\.0×, 1h peak 20\.0×, 6h peak 20\.0×; fast alert firing at [1-9]\d* of \d+ points/);
+  assert.ok(await card.locator("figure.burn-chart :is(polyline, circle)").count() >= 4, "a line or dot per window");
+  assert.ok(await card.locator("rect.firing.fast").count() >= 1, "the fast burn shaded where it fires");
+  await card.getByLabel("Range").selectOption("6h");
+  await page.waitForURL(/burn=6h/);
+  await card.locator('figure.burn-chart svg[aria-label^="Burn rates over the last 6h"]').waitFor();
   await shot("alerts");
 });
 

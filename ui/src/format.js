@@ -16,6 +16,9 @@ export function time(unixNano) {
   return date.toLocaleString(undefined, { hour12: false }) + `.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
+/** A unix-ms time as local date and time (to the second). */
+export const dateTime = (unixMs) => new Date(unixMs).toLocaleString(undefined, { hour12: false });
+
 /** Milliseconds between two nanosecond timestamp strings. */
 export const nanosBetween = (from, to) => Number(BigInt(to) - BigInt(from)) / 1e6;
 

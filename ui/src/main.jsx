@@ -28,7 +28,7 @@ function page({ path, params }) {
   if (first === "traces") return <Traces params={params} />;
   if (first === "logs") return <Logs params={params} />;
   if (first === "map") return <ServiceMap params={params} />;
-  if (first === "alerts") return <Alerts />;
+  if (first === "alerts") return <Alerts params={params} />;
   return <Services params={params} />;
 }
 

@@ -1,11 +1,12 @@
 // Alerts and SLOs: firing and acknowledged incidents (acknowledge), alert
 // rules and notification channels (create, edit, delete), and each SLO's
-// status: SLI, error budget and burn rates over its windows.
-import { useState } from "preact/hooks";
+// status: SLI, error budget, burn rates over its windows and over time.
+import { useMemo, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { useData } from "../data.js";
 import { Loaded, StatusBadge } from "../components.jsx";
-import { percent } from "../format.js";
+import { dateTime, percent } from "../format.js";
+import { navigate } from "../router.js";
 
 const CONDITIONS = ["gt", "gte", "lt", "lte", "eq", "neq"];
 const AGGREGATIONS = ["avg", "sum", "min", "max", "count", "rate", "last"];
@@ -189,7 +190,91 @@ function Channels({ version, reload }) {
   );
 }
 
-function SloStatus({ slo }) {
+/** Ranges of the burn-rate chart, as `GET /api/slos/:id/burn-rates` takes them (seconds). */
+const BURN_RANGES = { "6h": 21600, "24h": 86400, "3d": 259200, "7d": 604800 };
+/** The alerts' thresholds, drawn as dashed lines. */
+const BURN_FACTORS = [["fast", 14.4], ["slow", 6]];
+
+/** Connected runs of `values` (breaks where a value is null) as lists of `[x, y]`. */
+function segments(values, x, y) {
+  const runs = [];
+  let run = [];
+  values.forEach((v, i) => {
+    if (v === null) {
+      if (run.length) runs.push(run);
+      run = [];
+    } else run.push([x(i), y(v)]);
+  });
+  if (run.length) runs.push(run);
+  return runs;
+}
+
+/** One window's burn rates: a line per run of points with data, a dot for a lone point. */
+function BurnLine({ rates, x, y }) {
+  return segments(rates.values, x, y).map((run, k) => (run.length === 1
+    ? <circle key={k} class={`w${rates.window}`} cx={run[0][0]} cy={run[0][1]} r="3" />
+    : <polyline key={k} class={`w${rates.window}`} points={run.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")} />));
+}
+
+/** Status windows, shortest first (the API answers them as a JSON object). */
+const WINDOW_ORDER = ["5m", "30m", "1h", "6h", "1d", "3d"];
+const byWindow = (rates) => Object.entries(rates).sort(([a], [b]) => WINDOW_ORDER.indexOf(a) - WINDOW_ORDER.indexOf(b));
+
+/** One SLO's burn rates over time on a log scale, the alert thresholds and where each alert fired. */
+function BurnChart({ sloId, range }) {
+  // The range ends when it is chosen, not at every render.
+  const path = useMemo(() => `/api/slos/${sloId}/burn-rates?start=${Date.now() - BURN_RANGES[range] * 1000}`, [sloId, range]);
+  const state = useData(path);
+  return (
+    <Loaded state={state}>
+      {(h) => {
+        const [width, height, left] = [800, 180, 34];
+        const top = Math.max(20, ...h.burnRates.flatMap((r) => r.values.filter((v) => v !== null)));
+        const ceiling = 10 ** Math.ceil(Math.log10(top));
+        const floor = 0.1;
+        const x = (i) => left + (h.times.length < 2 ? 0 : (i / (h.times.length - 1)) * (width - left - 6));
+        const y = (v) => height - 16 - ((Math.log10(Math.max(v, floor)) - Math.log10(floor)) / (Math.log10(ceiling) - Math.log10(floor))) * (height - 26);
+        const stepWidth = (width - left - 6) / Math.max(1, h.times.length - 1);
+        const peaks = h.burnRates.map((r) => `${r.window} peak ${Math.max(0, ...r.values.filter((v) => v !== null)).toFixed(1)}×`).join(", ");
+        const fired = h.alerts.map((a) => `${a.name} alert firing at ${a.firing.filter(Boolean).length} of ${h.times.length} points`).join(", ");
+        const ticks = [0.1, 1, 10, 100, 1000, 10000].filter((t) => t <= ceiling);
+        return (
+          <figure class="burn-chart">
+            <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Burn rates over the last ${range}: ${peaks}; ${fired}`}>
+              {h.alerts.map((a) => a.firing.map((f, i) => f && (
+                <rect key={`${a.name}${i}`} class={`firing ${a.name}`} x={x(i) - stepWidth / 2} width={stepWidth} y="4" height={height - 20}>
+                  <title>{`${a.name} burn alert firing at ${dateTime(h.times[i])}`}</title>
+                </rect>
+              )))}
+              {ticks.map((t) => (
+                <g key={t}>
+                  <line class="grid" x1={left} x2={width} y1={y(t)} y2={y(t)} />
+                  <text class="axis-label" x="2" y={y(t) + 4}>{t}×</text>
+                </g>
+              ))}
+              {BURN_FACTORS.map(([name, factor]) => (
+                <g key={name}>
+                  <line class={`factor ${name}`} x1={left} x2={width} y1={y(factor)} y2={y(factor)} />
+                  <text class="axis-label" x={left + 4} y={y(factor) - 3}>{name} {factor}×</text>
+                </g>
+              ))}
+              {h.burnRates.map((r) => <BurnLine key={r.window} rates={r} x={x} y={y} />)}
+              <text class="axis-label" x={left} y={height - 2}>{dateTime(h.times[0])}</text>
+              <text class="axis-label" x={width - 4} y={height - 2} text-anchor="end">{dateTime(h.times.at(-1))}</text>
+            </svg>
+            <figcaption class="legend">
+              {h.burnRates.map((r) => <span key={r.window}><span class={`swatch w${r.window}`} /> {r.window}{" "}</span>)}
+              <span><span class="swatch firing fast" /> fast firing </span>
+              <span><span class="swatch firing slow" /> slow firing</span>
+            </figcaption>
+          </figure>
+        );
+      }}
+    </Loaded>
+  );
+}
+
+function SloStatus({ slo, range, setRange }) {
   const status = useData(`/api/slos/${slo.id}/status`);
   return (
     <article class="slo">
@@ -209,32 +294,44 @@ function SloStatus({ slo }) {
               </div>
               <table class="grid burn">
                 <caption>Burn rate by window (1 spends the budget exactly over the SLO window)</caption>
-                <thead><tr>{Object.keys(s.burnRates).map((w) => <th key={w} scope="col">{w}</th>)}</tr></thead>
-                <tbody><tr>{Object.entries(s.burnRates).map(([w, r]) => <td key={w} class={`num${r !== null && r > 1 ? " error-text" : ""}`}>{r === null ? "–" : r.toFixed(2)}</td>)}</tr></tbody>
+                <thead><tr>{byWindow(s.burnRates).map(([w]) => <th key={w} scope="col">{w}</th>)}</tr></thead>
+                <tbody><tr>{byWindow(s.burnRates).map(([w, r]) => <td key={w} class={`num${r !== null && r > 1 ? " error-text" : ""}`}>{r === null ? "–" : r.toFixed(2)}</td>)}</tr></tbody>
               </table>
               <p>{s.alerts.map((a) => <span key={a.name} class={`badge ${a.burning ? "error" : "ok"}`}>{a.name} burn {a.burning ? "burning" : "ok"}</span>)}</p>
             </>
           );
         }}
       </Loaded>
+      <div class="toolbar">
+        <h4>Burn rates over time</h4>
+        <label class="inline">
+          Range{" "}
+          <select value={range} onChange={(e) => setRange(e.currentTarget.value)}>
+            {Object.keys(BURN_RANGES).map((r) => <option key={r} value={r}>last {r}</option>)}
+          </select>
+        </label>
+      </div>
+      <BurnChart sloId={slo.id} range={range} />
     </article>
   );
 }
 
-function Slos({ version }) {
+function Slos({ version, range, setRange }) {
   const slos = useData(`/api/slos`, version);
   return (
     <>
       <h2>SLOs</h2>
       <Loaded state={slos} isEmpty={(d) => !d.slos.length} empty="No SLO yet (POST /api/slos).">
-        {(d) => d.slos.map((slo) => <SloStatus key={slo.id} slo={slo} />)}
+        {(d) => d.slos.map((slo) => <SloStatus key={slo.id} slo={slo} range={range} setRange={setRange} />)}
       </Loaded>
     </>
   );
 }
 
-export function Alerts() {
+export function Alerts({ params }) {
   const [version, setVersion] = useState(0);
+  const range = BURN_RANGES[params.burn] ? params.burn : "24h";
+  const setRange = (burn) => navigate("/alerts", { burn }, { replace: true });
   const reload = () => setVersion((v) => v + 1);
   return (
     <section>
@@ -242,7 +339,7 @@ export function Alerts() {
       <Incidents version={version} reload={reload} />
       <Rules version={version} reload={reload} />
       <Channels version={version} reload={reload} />
-      <Slos version={version} />
+      <Slos version={version} range={range} setRange={setRange} />
     </section>
   );
 }
