@@ -3,7 +3,9 @@
 // stock OpenTelemetry JS exporters. Each page shows the seeded data; the
 // services → service → trace → span → logs click-through works; a wrong token
 // shows the sign-in message; a 10,000-span trace's waterfall renders within
-// 1 s; no console errors; light, dark, 1280 and 390 px wide. Screenshots go
+// 1 s; a cycle on the map is dashed; SLO burn rates over time are drawn; a
+// fleet of 120 long-named services is filtered and focused; no console
+// errors; light, dark, 1280 and 390 px wide. Screenshots go
 // to $UI_SCREENSHOT_DIR (`npm run ui:screenshots` refreshes docs/ui/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,7 +21,7 @@ import { LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-log
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { startCollector, root, API_TOKEN, INGEST_TOKEN } from "./harness.mjs";
-import { request, json } from "./otlp.mjs";
+import { request, json, span as otlpSpan, BASE_NS } from "./otlp.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const SHOTS = process.env.UI_SCREENSHOT_DIR ? join(root, process.env.UI_SCREENSHOT_DIR) : join(tmpdir(), "collector-ui");
@@ -90,10 +92,15 @@ async function seedBigTrace() {
     spans.push(span(child, 1, `section ${i}`, i * 50, 49));
     for (let j = 1; j < 100; j++) spans.push(span(child + j, child, `row ${i}.${j}`, i * 50 + j * 0.4, 0.35));
   }
+  await exportJson(request({ reports: spans }));
+}
+
+/** Posts an OTLP/JSON trace export. */
+async function exportJson(body) {
   const res = await fetch(`${c.url}/v1/traces`, {
     method: "POST",
     headers: { authorization: `Bearer ${INGEST_TOKEN}`, "content-type": "application/json" },
-    body: json(request({ reports: spans })),
+    body: json(body),
   });
   assert.equal(res.status, 200, await res.text());
 }
@@ -185,14 +192,30 @@ test("service page: callers, callees, recent errors and logs; click-through to t
   await shot("trace-flame");
 });
 
-test("service map: nodes (4 services and the database) and edges as sent, a click on a node opens the service", async () => {
+/** One trace where ledger calls audit and audit calls ledger back: a cycle on the map. */
+async function seedCycle() {
+  const shift = Date.now() - 30_000 - Number(BASE_NS / 1_000_000n);
+  const at = (s) => otlpSpan({ trace: 0xc1c1e, ...s, startMs: shift });
+  const body = request({
+    ledger: [at({ id: 1, name: "POST /entries", kind: 2 }), at({ id: 2, parent: 1, name: "call audit", kind: 3 }), at({ id: 5, parent: 4, name: "GET /balance", kind: 2 })],
+    audit: [at({ id: 3, parent: 2, name: "POST /audit", kind: 2 }), at({ id: 4, parent: 3, name: "call ledger", kind: 3 })],
+  });
+  await exportJson(body);
+}
+
+test("service map: nodes and edges as sent, a cycle drawn dashed, a click on a node opens the service", async () => {
+  await seedCycle();
   await open("/map?window=1h");
   const edges = page.locator("h2:text('Edges') + table tbody tr");
   await edges.first().waitFor();
   const pairs = (await edges.evaluateAll((rows) => rows.map((r) => [...r.cells].slice(0, 3).map((c) => c.textContent).join(" ")))).sort();
-  assert.deepEqual(pairs, [`checkout orders-db ${TRACES}`, `checkout payments ${TRACES}`, `gateway checkout ${TRACES}`]);
+  assert.deepEqual(pairs, ["audit ledger 1", `checkout orders-db ${TRACES}`, `checkout payments ${TRACES}`, `gateway checkout ${TRACES}`, "ledger audit 1"]);
+  await page.getByText("Cycles: audit → ledger → audit").or(page.getByText("Cycles: ledger → audit → ledger")).waitFor();
   await page.locator(".map canvas").first().waitFor();
-  await page.waitForFunction(() => document.querySelector(".map").graph?.nodes().length === 5);
+  // gateway, checkout, payments, orders-db, reports (the big trace), ledger, audit.
+  await page.waitForFunction(() => document.querySelector(".map").graph?.nodes().length === 7);
+  const cycleEdges = await page.evaluate(() => document.querySelector(".map").graph.edges(".cycle").map((e) => [e.id(), e.style("line-style")]).sort());
+  assert.deepEqual(cycleEdges, [["audit->ledger", "dashed"], ["ledger->audit", "dashed"]]);
   const at = await page.evaluate(() => {
     const box = document.querySelector(".map").getBoundingClientRect();
     const node = document.querySelector(".map").graph.$id("payments");
@@ -345,6 +368,60 @@ test("dark mode and a 390 px screen: readable, no horizontal overflow", async ()
     await shot(name);
   }
   await page.emulateMedia({ colorScheme: "light" });
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+/** A fleet of FLEET services with long names, calling each other as a tree (each calls four). */
+const FLEET = 120;
+const fleetName = (i) => `fleet-${String(i).padStart(3, "0")}-${"a-rather-long-service-name-".repeat(2)}${i}`;
+
+test("a large fleet: the services filter, a focused map, long names and numbers that do not wrap at 1280 and 390 px", async () => {
+  const shift = Date.now() - 30_000 - Number(BASE_NS / 1_000_000n);
+  const byService = {};
+  for (let i = 0; i < FLEET; i++) {
+    const parent = i === 0 ? undefined : Math.floor((i - 1) / 4) * 2 + 3;
+    byService[fleetName(i)] = [
+      otlpSpan({ trace: 0xf1ee7, id: i * 2 + 2, parent, name: `GET /${"segment/".repeat(8)}${i}`, kind: 2, startMs: shift }),
+      otlpSpan({ trace: 0xf1ee7, id: i * 2 + 3, parent: i * 2 + 2, name: "call", kind: 3, startMs: shift }),
+    ];
+  }
+  await exportJson(request(byService));
+
+  await open("/services?q=fleet-01");
+  await page.getByText(/^10 of \d+ services match/).waitFor();
+  const names = (await page.locator("table.services tbody tr td:first-child a").allTextContents()).sort();
+  assert.deepEqual(names, Array.from({ length: 10 }, (_, i) => fleetName(10 + i)));
+  await page.getByLabel("Filter").fill("fleet-11");
+  await page.waitForURL(/q=fleet-11/);
+  assert.equal(await page.locator("table.services tbody tr").count(), 10, "fleet-110 … fleet-119");
+  const lines = () => page.locator("table.services td.num").evaluateAll((cells) =>
+    Math.max(...cells.map((td) => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; })));
+  assert.equal(await lines(), 1, "figures stay on one line beside long names");
+
+  const nodes = (await c.api("/api/service-map?window=1h")).body.nodes.length;
+  assert.ok(nodes > FLEET, `${nodes} nodes`);
+  const started = Date.now();
+  await open("/map");
+  await page.getByText(`${nodes} nodes: focus on a service`).waitFor();
+  await page.waitForFunction((n) => document.querySelector(".map")?.graph?.nodes().length === n, nodes);
+  console.log(`map of ${nodes} nodes drawn ${Date.now() - started} ms after opening the page`);
+  await page.getByLabel("Focus").fill(fleetName(1));
+  await page.getByLabel("Focus").press("Enter");
+  await page.waitForURL(/focus=fleet-001/);
+  // fleet-001, its caller fleet-000 and its callees fleet-005 … fleet-008.
+  await page.waitForFunction(() => document.querySelector(".map")?.graph?.nodes().length === 6);
+  const edges = await page.locator("h2:text('Edges') + table tbody tr").evaluateAll((rows) => rows.map((r) => `${r.cells[0].textContent} ${r.cells[1].textContent}`));
+  assert.deepEqual(edges.sort(), [[0, 1], [1, 5], [1, 6], [1, 7], [1, 8]].map(([a, b]) => `${fleetName(a)} ${fleetName(b)}`));
+  await shot("map-focus");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const hash of ["/services?q=fleet-0", `/services/${encodeURIComponent(fleetName(1))}`, `/map?focus=${fleetName(1)}`]) {
+    await open(hash);
+    await page.locator("main h1").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${hash} overflows by ${overflow} px at 390 px`);
+  }
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 

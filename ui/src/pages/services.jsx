@@ -81,55 +81,64 @@ export function Services({ params }) {
   const window = params.window ?? "1h";
   const sort = params.sort ?? "requestRate";
   const dir = params.dir ?? "desc";
+  const filter = params.q ?? "";
   const state = useData(`/api/services?window=${window}`);
   const sparklines = useSparklines(window);
-  const setParams = (changes) => navigate("/services", { window, sort, dir, ...changes }, { replace: true });
+  const setParams = (changes) => navigate("/services", { window, sort, dir, q: filter, ...changes }, { replace: true });
   const key = COLUMNS.find(([k]) => k === sort)?.[2] ?? COLUMNS[1][2];
   return (
     <section>
       <div class="toolbar">
         <h1>Services</h1>
         <WindowPicker value={window} onChange={(w) => setParams({ window: w })} />
+        <label class="inline">
+          Filter{" "}
+          <input type="search" value={filter} placeholder="service name" onInput={(e) => setParams({ q: e.currentTarget.value })} />
+        </label>
       </div>
       <Loaded state={state} isEmpty={(d) => !d.services.length} empty="No service has sent spans yet.">
         {(data) => {
-          const rows = [...data.services].sort((a, b) => {
+          const needle = filter.toLowerCase();
+          const rows = data.services.filter((s) => s.name.toLowerCase().includes(needle)).sort((a, b) => {
             const [x, y] = [key(a), key(b)];
             const order = typeof x === "string" ? x.localeCompare(y) : x - y;
             return dir === "asc" ? order : -order;
           });
           return (
-            <table class="grid services">
-              <thead>
-                <tr>
-                  {COLUMNS.map(([k, label]) => (
-                    <th key={k} scope="col" aria-sort={k === sort ? (dir === "asc" ? "ascending" : "descending") : undefined}>
-                      <button class="link" onClick={() => setParams({ sort: k, dir: k === sort && dir === "desc" ? "asc" : "desc" })}>
-                        {label}{k === sort ? (dir === "asc" ? " ▲" : " ▼") : ""}
-                      </button>
-                    </th>
-                  ))}
-                  <th scope="col">Requests</th>
-                  <th scope="col">Over the window</th>
-                  <th scope="col">Version</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((s) => (
-                  <tr key={s.id} class={s.red?.errorRate > 0.05 ? "failing" : undefined}>
-                    <td><Link to={`/services/${encodeURIComponent(s.id)}`} params={{ window }}>{s.name}</Link>{s.environment && <span class="muted"> · {s.environment}</span>}</td>
-                    <td class="num">{rate(s.red?.requestRate)}</td>
-                    <td class="num">{percent(s.red?.errorRate)}</td>
-                    <td class="num">{ms(s.red?.p50Ms)}</td>
-                    <td class="num">{ms(s.red?.p95Ms)}</td>
-                    <td class="num">{ms(s.red?.p99Ms)}</td>
-                    <td class="num">{s.red?.requests ?? 0}</td>
-                    <td><Sparkline points={sparklines.get(s.id)} /></td>
-                    <td>{s.version ?? "–"}</td>
+            <>
+              {filter && <p class="muted">{rows.length} of {data.services.length} services match “{filter}”.</p>}
+              <table class="grid services">
+                <thead>
+                  <tr>
+                    {COLUMNS.map(([k, label]) => (
+                      <th key={k} scope="col" aria-sort={k === sort ? (dir === "asc" ? "ascending" : "descending") : undefined}>
+                        <button class="link" onClick={() => setParams({ sort: k, dir: k === sort && dir === "desc" ? "asc" : "desc" })}>
+                          {label}{k === sort ? (dir === "asc" ? " ▲" : " ▼") : ""}
+                        </button>
+                      </th>
+                    ))}
+                    <th scope="col">Requests</th>
+                    <th scope="col">Over the window</th>
+                    <th scope="col">Version</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {rows.map((s) => (
+                    <tr key={s.id} class={s.red?.errorRate > 0.05 ? "failing" : undefined}>
+                      <td><Link to={`/services/${encodeURIComponent(s.id)}`} params={{ window }}>{s.name}</Link>{s.environment && <span class="muted"> · {s.environment}</span>}</td>
+                      <td class="num">{rate(s.red?.requestRate)}</td>
+                      <td class="num">{percent(s.red?.errorRate)}</td>
+                      <td class="num">{ms(s.red?.p50Ms)}</td>
+                      <td class="num">{ms(s.red?.p95Ms)}</td>
+                      <td class="num">{ms(s.red?.p99Ms)}</td>
+                      <td class="num">{s.red?.requests ?? 0}</td>
+                      <td><Sparkline points={sparklines.get(s.id)} /></td>
+                      <td>{s.version ?? "–"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           );
         }}
       </Loaded>
