@@ -47,8 +47,7 @@ pub fn history_steps<'p>(
 }
 
 /// Burn rates and alert states per point, one value per point in each list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct BurnHistory {
     /// Each point's time, unix ms: the end of its step, the last one at most `end`.
     pub times: Vec<f64>,
@@ -107,9 +106,10 @@ pub fn burn_history(slo: &Slo, minutes: &[RedMinute], steps: &Steps, end_ms: f64
             };
             rates.values.push(slo.burn_rate(sum));
         }
-        let now = |w: &str| burn_rates.iter().find(|r| r.window == w).and_then(|r| r.values.last().copied().flatten());
+        let rate_at_t =
+            |w: &str| burn_rates.iter().find(|r| r.window == w).and_then(|r| r.values.last().copied().flatten());
         for (alert, firing) in BURN_ALERTS.iter().zip(&mut alerts) {
-            firing.firing.push(match alert.observe_rates(now) {
+            firing.firing.push(match alert.observe_rates(rate_at_t) {
                 Observation::Value(v) => Some(v > alert.factor),
                 Observation::NoData => None,
             });

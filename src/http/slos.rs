@@ -54,7 +54,9 @@ struct StatusView<'a> {
     status: SloStatus,
 }
 
-/// `GET /api/slos/:id/burn-rates`.
+/// `GET /api/slos/:id/burn-rates`: the range and the history's fields
+/// (written out: a `serde(flatten)` of `BurnHistory` would add serde's
+/// map-flattening serializer to the wasm).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct BurnRatesView<'a> {

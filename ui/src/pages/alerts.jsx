@@ -7,6 +7,7 @@ import { useData } from "../data.js";
 import { Loaded, StatusBadge } from "../components.jsx";
 import { dateTime, percent } from "../format.js";
 import { navigate } from "../router.js";
+import { WindowPicker } from "./services.jsx";
 
 const CONDITIONS = ["gt", "gte", "lt", "lte", "eq", "neq"];
 const AGGREGATIONS = ["avg", "sum", "min", "max", "count", "rate", "last"];
@@ -304,12 +305,7 @@ function SloStatus({ slo, range, setRange }) {
       </Loaded>
       <div class="toolbar">
         <h4>Burn rates over time</h4>
-        <label class="inline">
-          Range{" "}
-          <select value={range} onChange={(e) => setRange(e.currentTarget.value)}>
-            {Object.keys(BURN_RANGES).map((r) => <option key={r} value={r}>last {r}</option>)}
-          </select>
-        </label>
+        <WindowPicker label="Range" choices={BURN_RANGES} value={range} onChange={setRange} />
       </div>
       <BurnChart sloId={slo.id} range={range} />
     </article>

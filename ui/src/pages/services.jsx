@@ -66,12 +66,13 @@ const COLUMNS = [
   ["p99Ms", "p99", (s) => s.red?.p99Ms ?? -1],
 ];
 
-export function WindowPicker({ value, onChange }) {
+/** A choice of time window ending now, among `choices` (name → seconds). */
+export function WindowPicker({ value, onChange, label = "Window", choices = WINDOW_SECONDS }) {
   return (
     <label class="inline">
-      Window{" "}
+      {label}{" "}
       <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        {Object.keys(WINDOW_SECONDS).map((w) => <option key={w} value={w}>last {w}</option>)}
+        {Object.keys(choices).map((w) => <option key={w} value={w}>last {w}</option>)}
       </select>
     </label>
   );
