@@ -8,6 +8,9 @@
 // and a gauge over 20 attribute sets per service, every point at its own
 // time) and checks through GET /api/metrics/query that every point was stored.
 //
+// FORMAT=protobuf sends the trace batches as OTLP/protobuf (what the
+// OpenTelemetry SDKs' OTLP/HTTP exporters send by default) instead of JSON.
+//
 //   COLLECTOR_URL=http://127.0.0.1:8787 CLIENTS=4 SPANS=100 DURATION_S=20 node benches/load.mjs
 import { randomBytes } from "node:crypto";
 
@@ -19,6 +22,8 @@ const spansPerBatch = Number(process.env.SPANS ?? 100);
 const durationMs = Number(process.env.DURATION_S ?? 20) * 1000;
 const maxBatches = Number(process.env.MAX_BATCHES ?? 5000);
 const signal = process.env.SIGNAL ?? "traces";
+const protobuf = process.env.FORMAT === "protobuf";
+if (protobuf && signal !== "traces") throw new Error("FORMAT=protobuf is for SIGNAL=traces");
 const services = ["gateway", "checkout", "payments"];
 const runPrefix = randomBytes(8).toString("hex");
 
@@ -42,15 +47,54 @@ function batch(n) {
       status: { code: i % 50 === 49 ? 2 : 1 },
     });
   }
-  return {
-    traceId,
-    body: JSON.stringify({
-      resourceSpans: services.map((s, k) => ({
-        resource: { attributes: [attr("service.name", s), attr("service.version", "1.0.0")] },
-        scopeSpans: [{ scope: { name: "load" }, spans: byService[k] }],
-      })),
-    }),
+  const request = {
+    resourceSpans: services.map((s, k) => ({
+      resource: { attributes: [attr("service.name", s), attr("service.version", "1.0.0")] },
+      scopeSpans: [{ scope: { name: "load" }, spans: byService[k] }],
+    })),
   };
+  return { traceId, body: protobuf ? exportTraceServiceRequest(request) : JSON.stringify(request) };
+}
+
+/** Protobuf wire format, each piece a `Buffer`: a varint. */
+function varint(value) {
+  const out = [];
+  let v = BigInt(value);
+  do {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v ? byte | 0x80 : byte);
+  } while (v);
+  return Buffer.from(out);
+}
+const cat = (...parts) => Buffer.concat(parts.flat());
+const tag = (number, wireType) => varint((number << 3) | wireType);
+const bytesField = (number, bytes) => cat(tag(number, 2), varint(bytes.length), bytes);
+const textField = (number, text) => bytesField(number, Buffer.from(text));
+const hexField = (number, hex) => (hex ? bytesField(number, Buffer.from(hex, "hex")) : Buffer.alloc(0));
+const varintField = (number, value) => cat(tag(number, 0), varint(value));
+function fixed64Field(number, value) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(value));
+  return cat(tag(number, 1), b);
+}
+const anyValue = (v) => (v.stringValue !== undefined ? textField(1, v.stringValue) : varintField(3, v.intValue));
+const keyValue = ({ key, value }) => cat(textField(1, key), bytesField(2, anyValue(value)));
+
+/** The OTLP/JSON trace request above as an `ExportTraceServiceRequest` message (opentelemetry-proto). */
+function exportTraceServiceRequest(request) {
+  return cat(request.resourceSpans.map((rs) => bytesField(1, cat(
+    bytesField(1, cat(rs.resource.attributes.map((a) => bytesField(1, keyValue(a))))),
+    rs.scopeSpans.map((ss) => bytesField(2, cat(
+      bytesField(1, textField(1, ss.scope.name)),
+      ss.spans.map((sp) => bytesField(2, cat(
+        hexField(1, sp.traceId), hexField(2, sp.spanId), hexField(4, sp.parentSpanId), textField(5, sp.name),
+        varintField(6, sp.kind), fixed64Field(7, sp.startTimeUnixNano), fixed64Field(8, sp.endTimeUnixNano),
+        sp.attributes.map((a) => bytesField(9, keyValue(a))),
+        bytesField(15, varintField(3, sp.status.code)),
+      ))),
+    ))),
+  ))));
 }
 
 /** One batch of log records, all carrying the batch's trace id. */
@@ -125,7 +169,7 @@ async function client() {
     const t0 = performance.now();
     const res = await fetch(`${url}/v1/${signal}`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${ingestToken}` },
+      headers: { "content-type": protobuf ? "application/x-protobuf" : "application/json", authorization: `Bearer ${ingestToken}` },
       body,
     });
     await res.arrayBuffer();
@@ -177,7 +221,7 @@ else await Promise.all(Array.from({ length: 8 }, verifier));
 
 const accepted = sent.length * spansPerBatch;
 console.log(JSON.stringify({
-  signal, clients, itemsPerBatch: spansPerBatch, batches: latencies.length, failedRequests: failures,
+  signal, format: protobuf ? "protobuf" : "json", clients, itemsPerBatch: spansPerBatch, batches: latencies.length, failedRequests: failures,
   seconds: Number(elapsed.toFixed(2)), itemsAccepted: accepted, itemsPerSecond: Math.round(accepted / elapsed),
   latencyMs: { p50: Number(pct(0.5)), p90: Number(pct(0.9)), p99: Number(pct(0.99)) },
   batchesVerified: sent.length, batchesIncomplete: missing,
