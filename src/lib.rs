@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod otlp;
 pub mod query;
 pub mod retention;
+pub mod sort;
 pub mod storage;
 pub mod topology;
 

@@ -123,7 +123,7 @@ pub fn plan<'a>(input: &CycleInput<'a>) -> CyclePlan<'a> {
         minutes_by_service.entry(m.red.service_name.as_str()).or_default().push(m);
     }
     for minutes in minutes_by_service.values_mut() {
-        minutes.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+        crate::sort::sort_by(minutes, |a, b| a.minute_ms.total_cmp(&b.minute_ms));
     }
     let mut series_by_metric: HashMap<(&str, &str), Vec<&StoredSeries>> = HashMap::new();
     for s in input.metric_series {

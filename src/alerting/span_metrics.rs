@@ -130,7 +130,7 @@ mod tests {
 
     fn value(metric: &str, aggregation: Aggregation, minutes: &[RedMinute]) -> Observation {
         let mut sorted: Vec<&RedMinute> = minutes.iter().collect();
-        sorted.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+        crate::sort::sort_by(&mut sorted, |a, b| a.minute_ms.total_cmp(&b.minute_ms));
         observe(SpanMetric::parse(metric).unwrap(), aggregation, &sorted, &window())
     }
 

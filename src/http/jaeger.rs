@@ -57,7 +57,8 @@ async fn dispatch(route: JaegerRoute, req: &Request, env: &Env) -> Result<Respon
             let ids: Vec<&str> = found.iter().map(|t| t.trace_id.as_str()).collect();
             let mut traces = jaeger::traces(spans_of_traces(&blocks, &legacy, &ids).await?);
             // Newest first, as the search found them.
-            traces.sort_by_key(|t| ids.iter().position(|id| *id == t.trace_id));
+            let position = |t: &jaeger::JaegerTrace| ids.iter().position(|id| *id == t.trace_id);
+            crate::sort::sort_by(&mut traces, |a, b| position(a).cmp(&position(b)));
             json(200, &envelope(&traces, traces.len()))
         }
         JaegerRoute::Trace(id) => {

@@ -193,7 +193,7 @@ pub fn plan<'m>(messages: &[LogMessage<'m>], stored: &HashSet<MessageHash>, bloc
         }
     }
     out.records = rows.len();
-    rows.sort_by_key(|(time_ns, _)| *time_ns);
+    crate::sort::sort_by(&mut rows, |a, b| a.0.cmp(&b.0));
     let minute = |time_ns: u64| time_ns / NANOS_PER_MS / SEGMENT_SPAN_MS;
     let mut writer = BlockWriter::default();
     for same_minute in rows.chunk_by(|(a, _), (b, _)| minute(*a) == minute(*b)) {
@@ -243,7 +243,7 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
         }
     }
     json.push(b']');
-    services.sort_unstable();
+    crate::sort::sort_by(&mut services, |a, b| a.cmp(b));
     services.dedup();
     let (offset, length) = writer.push(&json);
     let time_ms = |i: Option<&(u64, &Row<'_>)>| i.map_or(0, |(t, _)| t / NANOS_PER_MS);

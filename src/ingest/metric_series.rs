@@ -13,7 +13,7 @@ use crate::domain::KeyValue;
 /// name and the attribute set (attribute order does not matter).
 pub fn series_key(service: &str, metric: &str, attributes: &[KeyValue<'_>]) -> String {
     let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
-    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    crate::sort::sort_by(&mut sorted, |a, b| a.key.cmp(&b.key));
     let owned: Vec<KeyValue> = sorted.into_iter().cloned().collect();
     let canonical = attributes_text(&owned);
     let mut hasher = Sha256::new();

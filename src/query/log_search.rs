@@ -240,7 +240,7 @@ pub struct FoundLogs {
 
 /// Newest first, ties by key.
 pub fn sort_logs(logs: &mut [StoredLog]) {
-    logs.sort_unstable_by(|a, b| (&b.time_ns, &b.key).cmp(&(&a.time_ns, &a.key)));
+    crate::sort::sort_by(logs, |a, b| (&b.time_ns, &b.key).cmp(&(&a.time_ns, &a.key)));
 }
 
 /// One page from the blocks' records and the rows of the `logs` table

@@ -484,7 +484,7 @@ pub fn by_series(minutes: &[StoredMinute]) -> MinutesBySeries<'_> {
         grouped.entry(m.series_key.as_str()).or_default().push(m);
     }
     for rows in grouped.values_mut() {
-        rows.sort_by(|a, b| a.minute_ms.total_cmp(&b.minute_ms));
+        crate::sort::sort_by(rows, |a, b| a.minute_ms.total_cmp(&b.minute_ms));
     }
     grouped
 }

@@ -144,7 +144,9 @@ mod tests {
     }
 
     fn sorted(mut minutes: Vec<StoredMinute>) -> Vec<StoredMinute> {
-        minutes.sort_by(|a, b| a.series_key.cmp(&b.series_key).then(a.minute_ms.total_cmp(&b.minute_ms)));
+        crate::sort::sort_by(&mut minutes, |a, b| {
+            a.series_key.cmp(&b.series_key).then(a.minute_ms.total_cmp(&b.minute_ms))
+        });
         minutes
     }
 

@@ -313,17 +313,19 @@ pub fn merge_spans(mut blocks: Vec<StoredSpan>, legacy: Vec<StoredSpan>) -> Vec<
 
 /// Spans of one trace by start, then span id.
 pub fn sort_span_json(spans: &mut [SpanJson]) {
-    spans.sort_unstable_by(|a, b| (a.start_ns, &a.span_id).cmp(&(b.start_ns, &b.span_id)));
+    crate::sort::sort_by(spans, |a, b| (a.start_ns, &a.span_id).cmp(&(b.start_ns, &b.span_id)));
 }
 
 /// Spans by trace, then start, then span id.
 pub fn sort_spans(spans: &mut [StoredSpan]) {
-    spans.sort_unstable_by(|a, b| (&a.trace_id, &a.start_ns, &a.span_id).cmp(&(&b.trace_id, &b.start_ns, &b.span_id)));
+    crate::sort::sort_by(spans, |a, b| {
+        (&a.trace_id, &a.start_ns, &a.span_id).cmp(&(&b.trace_id, &b.start_ns, &b.span_id))
+    });
 }
 
 /// Traces as search answers them: latest start first, then by trace id.
 pub fn sort_traces(traces: &mut [StoredTrace]) {
-    traces.sort_unstable_by(|a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
+    crate::sort::sort_by(traces, |a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
 }
 
 #[cfg(test)]

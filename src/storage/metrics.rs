@@ -99,7 +99,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
                 ingested.new_points.extend(&row.points);
             }
         }
-        ingested.new_points.sort_unstable();
+        crate::sort::sort_by(&mut ingested.new_points, |a, b| a.cmp(b));
         Ok(ingested)
     }
 

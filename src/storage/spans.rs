@@ -464,7 +464,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
     ) -> Result<Vec<Vec<ReadSpan>>, StorageError> {
         let mut ranges = block_ranges(records);
         if ranges.len() > max_blocks {
-            ranges.sort_unstable_by_key(|r| std::cmp::Reverse(r.0 .0));
+            crate::sort::sort_by(&mut ranges, |a, b| b.0 .0.cmp(&a.0 .0));
             ranges.truncate(max_blocks);
         }
         // (block, first byte read, bytes): all at once (a search asks for `BLOCK_READS_AT_ONCE` page blocks).
@@ -644,7 +644,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             blocks.push(BlockId::parse(&row.block_id).map_err(corrupt)?);
             traces.extend(traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?);
         }
-        traces.sort_unstable();
+        crate::sort::sort_by(&mut traces, |a, b| a.cmp(b));
         traces.dedup();
         let priors = self.records(&traces).await?;
         let (mut kept, mut emptied, mut guard) = (Vec::new(), Vec::new(), Vec::new());

@@ -34,18 +34,18 @@ pub fn analyze<'a>(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Cycle
     let truncated = graph.elementary_cycles(MAX_CYCLES, &mut |cycle| {
         cycles.push(cycle.iter().chain(cycle.first()).map(|&i| graph.names[i].to_string()).collect());
     });
-    cycles.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    crate::sort::sort_by(&mut cycles, |a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     let mut components: Vec<Vec<String>> = graph
         .strongly_connected_components(|_| true)
         .into_iter()
         .filter(|c| c.len() > 1 || c.first().is_some_and(|v| graph.adjacency[*v].contains(v)))
         .map(|c| {
             let mut names: Vec<String> = c.iter().map(|&i| graph.names[i].to_string()).collect();
-            names.sort();
+            crate::sort::sort_by(&mut names, |a, b| a.cmp(b));
             names
         })
         .collect();
-    components.sort();
+    crate::sort::sort_by(&mut components, |a, b| a.cmp(b));
     CycleReport { has_cycles: !cycles.is_empty(), cycles, truncated, strongly_connected_components: components }
 }
 
@@ -58,10 +58,10 @@ struct Graph<'a> {
 impl<'a> Graph<'a> {
     fn new(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut edges: Vec<(&str, &str)> = edges.into_iter().collect();
-        edges.sort_unstable();
+        crate::sort::sort_by(&mut edges, |a, b| a.cmp(b));
         edges.dedup();
         let mut names: Vec<&str> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
-        names.sort_unstable();
+        crate::sort::sort_by(&mut names, |a, b| a.cmp(b));
         names.dedup();
         let index = |name: &str| names.binary_search(&name).unwrap_or_default();
         let mut adjacency = vec![Vec::new(); names.len()];

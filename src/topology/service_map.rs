@@ -151,7 +151,7 @@ pub fn service_map(
             },
         })
         .collect();
-    edges.sort_by(|a, b| a.data.id.cmp(&b.data.id));
+    crate::sort::sort_by(&mut edges, |a, b| a.data.id.cmp(&b.data.id));
     ServiceMap { nodes: nodes.into_values().map(|data| Element { data }).collect(), edges }
 }
 
