@@ -199,7 +199,7 @@ impl From<(BurnKey, StoredRed)> for BurnRow {
 
 /// The events of `slo` (stored as `slo_id`) per burn window.
 pub fn window_events(slo_id: &str, slo: &Slo, rows: &[BurnRow]) -> WindowEvents {
-    rows.iter().filter(|r| r.slo_id == slo_id).map(|r| (r.window.clone(), slo.events(&r.red))).collect()
+    crate::sort::btree_map(rows.iter().filter(|r| r.slo_id == slo_id).map(|r| (r.window.clone(), slo.events(&r.red))))
 }
 
 /// The burn windows the burn-rate alerts read.
@@ -335,10 +335,9 @@ pub fn status(slo: &Slo, window: Events, burn_windows: &WindowEvents) -> SloStat
             remaining: allowed - consumed,
             remaining_ratio: if allowed > 0.0 { (allowed - consumed) / allowed } else { 1.0 },
         },
-        burn_rates: BURN_WINDOWS
-            .iter()
-            .map(|(name, _)| (*name, burn_windows.get(*name).and_then(|e| slo.burn_rate(*e))))
-            .collect(),
+        burn_rates: crate::sort::btree_map(
+            BURN_WINDOWS.iter().map(|(name, _)| (*name, burn_windows.get(*name).and_then(|e| slo.burn_rate(*e)))),
+        ),
         alerts: BURN_ALERTS
             .iter()
             .map(|alert| BurnAlertStatus {

@@ -101,29 +101,27 @@ pub fn service_map(
     dependencies: Vec<StoredDependency>,
     environment: Option<&str>,
 ) -> ServiceMap {
-    let services: BTreeMap<String, StoredService> = services
-        .into_iter()
-        .filter(|s| environment.is_none_or(|e| s.environment.as_deref() == Some(e)))
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let services: BTreeMap<String, StoredService> = crate::sort::btree_map(
+        services
+            .into_iter()
+            .filter(|s| environment.is_none_or(|e| s.environment.as_deref() == Some(e)))
+            .map(|s| (s.id.clone(), s)),
+    );
     let dependencies: Vec<StoredDependency> =
         dependencies.into_iter().filter(|d| services.contains_key(&d.caller_service)).collect();
-    let mut nodes: BTreeMap<String, NodeData> = services
-        .values()
-        .map(|s| {
-            let node = NodeData {
-                id: s.id.clone(),
-                label: s.name.clone(),
-                version: s.version.clone(),
-                environment: s.environment.clone(),
-                instrumented: true,
-                r#type: "service",
-                first_seen_ms: Some(s.first_seen_ms),
-                last_seen_ms: Some(s.last_seen_ms),
-            };
-            (s.id.clone(), node)
-        })
-        .collect();
+    let mut nodes: BTreeMap<String, NodeData> = crate::sort::btree_map(services.values().map(|s| {
+        let node = NodeData {
+            id: s.id.clone(),
+            label: s.name.clone(),
+            version: s.version.clone(),
+            environment: s.environment.clone(),
+            instrumented: true,
+            r#type: "service",
+            first_seen_ms: Some(s.first_seen_ms),
+            last_seen_ms: Some(s.last_seen_ms),
+        };
+        (s.id.clone(), node)
+    }));
     for d in &dependencies {
         nodes.entry(d.callee_service.clone()).or_insert_with(|| NodeData {
             id: d.callee_service.clone(),
