@@ -1,8 +1,9 @@
 //! One sort instantiation for every element type: values are ordered
 //! through a permutation of their indexes, sorted by a comparator behind
 //! `dyn`. Each `slice::sort_by` on a new type costs its own copy of the
-//! standard library's sort (1–2 KB of gzip each in the wasm); this costs one.
-//! `BTreeMap`'s `collect` sorts its pairs the same way: `btree_map` inserts them.
+//! standard library's sort: 23 copies were 12 KB of the wasm's gzip.
+//! `BTreeMap`'s `collect` sorts its pairs with one more copy per type (four
+//! were 6 KB): `btree_map` inserts them instead.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -97,7 +97,7 @@ pub fn summarize<'r>(
         operations.push(row.name.into_owned());
     }
     for names in [&mut services, &mut operations] {
-        crate::sort::sort_by(names, |a, b| a.cmp(b));
+        crate::sort::sort_by(names, Ord::cmp);
         names.dedup();
     }
     let mut bloom = Bloom::with_capacity(items.len());

@@ -243,7 +243,7 @@ fn segment(writer: &mut BlockWriter, rows: &[(u64, &Row<'_>)]) -> SegmentPlan {
         }
     }
     json.push(b']');
-    crate::sort::sort_by(&mut services, |a, b| a.cmp(b));
+    crate::sort::sort_by(&mut services, Ord::cmp);
     services.dedup();
     let (offset, length) = writer.push(&json);
     let time_ms = |i: Option<&(u64, &Row<'_>)>| i.map_or(0, |(t, _)| t / NANOS_PER_MS);

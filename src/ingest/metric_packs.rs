@@ -110,7 +110,7 @@ impl MetricPack {
         let mut body = BlockWriter::default();
         body.push(&json);
         let mut series: Vec<String> = kept.iter().map(|p| p.series.clone()).collect();
-        crate::sort::sort_by(&mut series, |a, b| a.cmp(b));
+        crate::sort::sort_by(&mut series, Ord::cmp);
         series.dedup();
         let row = (&self.service, &self.metric, end_ms, &id, start_ms, kept.len(), hex(&body.finish()), &series);
         Some(PackRow { json: to_raw_value(&row).ok()?, id, points: kept.iter().map(|p| p.point).collect(), series })

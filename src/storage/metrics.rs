@@ -99,7 +99,7 @@ impl<'a, D: SqlDatabase> MetricStore<'a, D> {
                 ingested.new_points.extend(&row.points);
             }
         }
-        crate::sort::sort_by(&mut ingested.new_points, |a, b| a.cmp(b));
+        crate::sort::sort_by(&mut ingested.new_points, Ord::cmp);
         Ok(ingested)
     }
 

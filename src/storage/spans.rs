@@ -644,7 +644,7 @@ impl<'a, D: SqlDatabase, B: BlobStore> SpanStore<'a, D, B> {
             blocks.push(BlockId::parse(&row.block_id).map_err(corrupt)?);
             traces.extend(traces_from_bytes(&unhex(&row.traces)?).ok_or_else(|| corrupt("block trace list"))?);
         }
-        crate::sort::sort_by(&mut traces, |a, b| a.cmp(b));
+        crate::sort::sort_by(&mut traces, Ord::cmp);
         traces.dedup();
         let priors = self.records(&traces).await?;
         let (mut kept, mut emptied, mut guard) = (Vec::new(), Vec::new(), Vec::new());

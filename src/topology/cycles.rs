@@ -41,11 +41,11 @@ pub fn analyze<'a>(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Cycle
         .filter(|c| c.len() > 1 || c.first().is_some_and(|v| graph.adjacency[*v].contains(v)))
         .map(|c| {
             let mut names: Vec<String> = c.iter().map(|&i| graph.names[i].to_string()).collect();
-            crate::sort::sort_by(&mut names, |a, b| a.cmp(b));
+            crate::sort::sort_by(&mut names, Ord::cmp);
             names
         })
         .collect();
-    crate::sort::sort_by(&mut components, |a, b| a.cmp(b));
+    crate::sort::sort_by(&mut components, Ord::cmp);
     CycleReport { has_cycles: !cycles.is_empty(), cycles, truncated, strongly_connected_components: components }
 }
 
@@ -58,10 +58,10 @@ struct Graph<'a> {
 impl<'a> Graph<'a> {
     fn new(edges: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut edges: Vec<(&str, &str)> = edges.into_iter().collect();
-        crate::sort::sort_by(&mut edges, |a, b| a.cmp(b));
+        crate::sort::sort_by(&mut edges, Ord::cmp);
         edges.dedup();
         let mut names: Vec<&str> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
-        crate::sort::sort_by(&mut names, |a, b| a.cmp(b));
+        crate::sort::sort_by(&mut names, Ord::cmp);
         names.dedup();
         let index = |name: &str| names.binary_search(&name).unwrap_or_default();
         let mut adjacency = vec![Vec::new(); names.len()];
